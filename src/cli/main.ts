@@ -1,0 +1,28 @@
+/**
+ * `gatehouse` — the command line. One file per command under ./commands; this file only
+ * assembles them.
+ */
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { reportFailure } from './program.ts';
+import { registerMigrate } from './commands/migrate.ts';
+import { registerServe } from './commands/serve.ts';
+
+const program = new Command('gatehouse')
+  .description('Gatehouse: authentication and authorization for microservice applications')
+  .option('-c, --config <path>', 'gatehouse.yaml to read (env GATEHOUSE_CONFIG; default ./gatehouse.yaml if present)')
+  .option('-d, --data-dir <path>', 'data directory (env GATEHOUSE_DATA_DIR; default ./.gatehouse)')
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (text, write) => write(text) })
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+
+registerServe(program);
+registerMigrate(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  reportFailure(error);
+}

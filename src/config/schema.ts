@@ -1,0 +1,157 @@
+/**
+ * gatehouse.yaml — the schema IS the configuration reference.
+ *
+ * Every key carries its default and a description here; docs/configuration.md is generated from
+ * this file by `gatehouse config docs` and a test checks they agree. Validation happens once at
+ * start (./load.ts); the rest of the code trusts the typed `Config` value.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../shared/clock.ts';
+
+/** A duration written as `30s`, `10m`, `1h`, `14d` (or a number of seconds); parsed to seconds. */
+const duration = (description: string) =>
+  z
+    .union([z.number().int().positive(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 10m, 1h or 14d')])
+    .transform((value) => (typeof value === 'number' ? value : Math.max(1, Math.round(parseDuration(value) / 1000))))
+    .describe(description);
+
+const permission = z
+  .string()
+  .regex(/^(\*|[a-z][a-z0-9_-]*(:(\*|[a-z][a-z0-9_-]*))*)$/, 'a permission like orders:read, orders:read:own or orders:*');
+
+const roleName = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a role name: lower-case letters, digits, - and _');
+
+export const configSchema = z
+  .object({
+    issuer: z
+      .url()
+      .default('http://localhost:8080')
+      .describe('Public origin of the Security Service; the OIDC issuer identifier. Discovery is at <issuer>/.well-known/openid-configuration. Must be https in production.'),
+    listen: z
+      .object({
+        host: z.string().default('127.0.0.1').describe('Address the HTTP listener binds to.'),
+        port: z.number().int().min(0).max(65535).default(8080).describe('Port of the HTTP listener (0 picks a free port).'),
+        tlsPort: z.number().int().min(0).max(65535).default(8443).describe('Port of the TLS listener for /pki/enroll and /pki/renew (mTLS). Its certificate comes from the internal CA.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Where the Security Service listens.'),
+    dataDir: z.string().default('./.gatehouse').describe('Directory for the embedded SQLite database and generated secrets (created 0700). Env GATEHOUSE_DATA_DIR, flag --data-dir.'),
+    database: z
+      .object({
+        url: z
+          .string()
+          .optional()
+          .describe('postgres://… to use PostgreSQL (required for more than one instance). Unset: SQLite in <dataDir>/gatehouse.db. Env GATEHOUSE_DATABASE_URL.'),
+        poolSize: z.number().int().min(1).max(100).default(10).describe('PostgreSQL connection pool size.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The store.'),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Minimum log level.'),
+        pretty: z.boolean().optional().describe('Human-readable logs; default: when stdout is a terminal. Otherwise one JSON object per line.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Logging (pino).'),
+    tokens: z
+      .object({
+        algorithm: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256').describe('Signing algorithm of access tokens, ID tokens and security event tokens.'),
+        accessTokenTtl: duration('Lifetime of JWT access tokens.').default(600),
+        idTokenTtl: duration('Lifetime of ID tokens.').default(600),
+        refreshTokenTtl: duration('Lifetime of a refresh token (each rotation issues a new one).').default(14 * 86400),
+        sessionTtl: duration('Lifetime of a browser single sign-on session at the Security Service.').default(86400),
+        authorizationCodeTtl: duration('Lifetime of an authorization code.').default(60),
+        keyCheckInterval: duration('How often a running service looks for signing keys rotated by another process.').default(10),
+      })
+      .strict()
+      .prefault({})
+      .describe('Tokens and signing keys.'),
+    resources: z
+      .array(
+        z
+          .object({
+            audience: z.string().min(1).describe('Resource indicator (RFC 8707) and `aud` of access tokens for this API.'),
+            scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)).default([]).describe('Scopes this API accepts.'),
+          })
+          .strict(),
+      )
+      .default([{ audience: 'http://localhost:8080/api', scopes: [] }])
+      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience.'),
+    passwords: z
+      .object({
+        minLength: z.number().int().min(8).default(8).describe('Minimum password length (NIST 800-63B: at least 8).'),
+        maxLength: z.number().int().max(1024).default(128).describe('Maximum password length.'),
+        minStrength: z.number().int().min(0).max(4).default(2).describe('Minimum zxcvbn score (0–4): refuses common and guessable passwords.'),
+        argon2: z
+          .object({
+            memory: z.number().int().min(19456).default(19456).describe('argon2id memory cost in KiB (OWASP minimum 19456).'),
+            passes: z.number().int().min(2).default(2).describe('argon2id time cost (passes).'),
+            parallelism: z.number().int().min(1).default(1).describe('argon2id lanes.'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Hash parameters; raising them re-hashes each password at its next login.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Password policy and hashing.'),
+    throttle: z
+      .object({
+        freeAttempts: z.number().int().min(0).default(3).describe('Failed logins per account (and per IP) before delays start.'),
+        baseDelay: duration('First delay after the free attempts; doubles with each further failure.').default(1),
+        maxDelay: duration('Upper bound of the growing delay.').default(30),
+        lockAfter: z.number().int().min(1).default(10).describe('Failed logins per account within the window that lock it temporarily.'),
+        lockout: duration('How long a temporary lockout lasts.').default(900),
+        window: duration('Failures older than this are forgotten.').default(3600),
+        ipLockAfter: z.number().int().min(1).default(50).describe('Failed logins from one client IP within the window that block that IP temporarily.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Login throttling, per account and per client IP.'),
+    roles: z
+      .record(roleName, z.array(permission))
+      .default({
+        admin: ['*'],
+        customer: ['books:read', 'orders:create', 'orders:read:own'],
+        staff: ['books:read', 'books:write', 'orders:read', 'orders:update'],
+      })
+      .describe('Role → permissions. The Security Service publishes this policy (versioned, with an ETag) at /policy.'),
+    pki: z
+      .object({
+        trustDomain: z.string().regex(/^[a-z0-9.-]+$/).default('gatehouse.local').describe('SPIFFE trust domain: leaf identities are spiffe://<trustDomain>/svc/<service>.'),
+        leafTtl: duration('Default lifetime of a service certificate.').default(3600),
+        maxLeafTtl: duration('Longest lifetime a service certificate may ask for.').default(86400),
+        joinTokenTtl: duration('Default lifetime of a join token.').default(600),
+        maxJoinTokenTtl: duration('Longest lifetime of a join token.').default(86400),
+        crlTtl: duration('nextUpdate of published CRLs; they are re-signed at half of it.').default(3600),
+        rootTtl: duration('Lifetime of a generated root CA.').default(10 * 365 * 86400),
+        intermediateTtl: duration('Lifetime of a generated intermediate CA.').default(365 * 86400),
+        serverNames: z.array(z.string()).default(['localhost', '127.0.0.1']).describe('DNS names and IPs in the certificate of the Security Service TLS listener.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Internal certificate authority.'),
+    events: z
+      .object({
+        retention: duration('How long security events stay available to stream subscribers.').default(7 * 86400),
+        heartbeat: duration('Interval of keep-alive comments on the server-sent events stream.').default(15),
+      })
+      .strict()
+      .prefault({})
+      .describe('Security event stream.'),
+    http: z
+      .object({
+        bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),
+        trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-For for the client IP (only behind a proxy you run).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('HTTP server.'),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,112 @@
+/**
+ * Composition root of the Security Service: builds every component from the validated config
+ * and wires them together. Nothing else constructs components; tests call `createSecurityService`.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/index.ts';
+import { loadMasterKey, loadCookieKeys, ensureDataDir } from './config/index.ts';
+import { openStore, type Store } from './store/index.ts';
+import { createAuditLog, type AuditLog } from './events/audit.ts';
+import { createHttpApp } from './shared/http.ts';
+import { createMetrics, type Metrics } from './shared/metrics.ts';
+import { createLogger, type Logger } from './shared/logger.ts';
+import { systemClock, type Clock } from './shared/clock.ts';
+
+export interface ServiceOptions {
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Everything a component may depend on, built once. */
+export interface ServiceContext {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  store: Store;
+  audit: AuditLog;
+  metrics: Metrics;
+  masterKey: Buffer;
+  cookieKeys: string[];
+}
+
+export interface SecurityService {
+  context: ServiceContext;
+  app: FastifyInstance;
+  /** Listens on the configured port (0 = a free one); resolves to the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Builds the components without any listener (the CLI uses this directly). */
+export async function createContext(options: ServiceOptions): Promise<ServiceContext> {
+  const { config } = options;
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const clock = options.clock ?? systemClock;
+  ensureDataDir(config.dataDir);
+  const store = openStore({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
+  const applied = await store.migrate();
+  if (applied.length > 0) logger.info({ applied, store: store.location }, 'database migrated');
+  const metrics = createMetrics();
+  const context: ServiceContext = {
+    config,
+    logger,
+    clock,
+    store,
+    audit: createAuditLog(store.db, clock),
+    metrics,
+    masterKey: loadMasterKey(config.dataDir, env),
+    cookieKeys: loadCookieKeys(config.dataDir, env),
+  };
+  // ── components are built here, in dependency order ──
+  return context;
+}
+
+/** Closes what `createContext` opened. */
+export async function closeContext(context: ServiceContext): Promise<void> {
+  await context.store.close();
+}
+
+export async function createSecurityService(options: ServiceOptions): Promise<SecurityService> {
+  const context = await createContext(options);
+  const { config, logger, store, metrics } = context;
+
+  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await store.ping();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', reason: 'store' });
+    }
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  // ── components register their routes here (one line each) ──
+
+  const closers: Array<() => Promise<void>> = [];
+
+  return {
+    context,
+    app,
+    async listen() {
+      await app.listen({ host: config.listen.host, port: config.listen.port });
+      const address = app.server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    },
+    async close() {
+      await app.close();
+      for (const close of closers.reverse()) await close();
+      await closeContext(context);
+    },
+  };
+}

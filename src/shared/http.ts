@@ -1,0 +1,104 @@
+/**
+ * The HTTP application shell every listener shares: body limits, strict content types, security
+ * headers, one error handler that speaks RFC 9457 problem details, and request metrics.
+ * Components add their routes as fastify plugins; the OAuth endpoints install their own
+ * RFC 6749 error rendering inside their encapsulated scope.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { Logger } from './logger.ts';
+import { GatehouseError, isGatehouseError } from './errors.ts';
+import { toProblem, PROBLEM_CONTENT_TYPE } from './problem.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  bodyLimit: number;
+  trustProxy: boolean;
+  metrics?: Metrics;
+}
+
+/** Headers every response carries; pages add their CSP themselves. */
+export const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+/** Maps whatever was thrown to the public error: coded errors as they are, the rest to 500/4xx. */
+export function toPublicError(error: unknown): GatehouseError {
+  if (isGatehouseError(error)) return error;
+  const fastifyError = error as FastifyError;
+  switch (fastifyError?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatehouseError('body_too_large', undefined, { cause: error });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatehouseError('unsupported_media_type', undefined, { cause: error });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new GatehouseError('invalid_request', 'The request body is not valid JSON', { cause: error });
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) {
+    return new GatehouseError('invalid_request', 'The request body is not valid JSON', { cause: error });
+  }
+  const status = (error as { statusCode?: number })?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new GatehouseError('invalid_request', undefined, { cause: error, detail: (error as Error).message });
+  }
+  return new GatehouseError('internal_error', undefined, { cause: error, detail: (error as Error)?.message });
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: GatehouseError): FastifyReply {
+  if (error.headers) reply.headers(error.headers);
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(toProblem(error, request.url.split('?')[0]));
+}
+
+/** Logs an error with its private detail at a level that matches its status. */
+export function logError(request: FastifyRequest, error: GatehouseError): void {
+  const entry = { code: error.code, status: error.status, detail: error.detail, err: error.cause instanceof Error ? error.cause : undefined };
+  if (error.status >= 500) request.log.error(entry, 'request failed');
+  else request.log.info(entry, 'request refused');
+}
+
+export function createHttpApp(options: HttpAppOptions): FastifyInstance {
+  // pino's Logger and fastify's base logger type differ only in generics; the instance is the same.
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit,
+    trustProxy: options.trustProxy,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.register(formbody, { bodyLimit: options.bodyLimit });
+
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+  if (options.metrics) {
+    const { httpDuration } = options.metrics;
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    });
+  }
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const publicError = toPublicError(error);
+    logError(request, publicError);
+    return sendProblem(request, reply, publicError);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    return sendProblem(request, reply, new GatehouseError('not_found', `No resource at ${request.method} ${request.url.split('?')[0]}`));
+  });
+  return app;
+}

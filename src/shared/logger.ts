@@ -1,0 +1,49 @@
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+/**
+ * Paths that may carry secrets; pino replaces them before anything is written.
+ * Request logs never include bodies; these catch secrets passed in structured fields.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.newPassword',
+  '*.client_secret',
+  '*.clientSecret',
+  '*.secret',
+  '*.token',
+  '*.joinToken',
+  '*.refresh_token',
+  '*.access_token',
+  '*.privateKey',
+  'password',
+  'secret',
+];
+
+export interface LoggerOptions {
+  level: string;
+  pretty?: boolean | undefined;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const base = {
+    level: options.level,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    base: { service: 'gatehouse' },
+  };
+  const usePretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  if (usePretty) {
+    return pino(base, pretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'HH:MM:ss', ignore: 'pid,hostname,service', sync: true }));
+  }
+  return pino(base);
+}
+
+/** A logger that writes nothing (tests, CLI commands that only print results). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

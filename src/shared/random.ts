@@ -1,0 +1,22 @@
+import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+
+/** A random, URL-safe identifier or secret with `bytes` bytes of entropy. */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export function sha256Hex(value: string | Uint8Array): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** Constant-time comparison of two strings (lengths may differ: that alone leaks nothing useful). */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  if (left.length !== right.length) {
+    // Compare anyway so the time does not depend on where the strings differ.
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}

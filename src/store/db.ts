@@ -1,0 +1,111 @@
+/**
+ * The store: one Kysely instance over SQLite (node:sqlite, the embedded default) or PostgreSQL
+ * (pg). Components get narrow repositories (./repositories/*) that take a `Executor`, so writes
+ * that belong together run inside one `store.transaction()`.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+import { openSqlite } from './sqlite-driver.ts';
+import { migrations } from './migrations/index.ts';
+import { GatehouseError } from '../shared/errors.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Human-readable location (never includes a password). */
+  readonly location: string;
+  /** Runs `work` in one transaction: all of it lands, or none. */
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Applies pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  /** Cheap liveness probe of the database (for /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres://… or undefined for SQLite. */
+  url?: string | undefined;
+  dataDir: string;
+  poolSize?: number;
+}
+
+// int8 (bigint) columns hold epoch seconds and sequence numbers: numbers, not strings.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+export function openStore(options: StoreOptions): Store {
+  const dialect: Dialect = options.url ? 'postgres' : 'sqlite';
+  let db: Kysely<Database>;
+  let location: string;
+  if (options.url) {
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    location = redactUrl(options.url);
+  } else {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const file = join(options.dataDir, 'gatehouse.db');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(file) }) });
+    location = file;
+  }
+  return {
+    db,
+    dialect,
+    location,
+    transaction: (work) => db.transaction().execute(work),
+    async migrate() {
+      const migrator = new Migrator({ db, provider: migrations(dialect) });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error;
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    },
+    async ping() {
+      await db.selectFrom('users').select((eb) => eb.lit(1).as('one')).limit(1).execute();
+    },
+    close: () => db.destroy(),
+  };
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300',
+  'ERR_SQLITE_ERROR',
+]);
+
+/** True when `error` means the database could not be reached or is overloaded. */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code;
+  if (code !== undefined && UNAVAILABLE_CODES.has(code) && code !== 'ERR_SQLITE_ERROR') return true;
+  const message = error.message;
+  return /database is locked|SQLITE_BUSY|Connection terminated|timeout exceeded when trying to connect|driver has already been destroyed|database is not open/i.test(message);
+}
+
+/** Translates a failure of the database into the public `store_unavailable` error (503). */
+export function storeUnavailable(error: unknown): GatehouseError {
+  return new GatehouseError('store_unavailable', undefined, { cause: error, detail: error instanceof Error ? error.message : String(error) });
+}
+
+/** True for a unique-constraint violation on either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code;
+  return code === '23505' || /UNIQUE constraint failed/i.test(error.message);
+}

@@ -1,0 +1,193 @@
+/**
+ * Table types of the store. Timestamps are integer seconds since the epoch; JSON columns are
+ * text; booleans are 0/1 integers (SQLite has no boolean). See ./migrations for the DDL.
+ */
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  /** Lower-cased username: uniqueness and lookups ignore case. */
+  username_key: string;
+  email: string;
+  email_key: string;
+  /** PHC string `$argon2id$v=19$m=…,t=…,p=…$salt$hash`; null when the user has no password. */
+  password_hash: string | null;
+  status: 'active' | 'disabled';
+  created_at: number;
+  updated_at: number;
+  password_changed_at: number | null;
+}
+
+export interface UserRolesTable {
+  user_id: string;
+  role: string;
+  granted_at: number;
+}
+
+export interface ClientsTable {
+  client_id: string;
+  name: string;
+  first_party: number;
+  /** SHA-256 hex digest of the secret; null for public clients. */
+  secret_digest: string | null;
+  /** JSON: string[] */
+  redirect_uris: string;
+  /** JSON: string[] */
+  post_logout_redirect_uris: string;
+  /** JSON: string[] */
+  grant_types: string;
+  /** Space-separated scopes the client may request. */
+  scope: string;
+  /** JSON: string[] — roles of a service client (client_credentials tokens carry them). */
+  roles: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every oidc-provider model (sessions, grants, codes, refresh tokens, interactions …). */
+export interface OidcModelsTable {
+  model: string;
+  id: string;
+  /** JSON payload as oidc-provider gave it. */
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+/** Access tokens issued (JWTs are not stored by the provider): what a revocation must name. */
+export interface IssuedTokensTable {
+  jti: string;
+  grant_id: string | null;
+  subject: string;
+  session_id: string | null;
+  client_id: string;
+  expires_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  /** next: published, not yet signing · active: signs · retired: published until retire_until. */
+  state: 'next' | 'active' | 'retired';
+  public_jwk: string;
+  /** AES-256-GCM encrypted private JWK (see tokens/key-encryption.ts). */
+  private_jwk_enc: string;
+  created_at: number;
+  activated_at: number | null;
+  retired_at: number | null;
+  /** A retired key leaves JWKS after this time: every token it signed has expired. */
+  retire_until: number | null;
+}
+
+/** Security Event Tokens, kept so stream subscribers can resume after a reconnect. */
+export interface SecurityEventsTable {
+  seq: Generated<number>;
+  jti: string;
+  event_type: string;
+  subject: string | null;
+  /** The signed SET (compact JWS). */
+  set_jwt: string;
+  created_at: number;
+}
+
+/** Append-only (triggers refuse UPDATE and DELETE). */
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: number;
+  event: string;
+  actor: string | null;
+  subject: string | null;
+  client_id: string | null;
+  ip: string | null;
+  reason: string | null;
+  /** JSON object with extra fields. */
+  data: string | null;
+}
+
+/** Failed-login counters, per account (`acct:<username_key>`) and per IP (`ip:<addr>`). */
+export interface LoginThrottleTable {
+  key: string;
+  failures: number;
+  first_failure_at: number;
+  last_failure_at: number;
+  locked_until: number | null;
+}
+
+export interface CaCertificatesTable {
+  id: string;
+  kind: 'root' | 'intermediate';
+  /** active: in use · next: published in the bundle ahead of a rotation · retired. */
+  status: 'active' | 'next' | 'retired';
+  cert_pem: string;
+  /** Encrypted PKCS#8 private key; null when the key is offline (root after --offline-root). */
+  key_enc: string | null;
+  not_after: number;
+  created_at: number;
+}
+
+export interface CertificatesTable {
+  serial: string;
+  service: string;
+  spiffe_id: string;
+  /** JSON: { dns: string[], ip: string[] } */
+  sans: string;
+  not_before: number;
+  not_after: number;
+  /** Who asked: `join-token:<id>`, `renewal:<serial>`, `cli:<user>`. */
+  requested_by: string;
+  status: 'valid' | 'revoked';
+  revoked_at: number | null;
+  revocation_reason: string | null;
+  cert_pem: string;
+  created_at: number;
+}
+
+export interface JoinTokensTable {
+  id: string;
+  /** SHA-256 hex digest of the secret part. */
+  digest: string;
+  service: string;
+  expires_at: number;
+  used_at: number | null;
+  created_by: string | null;
+  created_at: number;
+}
+
+export interface CrlsTable {
+  issuer: 'root' | 'intermediate';
+  crl_number: number;
+  crl_pem: string;
+  this_update: number;
+  next_update: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  user_roles: UserRolesTable;
+  clients: ClientsTable;
+  oidc_models: OidcModelsTable;
+  issued_tokens: IssuedTokensTable;
+  signing_keys: SigningKeysTable;
+  security_events: SecurityEventsTable;
+  audit_log: AuditLogTable;
+  login_throttle: LoginThrottleTable;
+  ca_certificates: CaCertificatesTable;
+  certificates: CertificatesTable;
+  join_tokens: JoinTokensTable;
+  crls: CrlsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type ClientRow = Selectable<ClientsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+export type SecurityEventRow = Selectable<SecurityEventsTable>;
+export type CertificateRow = Selectable<CertificatesTable>;
+export type CaCertificateRow = Selectable<CaCertificatesTable>;
+export type JoinTokenRow = Selectable<JoinTokensTable>;

@@ -1,0 +1,40 @@
+/**
+ * Adapts `node:sqlite` to the database interface Kysely's SqliteDialect expects
+ * (the better-sqlite3 shape: prepare → { reader, all, iterate, run }, close).
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+
+function bindable(value: unknown): SQLInputValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return Math.floor(value.getTime() / 1000);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) {
+    return value;
+  }
+  return JSON.stringify(value);
+}
+
+function wrap(statement: StatementSync): SqliteStatement {
+  const reader = statement.columns().length > 0;
+  return {
+    reader,
+    all: (parameters: ReadonlyArray<unknown>) => statement.all(...parameters.map(bindable)) as unknown[],
+    iterate: (parameters: ReadonlyArray<unknown>) => statement.iterate(...parameters.map(bindable)) as IterableIterator<unknown>,
+    run: (parameters: ReadonlyArray<unknown>) => {
+      const result = statement.run(...parameters.map(bindable));
+      return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
+    },
+  };
+}
+
+export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync } {
+  const raw = new DatabaseSync(path);
+  // WAL lets the CLI work while the server runs; busy_timeout waits for a writer instead of failing.
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
+  return {
+    raw,
+    prepare: (sql: string) => wrap(raw.prepare(sql)),
+    close: () => raw.close(),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Starts a real Security Service on a free loopback port with a fresh data dir (SQLite) or a
+ * fresh PostgreSQL database. The issuer is the real origin, so real clients work unchanged.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { configSchema, type Config } from '../../src/config/index.ts';
+import { createSecurityService, type SecurityService } from '../../src/service.ts';
+import { silentLogger, createLogger } from '../../src/shared/logger.ts';
+import type { Clock } from '../../src/shared/clock.ts';
+import { createTestDatabase } from './postgres.ts';
+
+export type TestDialect = 'sqlite' | 'postgres';
+
+export interface TestService {
+  url: string;
+  service: SecurityService;
+  config: Config;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartOptions {
+  dialect?: TestDialect;
+  /** Config keys that win over the defaults. */
+  config?: Record<string, unknown>;
+  clock?: Clock;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startService(options: StartOptions = {}): Promise<TestService> {
+  const port = await freePort();
+  const tlsPort = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const database = options.dialect === 'postgres' ? await createTestDatabase() : undefined;
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = configSchema.parse({
+    issuer,
+    dataDir,
+    listen: { host: '127.0.0.1', port, tlsPort },
+    database: database ? { url: database.url, poolSize: 5 } : {},
+    resources: [{ audience: `${issuer}/api`, scopes: ['books:read', 'orders:write'] }],
+    // Tests use cheap throttling so lockout is reachable quickly.
+    ...options.config,
+  });
+  const logger = process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger();
+  const service = await createSecurityService({ config, logger, ...(options.clock ? { clock: options.clock } : {}), env: { ...options.env } });
+  const url = await service.listen();
+  return {
+    url,
+    service,
+    config,
+    dataDir,
+    async close() {
+      await service.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      await database?.drop();
+    },
+  };
+}
