@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { reportFailure } from './program.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerConfig } from './commands/config.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
@@ -20,6 +21,7 @@ const program = new Command('gatehouse')
 
 registerServe(program);
 registerMigrate(program);
+registerConfig(program);
 
 try {
   await program.parseAsync(process.argv);
