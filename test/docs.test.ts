@@ -21,3 +21,10 @@ test('ok: every audit event is documented in docs/audit-events.md and every docu
 test('ok: docs/configuration.md is the reference generated from the schema', () => {
   assert.equal(read('docs/configuration.md'), renderConfigReference(), 'run: npm run gatehouse -- config docs > docs/configuration.md');
 });
+
+test('ok: gatehouse.example.yaml is valid and shows exactly the defaults', async () => {
+  const { loadConfig } = await import('../src/config/load.ts');
+  const { configSchema } = await import('../src/config/schema.ts');
+  const { source: _source, ...example } = loadConfig({ configPath: new URL('../gatehouse.example.yaml', import.meta.url).pathname, env: {} });
+  assert.deepEqual(example, configSchema.parse({}));
+});
