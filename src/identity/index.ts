@@ -1,0 +1,57 @@
+/**
+ * Identity: users, passwords (argon2id + policy), login with throttling.
+ * Other components import only this file.
+ */
+import type { Store } from '../store/index.ts';
+import type { AuditLog } from '../events/audit.ts';
+import type { Config } from '../config/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import { createPasswordHasher, type PasswordHasher } from './passwords.ts';
+import { createPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
+import { createSqlThrottleStore, type ThrottleStore } from './throttle.ts';
+import { createAuthenticator } from './authenticator.ts';
+import { createUserService } from './users.ts';
+import type { Authenticator, UserService } from './types.ts';
+
+export type { User, UserService, LoginResult, LoginFailureReason, Authenticator } from './types.ts';
+export type { PasswordHasher, Argon2Params } from './passwords.ts';
+export type { PasswordPolicy, PasswordPolicyOptions } from './password-policy.ts';
+export type { ThrottleStore, ThrottleState, ThrottleSettings } from './throttle.ts';
+export { createPasswordHasher, formatPhc, parsePhc } from './passwords.ts';
+export { createPasswordPolicy } from './password-policy.ts';
+export { createSqlThrottleStore, waitFor, accountKey, ipKey } from './throttle.ts';
+export { usernameSchema, emailSchema, roleNameSchema, passwordSchema, createUserSchema, type CreateUserInput } from './schemas.ts';
+export { generatePassword } from './generate.ts';
+
+export interface IdentityDeps {
+  store: Store;
+  audit: AuditLog;
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  /** Revokes every grant and token of the user (the OAuth component provides it, late-bound). */
+  revokeUser: (userId: string, reason: string) => Promise<void>;
+  /** Where login failure counters live; default: the `login_throttle` table. */
+  throttle?: ThrottleStore;
+}
+
+export interface Identity {
+  users: UserService;
+  authenticator: Authenticator;
+  passwords: PasswordHasher;
+  passwordPolicy: PasswordPolicy;
+}
+
+export function createIdentity(deps: IdentityDeps): Identity {
+  const { config } = deps;
+  const passwords = createPasswordHasher(config.passwords.argon2);
+  const passwordPolicy = createPasswordPolicy(config.passwords);
+  const throttle = deps.throttle ?? createSqlThrottleStore(deps.store.db);
+  return {
+    passwords,
+    passwordPolicy,
+    users: createUserService({ ...deps, hasher: passwords, policy: passwordPolicy }),
+    authenticator: createAuthenticator({ ...deps, hasher: passwords, throttle, settings: config.throttle }),
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Password hashing: argon2id from node:crypto (async: runs off the main thread), stored as a
+ * PHC string `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>` (unpadded base64) so the parameters
+ * travel with each hash and can be raised later: `needsRehash` says when a stored hash was made
+ * with weaker parameters than configured, and the authenticator re-hashes at the next login.
+ */
+import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface Argon2Params {
+  /** KiB. */
+  memory: number;
+  passes: number;
+  parallelism: number;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** False for a wrong password and for a stored value that is not a hash we understand. */
+  verify(password: string, phc: string): Promise<boolean>;
+  /** True when `phc` was made with weaker parameters than the configured ones (or is unreadable). */
+  needsRehash(phc: string): boolean;
+}
+
+const SALT_BYTES = 16;
+const TAG_BYTES = 32;
+const VERSION = 19;
+
+interface ParsedHash {
+  params: Argon2Params;
+  salt: Buffer;
+  tag: Buffer;
+}
+
+function derive(password: string, salt: Buffer, params: Argon2Params, tagLength: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    argon2(
+      'argon2id',
+      {
+        // NIST 800-63B §5.1.1.2: normalize so the same password typed on another keyboard matches.
+        message: password.normalize('NFKC'),
+        nonce: salt,
+        memory: params.memory,
+        passes: params.passes,
+        parallelism: params.parallelism,
+        tagLength,
+      },
+      (error, key) => (error ? reject(error) : resolve(key)),
+    );
+  });
+}
+
+const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
+
+export function formatPhc(params: Argon2Params, salt: Buffer, tag: Buffer): string {
+  return `$argon2id$v=${VERSION}$m=${params.memory},t=${params.passes},p=${params.parallelism}$${b64(salt)}$${b64(tag)}`;
+}
+
+const PHC = /^\$argon2id\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+
+export function parsePhc(phc: string): ParsedHash | undefined {
+  const match = PHC.exec(phc);
+  if (!match || Number(match[1]) !== VERSION) return undefined;
+  const params = { memory: Number(match[2]), passes: Number(match[3]), parallelism: Number(match[4]) };
+  const salt = Buffer.from(match[5]!, 'base64');
+  const tag = Buffer.from(match[6]!, 'base64');
+  if (salt.length < 8 || tag.length < 16) return undefined;
+  return { params, salt, tag };
+}
+
+export function createPasswordHasher(params: Argon2Params): PasswordHasher {
+  return {
+    async hash(password) {
+      const salt = randomBytes(SALT_BYTES);
+      return formatPhc(params, salt, await derive(password, salt, params, TAG_BYTES));
+    },
+    async verify(password, phc) {
+      const parsed = parsePhc(phc);
+      if (!parsed) return false;
+      const candidate = await derive(password, parsed.salt, parsed.params, parsed.tag.length);
+      return timingSafeEqual(candidate, parsed.tag);
+    },
+    needsRehash(phc) {
+      const parsed = parsePhc(phc);
+      if (!parsed) return true;
+      const stored = parsed.params;
+      return stored.memory < params.memory || stored.passes < params.passes || stored.parallelism < params.parallelism || parsed.tag.length < TAG_BYTES;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  status: 'active' | 'disabled';
+  roles: string[];
+  createdAt: number;
+  updatedAt: number;
+  passwordChangedAt: number | null;
+}
+
+export type LoginFailureReason = 'invalid_credentials' | 'locked' | 'disabled';
+
+export type LoginResult =
+  | { ok: true; user: User }
+  /** `retryAfter`: seconds until the next attempt is accepted (set while a delay or lock applies). */
+  | { ok: false; reason: LoginFailureReason; retryAfter?: number };
+
+export interface Authenticator {
+  authenticate(input: { username: string; password: string; ip: string }): Promise<LoginResult>;
+}
+
+export interface UserService {
+  create(input: { username: string; email: string; password?: string; roles?: string[] }, actor: string): Promise<User>;
+  list(): Promise<User[]>;
+  /** By id or username (case-insensitive); throws `not_found`. */
+  find(idOrUsername: string): Promise<User>;
+  /** One query; used on every token issuance. */
+  findById(id: string): Promise<User | undefined>;
+  disable(idOrUsername: string, actor: string): Promise<User>;
+  enable(idOrUsername: string, actor: string): Promise<User>;
+  setPassword(idOrUsername: string, password: string, actor: string): Promise<User>;
+  grantRole(idOrUsername: string, role: string, actor: string): Promise<User>;
+  revokeRole(idOrUsername: string, role: string, actor: string): Promise<User>;
+}

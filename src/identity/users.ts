@@ -1,0 +1,169 @@
+/**
+ * The user service: the one implementation behind the CLI (`gatehouse user …`) and the admin
+ * API. Writes that belong together (user + roles + audit; status change + audit) are one
+ * transaction; revocation of the user's tokens follows the commit.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/index.ts';
+import { isStoreUnavailable, isUniqueViolation, storeUnavailable } from '../store/index.ts';
+import type { AuditLog } from '../events/audit.ts';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../shared/logger.ts';
+import { epochSeconds, type Clock } from '../shared/clock.ts';
+import { GatehouseError, fail } from '../shared/errors.ts';
+import { parseInput, validationFailed } from '../shared/validation.ts';
+import type { PasswordHasher } from './passwords.ts';
+import type { PasswordPolicy } from './password-policy.ts';
+import { createUserSchema, passwordSchema, roleNameSchema } from './schemas.ts';
+import { selectAllUsers, selectUserWithRoles, takenBy, toUser } from './user-repository.ts';
+import type { User, UserService } from './types.ts';
+
+export interface UserServiceDeps {
+  store: Store;
+  audit: AuditLog;
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  hasher: PasswordHasher;
+  policy: PasswordPolicy;
+  revokeUser: (userId: string, reason: string) => Promise<void>;
+}
+
+/** Database outages become `store_unavailable` (503); everything else passes through. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isStoreUnavailable(error)) throw storeUnavailable(error);
+    throw error;
+  }
+}
+
+export function createUserService(deps: UserServiceDeps): UserService {
+  const { store, audit, config, clock, hasher, policy } = deps;
+  const now = () => epochSeconds(clock);
+
+  const lookup = async (idOrUsername: string): Promise<User | undefined> => {
+    const found =
+      (await selectUserWithRoles(store.db, { id: idOrUsername })) ??
+      (await selectUserWithRoles(store.db, { usernameKey: idOrUsername.toLowerCase() }));
+    return found ? toUser(found.row, found.roles) : undefined;
+  };
+  const find = async (idOrUsername: string): Promise<User> => {
+    const user = await lookup(idOrUsername);
+    if (!user) throw fail.notFound(`User ${JSON.stringify(idOrUsername)}`);
+    return user;
+  };
+  const requireRole = (role: string): string => {
+    const name = parseInput(roleNameSchema, role);
+    if (!Object.hasOwn(config.roles, name)) {
+      throw validationFailed([{ path: 'role', message: `unknown role ${JSON.stringify(name)}; known roles: ${Object.keys(config.roles).join(', ')}` }]);
+    }
+    return name;
+  };
+  const revoke = async (userId: string, reason: string) => {
+    try {
+      await deps.revokeUser(userId, reason);
+    } catch (error) {
+      deps.logger.error({ err: error, userId, reason }, 'revoking the user\'s tokens failed');
+      throw new GatehouseError('internal_error', 'The change was saved but revoking the user\'s tokens failed; repeat the command', { cause: error });
+    }
+  };
+
+  const setStatus = (status: User['status'], event: 'user.disabled' | 'user.enabled') => async (idOrUsername: string, actor: string) =>
+    guarded(async () => {
+      const user = await find(idOrUsername);
+      if (user.status !== status) {
+        await store.transaction(async (trx) => {
+          await trx.updateTable('users').set({ status, updated_at: now() }).where('id', '=', user.id).execute();
+          await audit.record({ event, actor, subject: user.id }, trx);
+        });
+      }
+      // Also when already disabled: repeating `disable` retries a revocation that failed before.
+      if (status === 'disabled') await revoke(user.id, 'user_disabled');
+      return find(user.id);
+    });
+
+  return {
+    create: (input, actor) =>
+      guarded(async () => {
+        const valid = parseInput(createUserSchema, input);
+        const roles = [...new Set(valid.roles.map(requireRole))];
+        if (valid.password !== undefined) policy.check(valid.password, { username: valid.username, email: valid.email });
+        const passwordHash = valid.password === undefined ? null : await hasher.hash(valid.password);
+        const at = now();
+        const id = randomUUID();
+        const usernameKey = valid.username.toLowerCase();
+        const emailKey = valid.email.toLowerCase();
+        try {
+          await store.transaction(async (trx) => {
+            const taken = await takenBy(trx, usernameKey, emailKey);
+            if (taken) throw fail.conflict(`That ${taken} is already taken`);
+            await trx
+              .insertInto('users')
+              .values({ id, username: valid.username, username_key: usernameKey, email: valid.email, email_key: emailKey, password_hash: passwordHash, status: 'active', created_at: at, updated_at: at, password_changed_at: passwordHash ? at : null })
+              .execute();
+            if (roles.length > 0) await trx.insertInto('user_roles').values(roles.map((role) => ({ user_id: id, role, granted_at: at }))).execute();
+            await audit.record({ event: 'user.created', actor, subject: id, data: { username: valid.username, roles } }, trx);
+          });
+        } catch (error) {
+          if (isUniqueViolation(error)) throw fail.conflict('That username or email is already taken');
+          throw error;
+        }
+        return find(id);
+      }),
+
+    list: () => guarded(() => selectAllUsers(store.db)),
+
+    find: (idOrUsername) => guarded(() => find(idOrUsername)),
+
+    findById: (id) =>
+      guarded(async () => {
+        const found = await selectUserWithRoles(store.db, { id });
+        return found ? toUser(found.row, found.roles) : undefined;
+      }),
+
+    disable: setStatus('disabled', 'user.disabled'),
+    enable: setStatus('active', 'user.enabled'),
+
+    setPassword: (idOrUsername, password, actor) =>
+      guarded(async () => {
+        const user = await find(idOrUsername);
+        const valid = parseInput(passwordSchema, password);
+        policy.check(valid, { username: user.username, email: user.email });
+        const hash = await hasher.hash(valid);
+        const at = now();
+        await store.transaction(async (trx) => {
+          await trx.updateTable('users').set({ password_hash: hash, password_changed_at: at, updated_at: at }).where('id', '=', user.id).execute();
+          await audit.record({ event: 'password.changed', actor, subject: user.id }, trx);
+        });
+        await revoke(user.id, 'password_changed');
+        return find(user.id);
+      }),
+
+    grantRole: (idOrUsername, role, actor) =>
+      guarded(async () => {
+        const name = requireRole(role);
+        const user = await find(idOrUsername);
+        if (user.roles.includes(name)) return user;
+        await store.transaction(async (trx) => {
+          await trx.insertInto('user_roles').values({ user_id: user.id, role: name, granted_at: now() }).onConflict((oc) => oc.columns(['user_id', 'role']).doNothing()).execute();
+          await trx.updateTable('users').set({ updated_at: now() }).where('id', '=', user.id).execute();
+          await audit.record({ event: 'role.granted', actor, subject: user.id, data: { role: name } }, trx);
+        });
+        return find(user.id);
+      }),
+
+    revokeRole: (idOrUsername, role, actor) =>
+      guarded(async () => {
+        const user = await find(idOrUsername);
+        if (!user.roles.includes(role)) return user;
+        await store.transaction(async (trx) => {
+          await trx.deleteFrom('user_roles').where('user_id', '=', user.id).where('role', '=', role).execute();
+          await trx.updateTable('users').set({ updated_at: now() }).where('id', '=', user.id).execute();
+          await audit.record({ event: 'role.revoked', actor, subject: user.id, data: { role } }, trx);
+        });
+        return find(user.id);
+      }),
+  };
+}
