@@ -12,6 +12,8 @@ import { createHttpApp } from './shared/http.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
+import { createIdentity, type UserService, type Authenticator } from './identity/index.ts';
+import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 
 export interface ServiceOptions {
   config: Config;
@@ -30,6 +32,9 @@ export interface ServiceContext {
   metrics: Metrics;
   masterKey: Buffer;
   cookieKeys: string[];
+  users: UserService;
+  authenticator: Authenticator;
+  policy: CompiledPolicy;
 }
 
 export interface SecurityService {
@@ -51,7 +56,8 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   const applied = await store.migrate();
   if (applied.length > 0) logger.info({ applied, store: store.location }, 'database migrated');
   const metrics = createMetrics();
-  const context: ServiceContext = {
+  // Components assign their fields below, in dependency order.
+  const context = {
     config,
     logger,
     clock,
@@ -60,8 +66,14 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
     metrics,
     masterKey: loadMasterKey(config.dataDir, env),
     cookieKeys: loadCookieKeys(config.dataDir, env),
-  };
+  } as ServiceContext;
   // ── components are built here, in dependency order ──
+  context.policy = compilePolicy(config.roles);
+  // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
+  let revokeUser = async (userId: string, reason: string): Promise<void> => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
+  const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason) => revokeUser(userId, reason) });
+  context.users = identity.users;
+  context.authenticator = identity.authenticator;
   return context;
 }
 
@@ -91,6 +103,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   });
 
   // ── components register their routes here (one line each) ──
+  registerPolicyRoutes(app, { policy: context.policy });
 
   const closers: Array<() => Promise<void>> = [];
 
