@@ -8,6 +8,9 @@ import { reportFailure } from './program.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerConfig } from './commands/config.ts';
+import { registerUser } from './commands/user.ts';
+import { registerKeys } from './commands/keys.ts';
+import { registerAudit } from './commands/audit.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
@@ -22,6 +25,9 @@ const program = new Command('gatehouse')
 registerServe(program);
 registerMigrate(program);
 registerConfig(program);
+registerUser(program);
+registerKeys(program);
+registerAudit(program);
 
 try {
   await program.parseAsync(process.argv);
