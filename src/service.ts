@@ -8,6 +8,8 @@ import type { Config } from './config/index.ts';
 import { loadMasterKey, loadCookieKeys, ensureDataDir } from './config/index.ts';
 import { openStore, type Store } from './store/index.ts';
 import { createAuditLog, type AuditLog } from './events/audit.ts';
+import { createEventBus, registerEventRoutes, type StreamingEventBus } from './events/index.ts';
+import { createKeyService, createAccessTokenVerifier, type KeyService, type AccessTokenVerifier } from './tokens/index.ts';
 import { createHttpApp } from './shared/http.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -32,6 +34,9 @@ export interface ServiceContext {
   metrics: Metrics;
   masterKey: Buffer;
   cookieKeys: string[];
+  keys: KeyService;
+  verifier: AccessTokenVerifier;
+  events: StreamingEventBus;
   users: UserService;
   authenticator: Authenticator;
   policy: CompiledPolicy;
@@ -68,6 +73,10 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
     cookieKeys: loadCookieKeys(config.dataDir, env),
   } as ServiceContext;
   // ── components are built here, in dependency order ──
+  context.keys = createKeyService(context);
+  await context.keys.ensureKeys();
+  context.verifier = createAccessTokenVerifier({ keys: context.keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000 });
+  context.events = createEventBus({ store, keys: context.keys, issuer: config.issuer, clock, logger });
   context.policy = compilePolicy(config.roles);
   // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
   let revokeUser = async (userId: string, reason: string): Promise<void> => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
@@ -79,6 +88,7 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
 
 /** Closes what `createContext` opened. */
 export async function closeContext(context: ServiceContext): Promise<void> {
+  await context.events?.close();
   await context.store.close();
 }
 
@@ -103,6 +113,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   });
 
   // ── components register their routes here (one line each) ──
+  registerEventRoutes(app, { bus: context.events, store, verifier: context.verifier, issuer: config.issuer, config, logger, clock: context.clock });
   registerPolicyRoutes(app, { policy: context.policy });
 
   const closers: Array<() => Promise<void>> = [];

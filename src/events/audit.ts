@@ -59,7 +59,8 @@ export interface AuditRecord extends Required<Omit<AuditEntry, 'data'>> {
 export interface AuditLog {
   /** Appends an entry; pass `trx` to make it part of the caller's transaction. */
   record(entry: AuditEntry, trx?: Executor): Promise<void>;
-  list(query: { since?: number; limit?: number; event?: AuditEvent; subject?: string }): Promise<AuditRecord[]>;
+  /** Oldest first. With `latest`, the limit keeps the most recent entries (still returned oldest first). */
+  list(query: { since?: number; limit?: number; event?: AuditEvent; subject?: string; latest?: boolean }): Promise<AuditRecord[]>;
 }
 
 export function createAuditLog(db: Executor, clock: Clock = systemClock): AuditLog {
@@ -80,11 +81,12 @@ export function createAuditLog(db: Executor, clock: Clock = systemClock): AuditL
         .execute();
     },
     async list(query) {
-      let q = db.selectFrom('audit_log').selectAll().orderBy('seq', 'asc');
+      let q = db.selectFrom('audit_log').selectAll().orderBy('seq', query.latest ? 'desc' : 'asc');
       if (query.since !== undefined) q = q.where('at', '>=', query.since);
       if (query.event !== undefined) q = q.where('event', '=', query.event);
       if (query.subject !== undefined) q = q.where('subject', '=', query.subject);
       const rows = await q.limit(query.limit ?? 1000).execute();
+      if (query.latest) rows.reverse();
       return rows.map((row) => ({
         seq: Number(row.seq),
         at: Number(row.at),

@@ -94,6 +94,14 @@ export interface SecurityEventsTable {
   created_at: number;
 }
 
+/** Acknowledged position of an RFC 8936 poll subscriber (`subscriber` = its client_id). */
+export interface EventCursorsTable {
+  subscriber: string;
+  /** Every event with seq <= acked_seq is acknowledged. */
+  acked_seq: number;
+  updated_at: number;
+}
+
 /** Append-only (triggers refuse UPDATE and DELETE). */
 export interface AuditLogTable {
   seq: Generated<number>;
@@ -173,6 +181,7 @@ export interface Database {
   issued_tokens: IssuedTokensTable;
   signing_keys: SigningKeysTable;
   security_events: SecurityEventsTable;
+  event_cursors: EventCursorsTable;
   audit_log: AuditLogTable;
   login_throttle: LoginThrottleTable;
   ca_certificates: CaCertificatesTable;

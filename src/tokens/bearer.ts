@@ -1,0 +1,92 @@
+/**
+ * Bearer tokens on our own APIs (RFC 6750): parsing the Authorization header strictly, and the
+ * one place that turns an authentication failure into `WWW-Authenticate`. Errors thrown here carry
+ * their challenge header, so the shared error handler answers 400/401/403 with problem details and
+ * the right header whoever throws them.
+ */
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { GatehouseError, isGatehouseError } from '../shared/errors.ts';
+import type { AccessTokenClaims, AccessTokenVerifier } from './verifier.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Claims of the verified access token, set by `requireAccessToken`. */
+    accessToken?: AccessTokenClaims;
+  }
+}
+
+export const BEARER_REALM = 'gatehouse';
+
+export type BearerErrorCode = 'unauthorized' | 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+/** RFC 6750 §3: the challenge for a failure; no error attribute when no credentials were sent. */
+export function bearerChallenge(code: BearerErrorCode, scope?: string): string {
+  const parts = [`Bearer realm="${BEARER_REALM}"`];
+  if (code !== 'unauthorized') parts.push(`error="${code}"`);
+  if (code === 'insufficient_scope' && scope) parts.push(`scope="${scope}"`);
+  return parts.join(', ');
+}
+
+/** A coded error that carries its `WWW-Authenticate` challenge. */
+export function bearerError(code: BearerErrorCode, description?: string, detail?: string, scope?: string): GatehouseError {
+  return new GatehouseError(code, description, {
+    headers: { 'www-authenticate': bearerChallenge(code, scope) },
+    ...(detail === undefined ? {} : { detail }),
+    ...(scope === undefined ? {} : { extensions: { scope } }),
+  });
+}
+
+/** b64token of RFC 6750 §2.1. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/**
+ * The token of `Authorization: Bearer <token>`. Missing → 401 without an error code; two
+ * Authorization headers, another scheme or a malformed token → 400 invalid_request.
+ */
+export function bearerToken(request: Pick<FastifyRequest, 'headers' | 'raw'>): string {
+  // Node keeps only the first of duplicate Authorization headers; refuse the ambiguity.
+  const raw = request.raw.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'authorization') count += 1;
+  if (count > 1) throw bearerError('invalid_request', 'Send exactly one Authorization header');
+  const header = request.headers.authorization;
+  if (header === undefined || header === '') throw bearerError('unauthorized', 'A bearer access token is required');
+  const match = /^Bearer +(\S+)$/i.exec(header);
+  if (!match || !B64TOKEN.test(match[1]!)) throw bearerError('invalid_request', 'Expected Authorization: Bearer <token>');
+  return match[1]!;
+}
+
+export interface RequireAccessTokenOptions {
+  verifier: AccessTokenVerifier;
+  audience: string;
+  /** Further checks on the claims; throw `GatehouseError('insufficient_scope' | 'forbidden')` to refuse. */
+  check?: (claims: AccessTokenClaims) => void;
+}
+
+/** A fastify preHandler: verifies the bearer token, runs `check`, sets `request.accessToken`. */
+export function requireAccessToken(options: RequireAccessTokenOptions): preHandlerAsyncHookHandler {
+  return async (request) => {
+    const claims = await options.verifier.verify(bearerToken(request), { audience: options.audience });
+    if (options.check) {
+      try {
+        options.check(claims);
+      } catch (error) {
+        if (isGatehouseError(error) && error.code === 'insufficient_scope' && !error.headers?.['www-authenticate']) {
+          const scope = typeof error.extensions?.scope === 'string' ? error.extensions.scope : undefined;
+          throw bearerError('insufficient_scope', error.description, error.detail, scope);
+        }
+        throw error;
+      }
+    }
+    request.accessToken = claims;
+  };
+}
+
+/** A `check` for requireAccessToken: the token's scope must include `scope`. */
+export function requireScope(scope: string): (claims: AccessTokenClaims) => void {
+  return (claims) => {
+    if (!(claims.scope ?? '').split(' ').includes(scope)) {
+      throw bearerError('insufficient_scope', `The access token lacks the scope ${scope}`, undefined, scope);
+    }
+  };
+}

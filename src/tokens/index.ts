@@ -1,0 +1,4 @@
+export { createKeyService, ROTATION_SKEW_SECONDS, type KeyService, type KeyServiceDeps, type SigningKeyInfo } from './keys.ts';
+export { createAccessTokenVerifier, hasScope, type AccessTokenClaims, type AccessTokenVerifier, type AccessTokenVerifierDeps } from './verifier.ts';
+export { bearerToken, bearerChallenge, bearerError, requireAccessToken, requireScope, BEARER_REALM, type BearerErrorCode, type RequireAccessTokenOptions } from './bearer.ts';
+export type { SigningAlgorithm } from './key-material.ts';
