@@ -9,7 +9,6 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerConfig } from './commands/config.ts';
 import { registerUser } from './commands/user.ts';
-import { registerUser } from './commands/user.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerAudit } from './commands/audit.ts';
 
@@ -26,7 +25,6 @@ const program = new Command('gatehouse')
 registerServe(program);
 registerMigrate(program);
 registerConfig(program);
-registerUser(program);
 registerUser(program);
 registerKeys(program);
 registerAudit(program);
