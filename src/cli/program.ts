@@ -21,7 +21,7 @@ export function globalOptions(command: Command): GlobalOptions {
   return root.opts<GlobalOptions>();
 }
 
-export function configFrom(command: Command): Config {
+export function configFrom(command: Command): Config & { source: string } {
   const options = globalOptions(command);
   return loadConfig({ configPath: options.config, dataDir: options.dataDir });
 }
