@@ -75,7 +75,7 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   // ── components are built here, in dependency order ──
   context.keys = createKeyService(context);
   await context.keys.ensureKeys();
-  context.verifier = createAccessTokenVerifier({ keys: context.keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000 });
+  context.verifier = createAccessTokenVerifier({ keys: context.keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl) });
   context.events = createEventBus({ store, keys: context.keys, issuer: config.issuer, clock, logger });
   context.policy = compilePolicy(config.roles);
   // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.

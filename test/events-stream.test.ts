@@ -7,12 +7,12 @@ import { startService, type TestService } from './helpers/service.ts';
 import { forEachDialect } from './helpers/dialects.ts';
 import { openStore } from '../src/store/index.ts';
 import { createKeyService } from '../src/tokens/index.ts';
-import { createEventBus, createSseParser, subscribeToEventStream, EVENT_TYPE_URIS, type SecurityEvent, type PublishedEvent } from '../src/events/index.ts';
+import { createEventBus, createSseParser, subscribeToEventStream, EVENT_TYPE_URIS, type TokensRevoked, type PublishedEvent } from '../src/events/index.ts';
 import { createAuditLog } from '../src/events/audit.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { systemClock } from '../src/shared/clock.ts';
 
-const revoked = (subject: string): SecurityEvent => ({ type: 'tokens.revoked', subject, tokenIds: ['jti-1'], issuedBefore: 1, until: 2, reason: 'user_disabled' });
+const revoked = (subject: string): TokensRevoked => ({ type: 'tokens.revoked', subject, tokenIds: ['jti-1'], issuedBefore: 1, until: 2, reason: 'user_disabled' });
 
 /** A service credential as the OAuth component will mint it: audience = issuer, scope events:read. */
 function serviceToken(svc: TestService, options: { scope?: string; clientId?: string; ttl?: number } = {}): Promise<string> {

@@ -55,6 +55,7 @@ export function createEventBus(deps: EventBusDeps): StreamingEventBus {
   let started: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
+  let tickAgain = false;
   let closed = false;
 
   function deliver(event: PublishedEvent): void {
@@ -89,10 +90,22 @@ export function createEventBus(deps: EventBusDeps): StreamingEventBus {
     }
   }
 
-  /** Runs one tick unless one is running; errors are logged and retried at the next poll. */
+  /**
+   * Runs a tick; a wake during a tick runs one more after it (the running one may have read
+   * before the new row committed). Errors are logged and retried at the next poll.
+   */
   function wake(): void {
-    if (closed || !started || ticking) return;
-    ticking = tick()
+    if (closed || !started) return;
+    if (ticking) {
+      tickAgain = true;
+      return;
+    }
+    ticking = (async () => {
+      do {
+        tickAgain = false;
+        await tick();
+      } while (tickAgain && !closed);
+    })()
       .catch((error: unknown) => logger.warn({ err: error }, 'reading the security event table failed'))
       .finally(() => { ticking = undefined; });
   }

@@ -1,0 +1,246 @@
+/**
+ * The certificate authority proper: a root and an intermediate (ECDSA P-256 via @peculiar/x509 on
+ * WebCrypto), their keys sealed at rest under the master key, and the one signing path for
+ * leaves. It signs what it is told: who may ask for what is decided by the provisioners and
+ * ./csr.ts before anything reaches `signLeaf` (smallstep's split: authorize returns constraints,
+ * the authority applies them).
+ */
+import { webcrypto } from 'node:crypto';
+import { x509, randomSerial, fingerprintSha256, certificatesToPem, privateKeyToPem, signingAlgorithmFor, importEcPrivateKey, type CryptoKey, type CryptoKeyPair } from '../shared/x509.ts';
+import { spiffeIdFor } from '../shared/spiffe.ts';
+import { seal, unseal } from '../shared/sealed.ts';
+import { GatehouseError } from '../shared/errors.ts';
+import type { Executor } from '../store/index.ts';
+import { activeCaCertificate, insertCaCertificate, listCaCertificates, type CaKind } from './repository.ts';
+
+export interface CaMaterial {
+  id: string;
+  kind: CaKind;
+  cert: x509.X509Certificate;
+  pem: string;
+  /** Undefined when the key is offline (root after `ca init --offline-root`). */
+  key: CryptoKey | undefined;
+  /** Subject key identifier (hex), used as the AKI of what this CA signs. */
+  keyId: string;
+}
+
+export interface Authority {
+  trustDomain: string;
+  root: CaMaterial;
+  intermediate: CaMaterial;
+  /** Roots a peer must trust: active and next (during a rotation). */
+  bundlePem: string;
+  rootFingerprint: string;
+  signLeaf(request: LeafRequest): Promise<SignedLeaf>;
+}
+
+export interface LeafRequest {
+  publicKey: x509.PublicKey;
+  service: string;
+  dns: string[];
+  ips: string[];
+  ttlSeconds: number;
+}
+
+export interface SignedLeaf {
+  cert: x509.X509Certificate;
+  serial: string;
+  spiffeId: string;
+  notBefore: number;
+  notAfter: number;
+  /** Leaf PEM. */
+  pem: string;
+  /** Leaf + intermediate PEM: what the workload presents. */
+  chainPem: string;
+}
+
+export interface AuthorityDeps {
+  db: Executor;
+  masterKey: Buffer;
+  trustDomain: string;
+  rootTtl: number;
+  intermediateTtl: number;
+  now: () => number;
+}
+
+/** CA certificates and leaves are back-dated a little so a peer whose clock lags accepts them. */
+const BACKDATE_SECONDS = 60;
+/** A leaf's back-dating stays a small part of its lifetime (renewal timing is a fraction of it). */
+const leafBackdate = (ttl: number) => Math.min(BACKDATE_SECONDS, Math.floor(ttl / 10));
+const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+
+async function keyId(publicKey: x509.PublicKeyType): Promise<string> {
+  const ext = await x509.SubjectKeyIdentifierExtension.create(publicKey);
+  return ext.keyId;
+}
+
+function sealContext(id: string): string {
+  return `ca:${id}`;
+}
+
+async function material(deps: AuthorityDeps, row: { id: string; kind: CaKind; cert_pem: string; key_enc: string | null }): Promise<CaMaterial> {
+  const cert = new x509.X509Certificate(row.cert_pem);
+  const key = row.key_enc === null ? undefined : await importEcPrivateKey(unseal(deps.masterKey, row.key_enc, sealContext(row.id)));
+  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
+  return { id: row.id, kind: row.kind, cert, pem: certificatesToPem([cert]), key, keyId: ski?.keyId ?? (await keyId(cert.publicKey)) };
+}
+
+/** Loads the active root and intermediate; undefined when the CA was never initialized. */
+export async function loadAuthority(deps: AuthorityDeps): Promise<Authority | undefined> {
+  const rootRow = await activeCaCertificate(deps.db, 'root');
+  const intermediateRow = await activeCaCertificate(deps.db, 'intermediate');
+  if (!rootRow || !intermediateRow) return undefined;
+  if (!intermediateRow.key_enc) throw new Error('the intermediate CA key is missing: re-import it with `gatehouse ca init --import-…`');
+  const root = await material(deps, rootRow);
+  const intermediate = await material(deps, intermediateRow);
+  const roots = (await listCaCertificates(deps.db, 'root')).map((r) => new x509.X509Certificate(r.cert_pem));
+  return {
+    trustDomain: deps.trustDomain,
+    root,
+    intermediate,
+    bundlePem: certificatesToPem(roots),
+    rootFingerprint: fingerprintSha256(root.cert),
+    signLeaf: (request) => signLeaf(deps, intermediate, request),
+  };
+}
+
+async function signLeaf(deps: AuthorityDeps, issuer: CaMaterial, request: LeafRequest): Promise<SignedLeaf> {
+  const now = Math.floor(deps.now() / 1000);
+  const notBefore = now - leafBackdate(request.ttlSeconds);
+  // A leaf never outlives its issuer.
+  const notAfter = Math.min(now + request.ttlSeconds, Math.floor(issuer.cert.notAfter.getTime() / 1000));
+  if (notAfter <= now) throw new GatehouseError('internal_error', undefined, { detail: 'the intermediate CA has expired' });
+  const spiffeId = spiffeIdFor(deps.trustDomain, request.service);
+  const serial = randomSerial();
+  const names: x509.JsonGeneralNames = [
+    { type: 'url', value: spiffeId },
+    ...request.dns.map((value) => ({ type: 'dns' as const, value })),
+    ...request.ips.map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial,
+    subject: [{ CN: [request.service] }, { O: [deps.trustDomain] }],
+    issuer: issuer.cert.subjectName,
+    notBefore: new Date(notBefore * 1000),
+    notAfter: new Date(notAfter * 1000),
+    publicKey: request.publicKey,
+    signingKey: issuer.key!,
+    signingAlgorithm: signingAlgorithmFor(issuer.key!),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
+      new x509.SubjectAlternativeNameExtension(names, false),
+      await x509.SubjectKeyIdentifierExtension.create(request.publicKey),
+      new x509.AuthorityKeyIdentifierExtension(issuer.keyId),
+    ],
+  });
+  const pem = certificatesToPem([cert]);
+  return { cert, serial, spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem };
+}
+
+function caExtensions(pathLength: number, ski: x509.Extension, aki?: x509.Extension): x509.Extension[] {
+  return [
+    new x509.BasicConstraintsExtension(true, pathLength, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ski,
+    ...(aki ? [aki] : []),
+  ];
+}
+
+async function generateKeys(): Promise<CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
+}
+
+function newId(kind: CaKind): string {
+  return `${kind}-${Buffer.from(webcrypto.getRandomValues(new Uint8Array(6))).toString('hex')}`;
+}
+
+/** Creates a fresh root + intermediate and stores them (keys sealed). */
+export async function generateAuthority(deps: AuthorityDeps): Promise<{ rootId: string; intermediateId: string }> {
+  const now = Math.floor(deps.now() / 1000);
+  const rootId = newId('root');
+  const intermediateId = newId('intermediate');
+  const rootKeys = await generateKeys();
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: [{ CN: [`Gatehouse Root CA ${rootId.slice(5)}`] }, { O: [deps.trustDomain] }],
+    notBefore: new Date((now - BACKDATE_SECONDS) * 1000),
+    notAfter: new Date((now + deps.rootTtl) * 1000),
+    keys: rootKeys,
+    signingAlgorithm: signingAlgorithmFor(rootKeys.privateKey),
+    extensions: caExtensions(1, await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey)),
+  });
+  const intermediateKeys = await generateKeys();
+  const intermediate = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: [{ CN: [`Gatehouse Intermediate CA ${intermediateId.slice(13)}`] }, { O: [deps.trustDomain] }],
+    issuer: root.subjectName,
+    notBefore: new Date((now - BACKDATE_SECONDS) * 1000),
+    notAfter: new Date(Math.min(now + deps.intermediateTtl, now + deps.rootTtl) * 1000),
+    publicKey: intermediateKeys.publicKey,
+    signingKey: rootKeys.privateKey,
+    signingAlgorithm: signingAlgorithmFor(rootKeys.privateKey),
+    extensions: caExtensions(0, await x509.SubjectKeyIdentifierExtension.create(intermediateKeys.publicKey), await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey)),
+  });
+  await storeCa(deps, rootId, 'root', root, await privateKeyToPem(rootKeys.privateKey), now);
+  await storeCa(deps, intermediateId, 'intermediate', intermediate, await privateKeyToPem(intermediateKeys.privateKey), now);
+  return { rootId, intermediateId };
+}
+
+async function storeCa(deps: AuthorityDeps, id: string, kind: CaKind, cert: x509.X509Certificate, keyPem: string | undefined, now: number): Promise<void> {
+  await insertCaCertificate(deps.db, {
+    id,
+    kind,
+    status: 'active',
+    cert_pem: certificatesToPem([cert]),
+    key_enc: keyPem === undefined ? null : seal(deps.masterKey, keyPem, sealContext(id)),
+    not_after: Math.floor(cert.notAfter.getTime() / 1000),
+    created_at: now,
+  });
+}
+
+export interface ImportRequest {
+  rootPem: string;
+  rootKeyPem?: string | undefined;
+  intermediatePem: string;
+  intermediateKeyPem: string;
+}
+
+const invalidImport = (description: string) => new GatehouseError('invalid_request', description);
+
+async function keyMatches(key: CryptoKey, cert: x509.X509Certificate): Promise<boolean> {
+  const data = webcrypto.getRandomValues(new Uint8Array(32));
+  const algorithm = signingAlgorithmFor(key);
+  const signature = await webcrypto.subtle.sign(algorithm, key, data);
+  const publicKey = (await cert.publicKey.export()) as unknown as CryptoKey;
+  return webcrypto.subtle.verify(algorithm, publicKey, signature, data);
+}
+
+/** Imports an existing root (key optional: it may stay offline) and intermediate (key required). */
+export async function importAuthority(deps: AuthorityDeps, request: ImportRequest): Promise<{ rootId: string; intermediateId: string }> {
+  const now = Math.floor(deps.now() / 1000);
+  let root: x509.X509Certificate;
+  let intermediate: x509.X509Certificate;
+  try {
+    root = new x509.X509Certificate(request.rootPem);
+    intermediate = new x509.X509Certificate(request.intermediatePem);
+  } catch {
+    throw invalidImport('the root and intermediate must be PEM certificates');
+  }
+  if (!root.getExtension(x509.BasicConstraintsExtension)?.ca || !(await root.isSelfSigned())) throw invalidImport('the root must be a self-signed CA certificate');
+  if (!intermediate.getExtension(x509.BasicConstraintsExtension)?.ca) throw invalidImport('the intermediate must be a CA certificate (basicConstraints cA=true)');
+  if (!(await intermediate.verify({ publicKey: root.publicKey, signatureOnly: true }))) throw invalidImport('the intermediate is not signed by the root');
+  if (intermediate.notAfter.getTime() <= deps.now()) throw invalidImport('the intermediate has expired');
+  const intermediateKey = await importEcPrivateKey(request.intermediateKeyPem, true).catch((e: Error) => { throw invalidImport(`intermediate key: ${e.message}`); });
+  if (!(await keyMatches(intermediateKey, intermediate))) throw invalidImport('the intermediate key does not match the intermediate certificate');
+  if (request.rootKeyPem !== undefined) {
+    const rootKey = await importEcPrivateKey(request.rootKeyPem, true).catch((e: Error) => { throw invalidImport(`root key: ${e.message}`); });
+    if (!(await keyMatches(rootKey, root))) throw invalidImport('the root key does not match the root certificate');
+  }
+  const rootId = newId('root');
+  const intermediateId = newId('intermediate');
+  await storeCa(deps, rootId, 'root', root, request.rootKeyPem, now);
+  await storeCa(deps, intermediateId, 'intermediate', intermediate, await privateKeyToPem(intermediateKey), now);
+  return { rootId, intermediateId };
+}

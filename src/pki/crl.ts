@@ -1,0 +1,84 @@
+/**
+ * Certificate revocation lists for the root and the intermediate. Each carries a cRLNumber
+ * (RFC 5280 §5.2.3 requires it; @peculiar/x509 has no class for it, so it is built from the
+ * generic Extension and the asn1-x509 CRLNumber type) and nextUpdate = thisUpdate + crlTtl.
+ * They are re-signed at half their lifetime and immediately on revocation, and stored, so every
+ * instance (and the CLI) serves the same document. PEM label `X509 CRL` (Node rejects `CRL`).
+ */
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
+import { x509, crlToPem, signingAlgorithmFor } from '../shared/x509.ts';
+import type { Executor } from '../store/index.ts';
+import type { CaMaterial } from './authority.ts';
+import { findCrl, revokedUnexpired, saveCrl, type CaKind } from './repository.ts';
+
+export function crlNumberExtension(value: number): x509.Extension {
+  return new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(value)));
+}
+
+/** Reads the cRLNumber of a CRL (tests and `ca crl`). */
+export function crlNumberOf(crl: x509.X509Crl): number | undefined {
+  const ext = crl.extensions.find((e) => e.type === id_ce_cRLNumber);
+  return ext ? AsnConvert.parse(ext.value, CRLNumber).value : undefined;
+}
+
+const REASONS: Record<string, x509.X509CrlReason> = {
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  privilegeWithdrawn: 9,
+};
+export const REVOCATION_REASONS = Object.keys(REASONS);
+
+export interface SignCrlOptions {
+  now: number;
+  crlTtl: number;
+  /** Overrides nextUpdate (the last root CRL before the root key goes offline). */
+  nextUpdate?: number;
+}
+
+/** Signs the next CRL of `issuer` and stores it; returns its row. */
+export async function signCrl(db: Executor, kind: CaKind, issuer: CaMaterial, options: SignCrlOptions) {
+  if (!issuer.key) throw new Error(`the ${kind} CA key is offline: its CRL cannot be re-signed here`);
+  const previous = await findCrl(db, kind);
+  const crlNumber = Number(previous?.crl_number ?? 0) + 1;
+  // The root signs only the intermediate; Gatehouse never revokes an intermediate here, so the
+  // root CRL is empty but still published: Node's `crl` option needs one per CA in the chain.
+  const revoked = kind === 'intermediate' ? await revokedUnexpired(db, options.now) : [];
+  const nextUpdate = options.nextUpdate ?? options.now + options.crlTtl;
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: issuer.cert.subjectName,
+    thisUpdate: new Date(options.now * 1000),
+    nextUpdate: new Date(nextUpdate * 1000),
+    signingKey: issuer.key,
+    signingAlgorithm: signingAlgorithmFor(issuer.key),
+    extensions: [new x509.AuthorityKeyIdentifierExtension(issuer.keyId), crlNumberExtension(crlNumber)],
+    entries: revoked.map((r) => ({
+      serialNumber: r.serial.length % 2 === 1 ? `0${r.serial}` : r.serial,
+      revocationDate: new Date(Number(r.revoked_at ?? options.now) * 1000),
+      reason: REASONS[r.revocation_reason ?? 'unspecified'] ?? 0,
+    })),
+  });
+  const row = { issuer: kind, crl_number: crlNumber, crl_pem: crlToPem(crl), this_update: options.now, next_update: nextUpdate };
+  await saveCrl(db, row);
+  return row;
+}
+
+/** Re-signs what is missing or past half its lifetime (or everything with `force`). Keys offline are skipped. */
+export async function refreshCrls(db: Executor, cas: Record<CaKind, CaMaterial>, options: SignCrlOptions & { force?: boolean }): Promise<CaKind[]> {
+  const signed: CaKind[] = [];
+  for (const kind of ['root', 'intermediate'] as const) {
+    const ca = cas[kind];
+    if (!ca.key) continue;
+    const current = await findCrl(db, kind);
+    const due = !current || options.force || Number(current.this_update) + options.crlTtl / 2 <= options.now;
+    if (!due) continue;
+    await signCrl(db, kind, ca, options);
+    signed.push(kind);
+  }
+  return signed;
+}

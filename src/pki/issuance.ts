@@ -1,0 +1,157 @@
+/**
+ * The issuing flows: enrollment (join token), renewal (mTLS) and direct issue (CLI). Each one
+ * runs "authorize → check the CSR against the grant → sign → record → audit" with the token
+ * consumption, the certificate row and the audit entry in ONE transaction. Refusals are
+ * returned out of the transaction as values and thrown after it commits (so a burned token
+ * stays burned and the refusal's audit entry lands), never half-issued.
+ */
+import type { TLSSocket } from 'node:tls';
+import { GatehouseError, isGatehouseError } from '../shared/errors.ts';
+import type { AuditLog } from '../events/audit.ts';
+import type { Executor, Store } from '../store/index.ts';
+import type { Authority, SignedLeaf } from './authority.ts';
+import { authorizeNames, parseCsr, type ParsedCsr } from './csr.ts';
+import { insertCertificate } from './repository.ts';
+import { redeemJoinToken } from './provisioners/join-token.ts';
+import { authorizeRenewal } from './provisioners/mtls-renewal.ts';
+
+export interface IssuanceDeps {
+  store: Store;
+  audit: AuditLog;
+  authority: () => Promise<Authority>;
+  limits: { leafTtl: number; maxLeafTtl: number };
+  now: () => number;
+}
+
+export interface IssuedCertificate {
+  serial: string;
+  service: string;
+  spiffeId: string;
+  notBefore: number;
+  notAfter: number;
+  /** Leaf + intermediate, PEM. */
+  certificate: string;
+}
+
+/** Shortest lifetime a request may ask for (tests and demos use a few seconds). */
+export const MIN_LEAF_TTL = 5;
+
+/** Lifetime: the configured default, or shorter if asked; never above maxLeafTtl. */
+export function leafTtl(limits: { leafTtl: number; maxLeafTtl: number }, requested: number | undefined): number {
+  if (requested === undefined) return Math.min(limits.leafTtl, limits.maxLeafTtl);
+  if (!Number.isInteger(requested) || requested < MIN_LEAF_TTL) throw new GatehouseError('invalid_request', `The certificate lifetime must be at least ${MIN_LEAF_TTL} seconds, received ${requested}`);
+  return Math.min(requested, limits.maxLeafTtl);
+}
+
+async function record(trx: Executor, leaf: SignedLeaf, service: string, names: { dns: string[]; ips: string[] }, requestedBy: string, now: number): Promise<void> {
+  await insertCertificate(trx, {
+    serial: leaf.serial,
+    service,
+    spiffe_id: leaf.spiffeId,
+    sans: JSON.stringify(names),
+    not_before: leaf.notBefore,
+    not_after: leaf.notAfter,
+    requested_by: requestedBy,
+    status: 'valid',
+    revoked_at: null,
+    revocation_reason: null,
+    cert_pem: leaf.pem,
+    created_at: now,
+  });
+}
+
+function issued(leaf: SignedLeaf, service: string): IssuedCertificate {
+  return { serial: leaf.serial, service, spiffeId: leaf.spiffeId, notBefore: leaf.notBefore, notAfter: leaf.notAfter, certificate: leaf.chainPem };
+}
+
+type Outcome = { ok: true; result: IssuedCertificate } | { ok: false; error: GatehouseError };
+
+/** Parses the CSR outside any transaction; a bad CSR becomes a value, not a throw. */
+async function tryParse(csr: unknown): Promise<ParsedCsr | GatehouseError> {
+  try {
+    return await parseCsr(csr);
+  } catch (error) {
+    if (isGatehouseError(error)) return error;
+    throw error;
+  }
+}
+
+function grantNames(csr: ParsedCsr | GatehouseError, grant: { trustDomain: string; service: string }): { dns: string[]; ips: string[] } | GatehouseError {
+  if (isGatehouseError(csr)) return csr;
+  try {
+    return authorizeNames(csr, grant);
+  } catch (error) {
+    if (isGatehouseError(error)) return error;
+    throw error;
+  }
+}
+
+export async function enroll(deps: IssuanceDeps, request: { token: string; csr: unknown; ttl?: number | undefined; ip?: string | undefined }): Promise<IssuedCertificate> {
+  const authority = await deps.authority();
+  const ttl = leafTtl(deps.limits, request.ttl);
+  const csr = await tryParse(request.csr);
+  const now = Math.floor(deps.now() / 1000);
+  const outcome = await deps.store.transaction(async (trx): Promise<Outcome> => {
+    const grant = await redeemJoinToken(trx, request.token, now);
+    if (!grant.ok) {
+      await deps.audit.record({ event: 'enrollment.refused', actor: grant.tokenId ? `join-token:${grant.tokenId}` : null, subject: grant.service ?? null, ip: request.ip ?? null, reason: grant.reason, data: { flow: 'enroll' } }, trx);
+      return { ok: false, error: new GatehouseError('invalid_join_token', undefined, { detail: grant.reason }) };
+    }
+    const names = grantNames(csr, { trustDomain: authority.trustDomain, service: grant.service });
+    if (isGatehouseError(names)) {
+      await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip: request.ip ?? null, reason: names.code, data: { flow: 'enroll', detail: names.description } }, trx);
+      return { ok: false, error: names };
+    }
+    const leaf = await authority.signLeaf({ publicKey: (csr as ParsedCsr).publicKey, service: grant.service, ...names, ttlSeconds: ttl });
+    await record(trx, leaf, grant.service, names, grant.requestedBy, now);
+    await deps.audit.record({ event: 'cert.issued', actor: grant.requestedBy, subject: leaf.serial, ip: request.ip ?? null, data: { service: grant.service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }, trx);
+    return { ok: true, result: issued(leaf, grant.service) };
+  });
+  if (!outcome.ok) throw outcome.error;
+  return outcome.result;
+}
+
+export async function renew(deps: IssuanceDeps, request: { socket: TLSSocket; csr: unknown; ttl?: number | undefined; ip?: string | undefined }): Promise<IssuedCertificate> {
+  const authority = await deps.authority();
+  const ttl = leafTtl(deps.limits, request.ttl);
+  const csr = await tryParse(request.csr);
+  const now = Math.floor(deps.now() / 1000);
+  const outcome = await deps.store.transaction(async (trx): Promise<Outcome> => {
+    const grant = await authorizeRenewal(trx, request.socket, authority.trustDomain, deps.now());
+    if (!grant.ok) {
+      await deps.audit.record({ event: 'enrollment.refused', actor: grant.serial ? `renewal:${grant.serial}` : null, subject: grant.service ?? null, ip: request.ip ?? null, reason: grant.reason, data: { flow: 'renew', detail: grant.detail } }, trx);
+      return { ok: false, error: new GatehouseError('certificate_rejected', undefined, { detail: `${grant.reason}: ${grant.detail}` }) };
+    }
+    const names = grantNames(csr, { trustDomain: authority.trustDomain, service: grant.service });
+    if (isGatehouseError(names)) {
+      await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip: request.ip ?? null, reason: names.code, data: { flow: 'renew', detail: names.description } }, trx);
+      return { ok: false, error: names };
+    }
+    const leaf = await authority.signLeaf({ publicKey: (csr as ParsedCsr).publicKey, service: grant.service, ...names, ttlSeconds: ttl });
+    await record(trx, leaf, grant.service, names, grant.requestedBy, now);
+    await deps.audit.record({ event: 'cert.renewed', actor: grant.requestedBy, subject: leaf.serial, ip: request.ip ?? null, data: { service: grant.service, previous: grant.serial, notAfter: leaf.notAfter } }, trx);
+    return { ok: true, result: issued(leaf, grant.service) };
+  });
+  if (!outcome.ok) throw outcome.error;
+  return outcome.result;
+}
+
+/** Direct issue by an operator (`gatehouse ca issue`) or by the service for its own TLS listener. */
+export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; service: string; ttl?: number | undefined; actor: string }): Promise<IssuedCertificate> {
+  const authority = await deps.authority();
+  const ttl = leafTtl(deps.limits, request.ttl);
+  const csr = await parseCsr(request.csr);
+  const names = authorizeNames(csr, { trustDomain: authority.trustDomain, service: request.service });
+  return signAndRecord(deps, authority, csr.publicKey, request.service, names, ttl, request.actor);
+}
+
+/** Signs a leaf for a key the service holds itself (no CSR; the name policy is ours to choose). */
+export async function signAndRecord(deps: IssuanceDeps, authority: Authority, publicKey: ParsedCsr['publicKey'], service: string, names: { dns: string[]; ips: string[] }, ttl: number, actor: string): Promise<IssuedCertificate> {
+  const now = Math.floor(deps.now() / 1000);
+  return deps.store.transaction(async (trx) => {
+    const leaf = await authority.signLeaf({ publicKey, service, ...names, ttlSeconds: ttl });
+    await record(trx, leaf, service, names, actor, now);
+    await deps.audit.record({ event: 'cert.issued', actor, subject: leaf.serial, data: { service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }, trx);
+    return issued(leaf, service);
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * The Security Service's TLS listener (listen.tlsPort) for /pki/enroll and /pki/renew. Its own
+ * certificate comes from the CA (spiffe://<td>/svc/gatehouse + pki.serverNames) and is replaced
+ * in place (`setSecureContext`) at two thirds of its lifetime. It asks for a client certificate
+ * but accepts connections without one (enrollment has none yet): /pki/renew checks
+ * `socket.authorized` and the leaf itself, so refusals are logged with a reason.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { SECURITY_HEADERS, toPublicError, sendProblem, logError } from '../shared/http.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Pki, ServerCredentials } from './index.ts';
+import { registerPkiRoutes } from './api.ts';
+
+export interface PkiTlsListener {
+  app: FastifyInstance;
+  /** https://host:port once listening. */
+  readonly url: string | undefined;
+  listen(host: string, port: number): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const TLS_LISTENER_SERVICE = 'gatehouse';
+
+export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; bodyLimit: number; serverNames: string[] }): Promise<PkiTlsListener> {
+  const authority = await pki.authority();
+  const issue = () => pki.issueOwn(TLS_LISTENER_SERVICE, options.serverNames, 'system:tls-listener');
+  let credentials: ServerCredentials = await issue();
+  const secureOptions = (c: ServerCredentials) => ({ key: c.key, cert: c.cert, ca: authority.bundlePem });
+
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    https: { ...secureOptions(credentials), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+  app.setErrorHandler((error, request, reply) => {
+    const publicError = toPublicError(error);
+    logError(request, publicError);
+    return sendProblem(request, reply, publicError);
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, toPublicError(Object.assign(new Error('not found'), { statusCode: 404 }))));
+  registerPkiRoutes(app, pki, { tls: true });
+
+  let url: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    const lifetime = (credentials.notAfter - credentials.notBefore) * 1000;
+    const due = credentials.notBefore * 1000 + (lifetime * 2) / 3 - Date.now();
+    timer = setTimeout(renewOwn, Math.max(1000, Math.min(due, 2 ** 31 - 1)));
+    timer.unref();
+  };
+  const renewOwn = async () => {
+    try {
+      credentials = await issue();
+      (app.server as HttpsServer).setSecureContext(secureOptions(credentials));
+      options.logger.info({ serial: credentials.serial, notAfter: credentials.notAfter }, 'TLS listener certificate renewed');
+    } catch (error) {
+      options.logger.error({ err: error }, 'TLS listener certificate renewal failed; retrying');
+    }
+    schedule();
+  };
+
+  return {
+    app,
+    get url() {
+      return url;
+    },
+    async listen(host, port) {
+      await app.listen({ host, port });
+      const address = app.server.address() as AddressInfo;
+      url = `https://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      schedule();
+      return url;
+    },
+    async close() {
+      if (timer) clearTimeout(timer);
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,10 @@
+/**
+ * `gatehouse/sdk` — what a service imports. Nothing here reaches into the Security Service's
+ * code (store, oauth, identity, admin, cli, pki): a test enforces it.
+ */
+export { workloadIdentity, type WorkloadIdentity, type WorkloadIdentityOptions, type Credentials, type IdentityEvent, type SdkLogger } from './workload-identity.ts';
+export { createMtlsServer, peerIdentity, type MtlsRequest, type MtlsServerOptions, type PeerIdentity } from './mtls-server.ts';
+export { mtlsAgent, type MtlsAgentOptions } from './mtls-agent.ts';
+export { compileAllow, type AllowRule, type Decision } from './allow.ts';
+export { CaRequestError } from './ca-client.ts';
+export { parseSpiffeId, spiffeIdFor, type SpiffeId } from '../shared/spiffe.ts';

@@ -1,0 +1,102 @@
+/**
+ * An HTTPS server that requires a client certificate from our trust bundle. Node verifies the
+ * chain; we accept the handshake either way (rejectUnauthorized false) so every refusal can be
+ * logged with its reason, then check what OpenSSL does not (cA, keyUsage, EKU clientAuth,
+ * exactly one SPIFFE ID in our trust domain), and on EVERY request the revocation set and
+ * expiry: a kept-alive connection opened before a revocation is cut off as soon as the CRL
+ * arrives. Our own certificate is hot-swapped (`setSecureContext`) when the identity renews.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { checkLeaf, type LeafIdentity } from '../shared/leaf-check.ts';
+import { compileAllow, type AllowRule } from './allow.ts';
+import type { SdkLogger, WorkloadIdentity } from './workload-identity.ts';
+
+export interface PeerIdentity extends LeafIdentity {}
+
+export interface MtlsRequest extends IncomingMessage {
+  /** The caller's SPIFFE ID, e.g. spiffe://gatehouse.local/svc/orders. */
+  spiffeId: string;
+  peer: PeerIdentity;
+}
+
+export interface MtlsServerOptions {
+  identity: WorkloadIdentity;
+  allow: AllowRule[];
+  logger?: SdkLogger;
+}
+
+type PeerCheck = { ok: true; peer: PeerIdentity } | { ok: false; reason: string; detail: string };
+
+const peers = new WeakMap<TLSSocket, PeerCheck>();
+
+/** The caller's identity on a request served by createMtlsServer. */
+export function peerIdentity(request: IncomingMessage): PeerIdentity | undefined {
+  return (request as Partial<MtlsRequest>).peer;
+}
+
+function checkSocket(socket: TLSSocket, trustDomain: string): PeerCheck {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.raw) return { ok: false, reason: 'no_client_certificate', detail: 'no client certificate was presented' };
+  if (!socket.authorized) return { ok: false, reason: 'untrusted_certificate', detail: String(socket.authorizationError ?? 'the chain does not lead to a trusted root') };
+  try {
+    const leaf = checkLeaf(new Uint8Array(cert.raw), { trustDomain, usage: 'clientAuth' });
+    if (!leaf.ok) return { ok: false, reason: leaf.reason, detail: leaf.detail };
+    const { ok: _ok, ...peer } = leaf;
+    return { ok: true, peer };
+  } catch (error) {
+    return { ok: false, reason: 'unparseable_certificate', detail: (error as Error).message };
+  }
+}
+
+function refuse(response: ServerResponse, status: 401 | 403, code: string, title: string, closeConnection: boolean): void {
+  const body = JSON.stringify({ type: `urn:gatehouse:error:${code}`, title, status, code });
+  response.writeHead(status, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body), ...(closeConnection ? { connection: 'close' } : {}) });
+  response.end(body, () => { if (closeConnection) response.socket?.destroy(); });
+}
+
+export function createMtlsServer(handler: (request: MtlsRequest, response: ServerResponse) => void, options: MtlsServerOptions): Server {
+  const { identity } = options;
+  const logger = options.logger;
+  const decide = compileAllow(options.allow);
+  const tlsOptions = () => {
+    const c = identity.credentials();
+    return { key: c.key, cert: c.cert, ca: c.ca };
+  };
+  const server = createServer({ ...tlsOptions(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (request, response) => {
+    const socket = request.socket as TLSSocket;
+    let check = peers.get(socket);
+    if (!check) {
+      check = checkSocket(socket, identity.trustDomain);
+      peers.set(socket, check);
+    }
+    const where = { method: request.method, path: request.url?.split('?')[0], remote: socket.remoteAddress };
+    if (!check.ok) {
+      logger?.warn({ ...where, reason: check.reason, detail: check.detail }, 'mTLS caller refused: certificate not accepted');
+      return refuse(response, 401, 'certificate_rejected', 'The client certificate is missing, invalid or revoked', true);
+    }
+    const { peer } = check;
+    if (identity.isRevoked(peer.serial)) {
+      logger?.warn({ ...where, spiffeId: peer.spiffeId, serial: peer.serial, reason: 'certificate_revoked' }, 'mTLS caller refused: certificate revoked');
+      return refuse(response, 401, 'certificate_rejected', 'The client certificate is missing, invalid or revoked', true);
+    }
+    if (peer.notAfter.getTime() <= Date.now()) {
+      logger?.warn({ ...where, spiffeId: peer.spiffeId, serial: peer.serial, reason: 'expired' }, 'mTLS caller refused: certificate expired on a kept-alive connection');
+      return refuse(response, 401, 'certificate_rejected', 'The client certificate is missing, invalid or revoked', true);
+    }
+    const decision = decide(peer.spiffeId, request.method ?? 'GET', request.url ?? '/');
+    if (!decision.allow) {
+      logger?.warn({ ...where, spiffeId: peer.spiffeId, reason: decision.reason }, 'mTLS caller refused: not allowed');
+      return refuse(response, 403, 'forbidden', 'The caller is not allowed to do this', false);
+    }
+    const mtlsRequest = request as MtlsRequest;
+    mtlsRequest.spiffeId = peer.spiffeId;
+    mtlsRequest.peer = peer;
+    handler(mtlsRequest, response);
+  });
+  const onChanged = () => server.setSecureContext(tlsOptions());
+  identity.on('changed', onChanged);
+  server.on('close', () => identity.off('changed', onChanged));
+  return server;
+}

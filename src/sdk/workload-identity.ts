@@ -1,0 +1,306 @@
+/**
+ * A workload's identity: enrolls with a join token (its key is generated here and never leaves
+ * the process: the CA gets a CSR), holds key + chain, renews over mTLS at about two thirds of
+ * the lifetime (retries with exponential backoff and jitter, keeps serving with the current
+ * certificate meanwhile), and reloads the trust bundle and CRLs every few seconds (ETag, so an
+ * unchanged document costs a 304). Emits 'changed' when anything a TLS context uses changes.
+ */
+import { EventEmitter } from 'node:events';
+import { webcrypto } from 'node:crypto';
+import type { Agent } from 'undici';
+import { Gauge, type Registry } from 'prom-client';
+import { x509, parseCertificates, privateKeyToPem } from '../shared/x509.ts';
+import { checkLeaf } from '../shared/leaf-check.ts';
+import { bootstrapRoot, caAgent, caCall, expectOk, CaRequestError } from './ca-client.ts';
+import { buildTrust, type TrustState } from './trust.ts';
+
+export interface SdkLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const silent: SdkLogger = { info() {}, warn() {}, error() {} };
+
+export interface WorkloadIdentityOptions {
+  /** https URL of the Gatehouse CA TLS listener, e.g. https://localhost:8443. */
+  caUrl: string;
+  service: string;
+  /** From `gatehouse ca token --service <service>`; carries the root fingerprint to pin. */
+  joinToken: string;
+  /** Overrides the fingerprint carried by the token. */
+  caFingerprint?: string;
+  /** PEM roots to trust instead of pinning a fingerprint. */
+  caBundle?: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  /** Requested lifetime in seconds (the CA caps it). */
+  ttl?: number;
+  /** Fraction of the lifetime after which to renew. Default 2/3. */
+  renewAt?: number;
+  /** Remaining fraction of the lifetime below which expiry is "close" (logged). Default 1/6. */
+  warnAt?: number;
+  /** How often to reload the bundle and CRLs, ms. Default 5000. */
+  refreshInterval?: number;
+  retry?: { initialDelay?: number; maxDelay?: number };
+  logger?: SdkLogger;
+  /** prom-client registry for `gatehouse_workload_certificate_expiry_seconds`. */
+  registry?: Registry;
+}
+
+export interface Credentials {
+  key: string;
+  /** Leaf + intermediate. */
+  cert: string;
+  /** Roots to trust. */
+  ca: string;
+}
+
+export type IdentityEvent =
+  | { type: 'renewed'; serial: string; notAfter: Date }
+  | { type: 'trust'; revoked: number }
+  | { type: 'renewal_failed'; attempt: number; error: Error; retryIn: number }
+  | { type: 'expiring'; secondsLeft: number };
+
+export interface WorkloadIdentity {
+  readonly service: string;
+  readonly spiffeId: string;
+  readonly trustDomain: string;
+  readonly serial: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Bumps on every change of credentials or trust. */
+  readonly version: number;
+  credentials(): Credentials;
+  isRevoked(serial: string): boolean;
+  /** Seconds until the current certificate expires. */
+  expiresIn(): number;
+  renewNow(): Promise<void>;
+  refreshTrust(): Promise<boolean>;
+  on(event: 'changed', listener: (event: IdentityEvent) => void): void;
+  on(event: 'renewal_failed' | 'expiring', listener: (event: IdentityEvent) => void): void;
+  off(event: string, listener: (event: IdentityEvent) => void): void;
+  close(): Promise<void>;
+}
+
+interface Held {
+  key: string;
+  chainPem: string;
+  leaf: x509.X509Certificate;
+  intermediates: x509.X509Certificate[];
+  serial: string;
+  spiffeId: string;
+  trustDomain: string;
+}
+
+async function keyAndCsr(options: WorkloadIdentityOptions): Promise<{ key: string; csr: string }> {
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const names: x509.JsonGeneralNames = [
+    ...(options.dnsNames ?? [options.service]).map((value) => ({ type: 'dns' as const, value })),
+    ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ CN: [options.service] }],
+    keys,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
+  });
+  return { key: await privateKeyToPem(keys.privateKey), csr: csr.toString('pem') };
+}
+
+function hold(key: string, chainPem: string, service: string): Held {
+  const [leaf, ...intermediates] = parseCertificates(chainPem);
+  if (!leaf || intermediates.length === 0) throw new CaRequestError('the CA answered without a certificate chain');
+  const td = /^spiffe:\/\/([^/]+)\//.exec(leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.find((n) => n.type === 'url')?.value ?? '')?.[1];
+  const check = checkLeaf(leaf, { trustDomain: td ?? '', usage: 'clientAuth' });
+  if (!check.ok) throw new CaRequestError(`the CA issued a certificate we cannot use: ${check.detail}`);
+  if (check.service !== service) throw new CaRequestError(`the CA issued ${check.spiffeId}, expected service ${service}`);
+  return { key, chainPem, leaf, intermediates, serial: check.serial, spiffeId: check.spiffeId, trustDomain: check.trustDomain };
+}
+
+export async function workloadIdentity(options: WorkloadIdentityOptions): Promise<WorkloadIdentity> {
+  const caUrl = options.caUrl.replace(/\/+$/, '');
+  const logger = options.logger ?? silent;
+  const renewAt = options.renewAt ?? 2 / 3;
+  const warnAt = options.warnAt ?? 1 / 6;
+  const refreshInterval = options.refreshInterval ?? 5000;
+  const initialDelay = options.retry?.initialDelay ?? 1000;
+  const maxDelay = options.retry?.maxDelay ?? 30_000;
+  const emitter = new EventEmitter();
+  emitter.on('error', () => {});
+
+  // 1. Trust anchor: the bundle given, or the root pinned by the token's fingerprint.
+  const pinned = options.caFingerprint ?? /^ghjt\.[^.]+\.[^.]+\.([a-f0-9]{64})$/.exec(options.joinToken)?.[1];
+  let anchor: string;
+  if (options.caBundle) anchor = options.caBundle;
+  else if (pinned) anchor = await bootstrapRoot(caUrl, pinned);
+  else throw new TypeError('workloadIdentity needs caBundle or a CA fingerprint (in the join token or caFingerprint)');
+
+  // 2. Enroll.
+  const first = await keyAndCsr(options);
+  const enrollAgent = caAgent({ ca: anchor });
+  let held: Held;
+  try {
+    const response = expectOk(await caCall(enrollAgent, `${caUrl}/pki/enroll`, { method: 'POST', json: { token: options.joinToken, csr: first.csr, ...(options.ttl ? { ttl: options.ttl } : {}) } }), 'enrollment');
+    held = hold(first.key, (JSON.parse(response.body) as { certificate: string }).certificate, options.service);
+  } finally {
+    await enrollAgent.close();
+  }
+  logger.info({ spiffeId: held.spiffeId, serial: held.serial, notAfter: held.leaf.notAfter.toISOString() }, 'workload identity enrolled');
+
+  // 3. Trust from the CA itself, verified against the anchor.
+  let agent: Agent = caAgent({ ca: anchor, trustDomain: held.trustDomain, key: held.key, cert: held.chainPem });
+  const etags: Record<string, string | undefined> = {};
+  const bodies: Record<string, string> = {};
+  async function fetchDoc(path: string): Promise<boolean> {
+    const response = await caCall(agent, `${caUrl}${path}`, { etag: etags[path] });
+    if (response.status === 304) return false;
+    expectOk(response, `GET ${path}`);
+    etags[path] = response.etag;
+    const changed = bodies[path] !== response.body;
+    bodies[path] = response.body;
+    return changed;
+  }
+  async function loadTrust(): Promise<TrustState> {
+    await fetchDoc('/pki/bundle.pem');
+    await fetchDoc('/pki/crl/root.crl');
+    await fetchDoc('/pki/crl/intermediate.crl');
+    return buildTrust(bodies['/pki/bundle.pem']!, { root: bodies['/pki/crl/root.crl']!, intermediate: bodies['/pki/crl/intermediate.crl']! }, held.intermediates);
+  }
+  let trust = await loadTrust();
+  let version = 1;
+  let closed = false;
+  let renewTimer: NodeJS.Timeout | undefined;
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let warnedFor: string | undefined;
+  let renewing: Promise<void> | undefined;
+
+  const rebuildAgent = () => {
+    const old = agent;
+    agent = caAgent({ ca: trust.bundlePem, trustDomain: held.trustDomain, key: held.key, cert: held.chainPem });
+    void old.close().catch(() => {});
+  };
+  const changed = (event: IdentityEvent) => {
+    version += 1;
+    emitter.emit('changed', event);
+  };
+  const lifetimeMs = () => held.leaf.notAfter.getTime() - held.leaf.notBefore.getTime();
+  const expiresIn = () => Math.max(0, Math.floor((held.leaf.notAfter.getTime() - Date.now()) / 1000));
+
+  async function renewOnce(): Promise<void> {
+    const next = await keyAndCsr(options);
+    const response = expectOk(await caCall(agent, `${caUrl}/pki/renew`, { method: 'POST', json: { csr: next.csr, ...(options.ttl ? { ttl: options.ttl } : {}) } }), 'renewal');
+    const renewed = hold(next.key, (JSON.parse(response.body) as { certificate: string }).certificate, options.service);
+    held = renewed;
+    rebuildAgent();
+    logger.info({ spiffeId: held.spiffeId, serial: held.serial, notAfter: held.leaf.notAfter.toISOString() }, 'workload certificate renewed');
+    changed({ type: 'renewed', serial: held.serial, notAfter: held.leaf.notAfter });
+  }
+
+  function scheduleRenewal(delay?: number): void {
+    if (closed) return;
+    if (renewTimer) clearTimeout(renewTimer);
+    const due = delay ?? held.leaf.notBefore.getTime() + lifetimeMs() * renewAt - Date.now();
+    renewTimer = setTimeout(() => void runRenewal(0), Math.max(0, Math.min(due, 2 ** 31 - 1)));
+    renewTimer.unref();
+  }
+
+  async function runRenewal(attempt: number): Promise<void> {
+    if (closed) return;
+    renewing = renewOnce();
+    try {
+      await renewing;
+      scheduleRenewal();
+    } catch (error) {
+      // Exponential backoff with full jitter in [d/2, d], never past the expiry.
+      const base = Math.min(maxDelay, initialDelay * 2 ** attempt);
+      const retryIn = Math.round(base / 2 + Math.random() * (base / 2));
+      logger.warn({ err: error, attempt: attempt + 1, retryIn, expiresIn: expiresIn() }, 'certificate renewal failed; keeping the current certificate and retrying');
+      emitter.emit('renewal_failed', { type: 'renewal_failed', attempt: attempt + 1, error: error as Error, retryIn });
+      warnIfClose();
+      if (renewTimer) clearTimeout(renewTimer);
+      renewTimer = setTimeout(() => void runRenewal(attempt + 1), retryIn);
+      renewTimer.unref();
+    } finally {
+      renewing = undefined;
+    }
+  }
+
+  function warnIfClose(): void {
+    const left = held.leaf.notAfter.getTime() - Date.now();
+    if (left < lifetimeMs() * warnAt && warnedFor !== held.serial) {
+      warnedFor = held.serial;
+      logger.warn({ spiffeId: held.spiffeId, serial: held.serial, secondsLeft: Math.floor(left / 1000) }, 'workload certificate expires soon and is not renewed yet');
+      emitter.emit('expiring', { type: 'expiring', secondsLeft: Math.floor(left / 1000) });
+    }
+  }
+
+  async function refreshTrust(): Promise<boolean> {
+    const before = trust;
+    const next = await loadTrust();
+    const same = next.bundlePem === before.bundlePem && next.crlPems.root === before.crlPems.root && next.crlPems.intermediate === before.crlPems.intermediate;
+    if (next.crlNextUpdate < Date.now()) logger.warn({ nextUpdate: new Date(next.crlNextUpdate).toISOString() }, 'the CRL is past nextUpdate: the CA has not re-signed it; keeping the last one');
+    if (same) return false;
+    trust = next;
+    if (next.bundlePem !== before.bundlePem) rebuildAgent();
+    changed({ type: 'trust', revoked: trust.revoked.size });
+    return true;
+  }
+
+  function scheduleRefresh(): void {
+    if (closed) return;
+    refreshTimer = setTimeout(async () => {
+      try {
+        await refreshTrust();
+      } catch (error) {
+        logger.warn({ err: error }, 'could not reload the trust bundle and CRLs; keeping the last ones');
+      }
+      warnIfClose();
+      scheduleRefresh();
+    }, refreshInterval);
+    refreshTimer.unref();
+  }
+
+  if (options.registry) {
+    new Gauge({
+      name: 'gatehouse_workload_certificate_expiry_seconds',
+      help: 'Seconds until the workload certificate expires',
+      labelNames: ['service'],
+      registers: [options.registry],
+      collect() {
+        this.set({ service: options.service }, expiresIn());
+      },
+    });
+  }
+
+  scheduleRenewal();
+  scheduleRefresh();
+
+  return {
+    service: options.service,
+    get spiffeId() { return held.spiffeId; },
+    get trustDomain() { return held.trustDomain; },
+    get serial() { return held.serial; },
+    get notBefore() { return held.leaf.notBefore; },
+    get notAfter() { return held.leaf.notAfter; },
+    get version() { return version; },
+    credentials: () => ({ key: held.key, cert: held.chainPem, ca: trust.bundlePem }),
+    isRevoked: (serial) => trust.revoked.has(serial),
+    expiresIn,
+    async renewNow() {
+      if (renewing) return renewing;
+      await renewOnce();
+      scheduleRenewal();
+    },
+    refreshTrust,
+    on: (event: string, listener: (event: IdentityEvent) => void) => void emitter.on(event, listener),
+    off: (event: string, listener: (event: IdentityEvent) => void) => void emitter.off(event, listener),
+    async close() {
+      closed = true;
+      if (renewTimer) clearTimeout(renewTimer);
+      if (refreshTimer) clearTimeout(refreshTimer);
+      emitter.removeAllListeners();
+      await agent.close().catch(() => {});
+    },
+  };
+}

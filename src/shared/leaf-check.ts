@@ -1,0 +1,79 @@
+/**
+ * The checks a Gatehouse peer applies to a workload certificate beyond what OpenSSL verifies.
+ * OpenSSL accepts a CA:TRUE certificate with clientAuth, a leaf with keyCertSign, two URI SANs
+ * and a leaf without EKU or keyUsage (see STACK-NOTES): we check those here, from the parsed
+ * certificate, never from Node's SAN string. Used by the CA (renewal) and by the SDK (mTLS).
+ */
+import { x509, normalizeSerial } from './x509.ts';
+import { parseSpiffeId } from './spiffe.ts';
+
+export type LeafProblem =
+  | 'ca_certificate'
+  | 'key_usage'
+  | 'missing_client_auth'
+  | 'missing_server_auth'
+  | 'uri_san_count'
+  | 'not_spiffe'
+  | 'foreign_trust_domain'
+  | 'not_a_service'
+  | 'expired'
+  | 'not_yet_valid';
+
+export interface LeafIdentity {
+  spiffeId: string;
+  service: string;
+  trustDomain: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export type LeafCheck = ({ ok: true } & LeafIdentity) | { ok: false; reason: LeafProblem; detail: string };
+
+export interface LeafCheckOptions {
+  trustDomain: string;
+  /** The EKU the peer's role needs: clientAuth for callers, serverAuth for servers. */
+  usage: 'clientAuth' | 'serverAuth';
+  /** Milliseconds since the epoch; default now. */
+  now?: number;
+}
+
+const refuse = (reason: LeafProblem, detail: string): LeafCheck => ({ ok: false, reason, detail });
+
+export function checkLeaf(input: x509.X509Certificate | ArrayBuffer | Uint8Array, options: LeafCheckOptions): LeafCheck {
+  const cert = input instanceof x509.X509Certificate ? input : new x509.X509Certificate(input instanceof Uint8Array ? new Uint8Array(input) : input);
+  const now = options.now ?? Date.now();
+  if (cert.notAfter.getTime() <= now) return refuse('expired', `expired at ${cert.notAfter.toISOString()}`);
+  if (cert.notBefore.getTime() > now) return refuse('not_yet_valid', `not valid before ${cert.notBefore.toISOString()}`);
+
+  const basic = cert.getExtension(x509.BasicConstraintsExtension);
+  if (basic?.ca) return refuse('ca_certificate', 'a CA certificate (basicConstraints cA=true) cannot be a workload identity');
+  const keyUsage = cert.getExtension(x509.KeyUsagesExtension);
+  if (!keyUsage || !(keyUsage.usages & x509.KeyUsageFlags.digitalSignature) || keyUsage.usages & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) {
+    return refuse('key_usage', 'expected keyUsage digitalSignature without keyCertSign/cRLSign');
+  }
+  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
+  const wanted = options.usage === 'clientAuth' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth;
+  if (!eku || !eku.usages.includes(wanted)) {
+    return refuse(options.usage === 'clientAuth' ? 'missing_client_auth' : 'missing_server_auth', `expected extendedKeyUsage ${options.usage}`);
+  }
+
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const uris = (san?.names.items ?? []).filter((n) => n.type === 'url').map((n) => n.value);
+  if (uris.length !== 1) return refuse('uri_san_count', `expected exactly one URI SAN, found ${uris.length}`);
+  const parsed = parseSpiffeId(uris[0]!);
+  if (!parsed) return refuse('not_spiffe', `the URI SAN is not a SPIFFE ID: ${uris[0]}`);
+  if (parsed.trustDomain !== options.trustDomain) {
+    return refuse('foreign_trust_domain', `expected trust domain ${options.trustDomain}, received ${parsed.trustDomain}`);
+  }
+  if (!parsed.service) return refuse('not_a_service', `expected spiffe://${options.trustDomain}/svc/<service>, received ${uris[0]}`);
+  return {
+    ok: true,
+    spiffeId: uris[0]!,
+    service: parsed.service,
+    trustDomain: parsed.trustDomain,
+    serial: normalizeSerial(cert.serialNumber),
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+  };
+}
