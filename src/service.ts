@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './shared/logger.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, type UserService, type Authenticator } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
+import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 
 export interface ServiceOptions {
   config: Config;
@@ -40,6 +41,7 @@ export interface ServiceContext {
   users: UserService;
   authenticator: Authenticator;
   policy: CompiledPolicy;
+  pki: Pki;
 }
 
 export interface SecurityService {
@@ -48,6 +50,8 @@ export interface SecurityService {
   /** Listens on the configured port (0 = a free one); resolves to the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
+  /** https URL of the PKI TLS listener (/pki/enroll, /pki/renew) once listening. */
+  readonly tlsUrl: string | undefined;
 }
 
 /** Builds the components without any listener (the CLI uses this directly). */
@@ -78,6 +82,7 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   context.verifier = createAccessTokenVerifier({ keys: context.keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl) });
   context.events = createEventBus({ store, keys: context.keys, issuer: config.issuer, clock, logger });
   context.policy = compilePolicy(config.roles);
+  context.pki = createPki({ store, audit: context.audit, config: config.pki, masterKey: context.masterKey, clock, logger, events: context.events });
   // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
   let revokeUser = async (userId: string, reason: string): Promise<void> => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
   const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason) => revokeUser(userId, reason) });
@@ -115,8 +120,12 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   // ── components register their routes here (one line each) ──
   registerEventRoutes(app, { bus: context.events, store, verifier: context.verifier, issuer: config.issuer, config, logger, clock: context.clock });
   registerPolicyRoutes(app, { policy: context.policy });
+  await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
+  const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames });
+  registerPkiRoutes(app, context.pki, { tls: false, tlsUrl: () => pkiTls.url });
 
   const closers: Array<() => Promise<void>> = [];
+  closers.push(() => pkiTls.close());
 
   return {
     context,
@@ -125,7 +134,13 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
       await app.listen({ host: config.listen.host, port: config.listen.port });
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      await pkiTls.listen(config.listen.host, config.listen.tlsPort);
+      const stopCrlRefresher = startCrlRefresher(context.pki, { crlTtl: config.pki.crlTtl, logger });
+      closers.push(async () => stopCrlRefresher());
       return `http://${host}:${address.port}`;
+    },
+    get tlsUrl() {
+      return pkiTls.url;
     },
     async close() {
       await app.close();
