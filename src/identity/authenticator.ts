@@ -90,8 +90,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     if (acctState.failures >= settings.lockAfter) {
       acctState.lockedUntil = now + settings.lockout;
       await throttle.lock(acct, acctState.lockedUntil);
-      // The subject stays empty for unknown names; the submitted name is in data either way.
-      await audit.record({ event: 'account.locked', actor: `ip:${input.ip}`, subject: userId ?? null, ip: input.ip, reason: 'too_many_failures', data: { username: name, until: acctState.lockedUntil } });
+      // Subject: the username key, for real and unknown names alike (docs/audit-events.md).
+      await audit.record({ event: 'account.locked', actor: `ip:${input.ip}`, subject: acct.slice('acct:'.length), ip: input.ip, reason: 'too_many_failures', data: { userId: userId ?? null, until: acctState.lockedUntil } });
     }
     if (ipState.failures >= settings.ipLockAfter) {
       ipState.lockedUntil = now + settings.lockout;
