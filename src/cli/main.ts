@@ -11,6 +11,7 @@ import { registerConfig } from './commands/config.ts';
 import { registerUser } from './commands/user.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerCa } from './commands/ca.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
@@ -28,6 +29,7 @@ registerConfig(program);
 registerUser(program);
 registerKeys(program);
 registerAudit(program);
+registerCa(program);
 
 try {
   await program.parseAsync(process.argv);
