@@ -16,6 +16,8 @@ import { createLogger, type Logger } from './shared/logger.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, type UserService, type Authenticator } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
+import { registerAdminRoutes } from './admin/index.ts';
+import { createOAuth, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 
 export interface ServiceOptions {
@@ -42,6 +44,7 @@ export interface ServiceContext {
   authenticator: Authenticator;
   policy: CompiledPolicy;
   pki: Pki;
+  oauth: OAuthComponent;
 }
 
 export interface SecurityService {
@@ -88,11 +91,14 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason) => revokeUser(userId, reason) });
   context.users = identity.users;
   context.authenticator = identity.authenticator;
+  context.oauth = createOAuth({ config, store, keys: context.keys, users: context.users, authenticator: context.authenticator, audit: context.audit, events: context.events, clock, logger, cookieKeys: context.cookieKeys, metrics });
+  revokeUser = (userId, reason) => context.oauth.revocation.revokeUser(userId, reason);
   return context;
 }
 
 /** Closes what `createContext` opened. */
 export async function closeContext(context: ServiceContext): Promise<void> {
+  await context.oauth?.close();
   await context.events?.close();
   await context.store.close();
 }
@@ -118,8 +124,10 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   });
 
   // ── components register their routes here (one line each) ──
+  context.oauth.register(app);
   registerEventRoutes(app, { bus: context.events, store, verifier: context.verifier, issuer: config.issuer, config, logger, clock: context.clock });
   registerPolicyRoutes(app, { policy: context.policy });
+  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, verifier: context.verifier, audience: config.issuer, audit: context.audit });
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
   const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames });
   registerPkiRoutes(app, context.pki, { tls: false, tlsUrl: () => pkiTls.url });

@@ -56,6 +56,8 @@ export interface OidcModelsTable {
   user_code: string | null;
   expires_at: number | null;
   consumed_at: number | null;
+  /** The user the row belongs to (payload.accountId), for revoking everything of a user. */
+  account_id: string | null;
 }
 
 /** Access tokens issued (JWTs are not stored by the provider): what a revocation must name. */
@@ -66,6 +68,8 @@ export interface IssuedTokensTable {
   session_id: string | null;
   client_id: string;
   expires_at: number;
+  /** Set when the token was revoked before it expired. */
+  revoked_at: number | null;
 }
 
 export interface SigningKeysTable {

@@ -3,6 +3,7 @@ import type { Dialect } from '../db.ts';
 import { core } from './0001_core.ts';
 import { pki } from './0002_pki.ts';
 import { tokensEvents } from './0003_tokens_events.ts';
+import { oauth } from './0004_oauth.ts';
 
 /** Versioned, forward-only migrations, in order. Add a file, add a line. */
 export function migrations(dialect: Dialect): MigrationProvider {
@@ -10,6 +11,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0001_core': core(dialect),
     '0002_pki': pki(dialect),
     '0003_tokens_events': tokensEvents(dialect),
+    '0004_oauth': oauth(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,173 @@
+/**
+ * Registered OAuth clients: the `clients` table, the service behind `gatehouse client …` and the
+ * admin API, and the mapping to oidc-provider client metadata.
+ *
+ * Secrets are 256 random bits, returned once, stored as a SHA-256 hex digest and compared in
+ * constant time (see ./provider.ts, which plugs the comparison into oidc-provider). A fast digest
+ * is right here: the secret is random, not a password, so there is nothing to brute-force.
+ */
+import { z } from 'zod';
+import type { Config } from '../config/index.ts';
+import type { ClientRow, Store } from '../store/index.ts';
+import { isUniqueViolation } from '../store/index.ts';
+import type { AuditLog } from '../events/audit.ts';
+import { epochSeconds, type Clock } from '../shared/clock.ts';
+import { GatehouseError, fail } from '../shared/errors.ts';
+import { randomToken, sha256Hex } from '../shared/random.ts';
+import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
+import { defaultClientScope, knownScopes } from './resources.ts';
+
+/** Client metadata extensions oidc-provider carries for us (see `extraClientMetadata`). */
+export const FIRST_PARTY_PROPERTY = 'gatehouse_first_party';
+export const ROLES_PROPERTY = 'gatehouse_roles';
+
+const redirectUri = z
+  .string()
+  .min(1)
+  .max(2000)
+  .refine((value) => {
+    const url = URL.parse(value);
+    return url !== null && url.hash === '' && !value.includes('#') && /^[a-z][a-z0-9+.-]*:$/.test(url.protocol);
+  }, 'an absolute URI without a fragment, e.g. https://app.example.com/callback');
+
+function inputSchema(config: Config) {
+  const scopes = new Set(knownScopes(config));
+  const roles = new Set(Object.keys(config.roles));
+  return z
+    .object({
+      clientId: z.string().regex(/^[A-Za-z0-9._~-]{3,100}$/, '3–100 characters: letters, digits, . _ ~ -').optional(),
+      name: z.string().trim().min(1).max(100),
+      firstParty: z.boolean(),
+      public: z.boolean().default(false),
+      redirectUris: z.array(redirectUri).max(20).default([]),
+      postLogoutRedirectUris: z.array(redirectUri).max(20).default([]),
+      grantTypes: z.array(z.enum(CLIENT_GRANT_TYPES)).min(1),
+      scope: z
+        .string()
+        .optional()
+        .refine((value) => value === undefined || value.split(' ').filter(Boolean).every((s) => scopes.has(s)), `scopes must be among: ${[...scopes].join(' ')}`),
+      roles: z.array(z.string().refine((r) => roles.has(r), 'a role defined in gatehouse.yaml `roles`')).default([]),
+    })
+    .strict()
+    .superRefine((input, ctx) => {
+      const grants = new Set(input.grantTypes);
+      if (grants.has('authorization_code') && input.redirectUris.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'authorization_code needs at least one redirect URI' });
+      }
+      if (grants.has('refresh_token') && !grants.has('authorization_code')) {
+        ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'refresh_token needs authorization_code' });
+      }
+      if (grants.has('client_credentials') && input.public) {
+        ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'client_credentials needs a confidential client (with a secret)' });
+      }
+      if (!grants.has('authorization_code') && input.redirectUris.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'redirect URIs are only used by authorization_code' });
+      }
+    });
+}
+
+export function clientFromRow(row: ClientRow): Client {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    firstParty: Number(row.first_party) === 1,
+    public: row.secret_digest === null,
+    redirectUris: JSON.parse(row.redirect_uris) as string[],
+    postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
+    grantTypes: JSON.parse(row.grant_types) as string[],
+    scope: row.scope,
+    roles: JSON.parse(row.roles) as string[],
+    createdAt: Number(row.created_at),
+  };
+}
+
+/**
+ * oidc-provider client metadata for a row. `client_secret` holds the digest: oidc-provider never
+ * sees a plaintext secret; our `compareClientSecret` hashes the presented one.
+ */
+export function clientMetadata(row: ClientRow): Record<string, unknown> {
+  const client = clientFromRow(row);
+  const interactive = client.grantTypes.includes('authorization_code');
+  return {
+    client_id: client.clientId,
+    client_name: client.name,
+    ...(client.public ? { token_endpoint_auth_method: 'none' } : { client_secret: row.secret_digest, token_endpoint_auth_method: 'client_secret_basic' }),
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    grant_types: client.grantTypes,
+    response_types: interactive ? ['code'] : [],
+    scope: client.scope,
+    [FIRST_PARTY_PROPERTY]: client.firstParty,
+    [ROLES_PROPERTY]: client.roles,
+  };
+}
+
+export async function findClientRow(store: Store, clientId: string): Promise<ClientRow | undefined> {
+  return store.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+}
+
+export function createClientService(deps: { store: Store; audit: AuditLog; config: Config; clock: Clock }): ClientService {
+  const { store, audit, config, clock } = deps;
+  const schema = inputSchema(config);
+
+  return {
+    async create(raw: CreateClientInput, actor: string) {
+      const parsed = schema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new GatehouseError('validation_failed', `${issue.path.join('.') || 'client'}: ${issue.message}`, {
+          extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+        });
+      }
+      const input = parsed.data;
+      const now = epochSeconds(clock);
+      const secret = input.public ? undefined : randomToken(32);
+      const row: ClientRow = {
+        client_id: input.clientId ?? randomToken(16),
+        name: input.name,
+        first_party: input.firstParty ? 1 : 0,
+        secret_digest: secret === undefined ? null : sha256Hex(secret),
+        redirect_uris: JSON.stringify(unique(input.redirectUris)),
+        post_logout_redirect_uris: JSON.stringify(unique(input.postLogoutRedirectUris)),
+        grant_types: JSON.stringify(unique(input.grantTypes)),
+        scope: unique((input.scope ?? defaultClientScope(config)).split(' ').filter(Boolean)).join(' '),
+        roles: JSON.stringify(unique(input.roles)),
+        created_at: now,
+        updated_at: now,
+      };
+      try {
+        await store.transaction(async (trx) => {
+          await trx.insertInto('clients').values(row).execute();
+          await audit.record({ event: 'client.created', actor, subject: row.client_id, clientId: row.client_id, data: { firstParty: input.firstParty, public: input.public, grantTypes: input.grantTypes } }, trx);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw fail.conflict(`a client with id ${row.client_id} already exists`);
+        throw error;
+      }
+      return secret === undefined ? { client: clientFromRow(row) } : { client: clientFromRow(row), secret };
+    },
+
+    async list() {
+      const rows = await store.db.selectFrom('clients').selectAll().orderBy('created_at', 'asc').orderBy('client_id', 'asc').execute();
+      return rows.map(clientFromRow);
+    },
+
+    async find(clientId) {
+      const row = await findClientRow(store, clientId);
+      if (!row) throw fail.notFound(`client ${clientId}`);
+      return clientFromRow(row);
+    },
+
+    async remove(clientId, actor) {
+      await store.transaction(async (trx) => {
+        const result = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
+        if (Number(result.numDeletedRows) === 0) throw fail.notFound(`client ${clientId}`);
+        await audit.record({ event: 'client.removed', actor, subject: clientId, clientId }, trx);
+      });
+    },
+  };
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}

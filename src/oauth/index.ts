@@ -1,0 +1,106 @@
+/**
+ * OAuth 2.0 / OpenID Connect: oidc-provider mounted in the Security Service, its Kysely adapter,
+ * login and consent pages, client registration and grant revocation. Other components import
+ * only this file.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createAdapterFactory, sweepExpired } from './adapter.ts';
+import { createClientService } from './clients.ts';
+import { createRevoker } from './revocation.ts';
+import { createJwtAccessTokens } from './jwt-access-tokens.ts';
+import { buildProvider } from './provider.ts';
+import { mountProvider, originPinner } from './mount.ts';
+import { registerInteractions } from './interactions/routes.ts';
+import { STYLESHEET_PATH } from './views/layout.ts';
+import type { OAuth, OAuthDeps } from './types.ts';
+
+export type { Client, ClientService, CreateClientInput, GrantRevocation, OAuth, OAuthDeps, KeySource } from './types.ts';
+export { CLIENT_GRANT_TYPES } from './types.ts';
+export { ROUTES as OAUTH_ROUTES } from './provider-config.ts';
+export { resourceServers, knownScopes } from './resources.ts';
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+export interface OAuthComponent extends OAuth {
+  /** Looks for keys rotated elsewhere and rebuilds the provider if they changed; true if it did. */
+  checkKeys(): Promise<boolean>;
+}
+
+export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensureKeys?(): Promise<void> } }): OAuthComponent {
+  const { config, store, keys, logger, clock } = deps;
+  const adapter = createAdapterFactory({ store, clock });
+  const revoker = createRevoker(deps);
+  const clients = createClientService(deps);
+  const jwtTokens = createJwtAccessTokens({ keys, issuer: config.issuer, store, revoker, clock });
+  const timers: NodeJS.Timeout[] = [];
+
+  let provider: Provider | undefined;
+  let callback: ((req: IncomingMessage, res: ServerResponse) => unknown) | undefined;
+  let keyVersion: string | undefined;
+  let checking: Promise<boolean> | undefined;
+
+  async function rebuild(): Promise<void> {
+    const version = await keys.version();
+    const jwks = await keys.providerJwks();
+    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks });
+    // Swap both at once: requests already inside the old instance finish there.
+    provider = next;
+    callback = next.callback() as (req: IncomingMessage, res: ServerResponse) => unknown;
+    keyVersion = version;
+    jwtTokens.reloadKeys();
+  }
+
+  function checkKeys(): Promise<boolean> {
+    checking ??= (async () => {
+      try {
+        if ((await keys.version()) === keyVersion) return false;
+        await rebuild();
+        logger.info({ keyVersion }, 'signing keys changed: oauth provider rebuilt');
+        return true;
+      } catch (error) {
+        logger.warn({ err: error }, 'could not check signing keys; will retry');
+        return false;
+      } finally {
+        checking = undefined;
+      }
+    })();
+    return checking;
+  }
+
+  return {
+    clients,
+    revocation: revoker,
+    checkKeys,
+    register(app: FastifyInstance) {
+      const stylesheet = readFileSync(new URL('./views/gatehouse.css', import.meta.url), 'utf8');
+      // fastify awaits this before it listens: the provider exists before the first request.
+      app.register(async () => {
+        await keys.ensureKeys?.();
+        await rebuild();
+      });
+      mountProvider(app, { issuer: config.issuer, callback: () => callback! });
+      registerInteractions(app, {
+        provider: () => provider!,
+        authenticator: deps.authenticator,
+        users: deps.users,
+        audit: deps.audit,
+        logger,
+        cookieKeys: deps.cookieKeys,
+        pinOrigin: originPinner(config.issuer),
+      });
+      app.get(STYLESHEET_PATH, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(stylesheet));
+
+      timers.push(setInterval(() => void checkKeys(), config.tokens.keyCheckInterval * 1000).unref());
+      timers.push(setInterval(() => {
+        sweepExpired(store, clock).catch((error: unknown) => logger.warn({ err: error }, 'could not sweep expired oauth rows'));
+      }, SWEEP_INTERVAL_MS).unref());
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await checking;
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Login and consent: the pages oidc-provider sends the browser to (`/interaction/:uid`) and the
+ * form posts that finish each step. First-party clients never see the consent page.
+ *
+ *   GET  /interaction/:uid          login form, consent page, or (first-party) straight back
+ *   POST /interaction/:uid/login    check the password (identity's authenticator, throttled)
+ *   POST /interaction/:uid/consent  grant what the client asked for
+ *   POST /interaction/:uid/abort    the user cancelled: access_denied to the client
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import { errors as oidcErrors } from 'oidc-provider';
+import { z } from 'zod';
+import type { AuditLog } from '../../events/audit.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { isStoreUnavailable } from '../../store/index.ts';
+import type { PasswordAuthenticator, UserLookup } from '../types.ts';
+import { FIRST_PARTY_PROPERTY } from '../clients.ts';
+import { INTERACTION_PREFIX } from '../provider-config.ts';
+import { PAGE_HEADERS, originsOf } from '../views/layout.ts';
+import { consentPage, errorPage, loginPage } from '../views/pages.ts';
+import { csrfToken, csrfValid } from './csrf.ts';
+import { describePermissions, grantConsent } from './consent.ts';
+
+export interface InteractionDeps {
+  provider(): Provider;
+  authenticator: PasswordAuthenticator;
+  users: UserLookup;
+  audit: AuditLog;
+  logger: Logger;
+  cookieKeys: string[];
+  /** Rewrites Host / X-Forwarded-* so URLs oidc-provider builds use the issuer's origin. */
+  pinOrigin(request: FastifyRequest): void;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+const uidParams = z.object({ uid: z.string().min(1).max(100) });
+const csrfForm = z.object({ csrf: z.string().max(200) }).loose();
+const loginForm = z.object({ csrf: z.string().max(200), username: z.string().trim().min(1).max(320), password: z.string().min(1).max(1024) }).strict();
+
+class PageError extends Error {
+  readonly status: number;
+  readonly title: string;
+  constructor(status: number, title: string, message: string) {
+    super(message);
+    this.status = status;
+    this.title = title;
+  }
+}
+
+const expired = () => new PageError(400, 'Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
+const badForm = () => new PageError(400, 'Invalid form', 'The form was incomplete or malformed. Go back and try again.');
+
+function minutes(seconds: number): string {
+  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+}
+
+export function registerInteractions(app: FastifyInstance, deps: InteractionDeps): void {
+  const { authenticator, users, audit, cookieKeys } = deps;
+
+  async function load(request: FastifyRequest, reply: FastifyReply): Promise<{ details: Details; provider: Provider; uid: string }> {
+    const params = uidParams.safeParse(request.params);
+    if (!params.success) throw expired();
+    deps.pinOrigin(request);
+    const provider = deps.provider();
+    let details: Details;
+    try {
+      details = await provider.interactionDetails(request.raw, reply.raw);
+    } catch (error) {
+      if (error instanceof oidcErrors.SessionNotFound) throw expired();
+      throw error;
+    }
+    if (details.uid !== params.data.uid) throw expired();
+    return { details, provider, uid: details.uid };
+  }
+
+  function send(reply: FastifyReply, status: number, html: string, details?: Details): FastifyReply {
+    const targets = details ? originsOf([details.params.redirect_uri as string | undefined]) : [];
+    return reply.code(status).headers(PAGE_HEADERS(targets)).send(html);
+  }
+
+  async function clientOf(provider: Provider, details: Details) {
+    const client = await provider.Client.find(String(details.params.client_id));
+    if (!client) throw new PageError(400, 'Unknown application', 'The application that sent you here is no longer registered.');
+    return client;
+  }
+
+  function loginHtml(details: Details, clientName: string, extra: { username?: string; message?: string } = {}): string {
+    return loginPage({
+      action: `${INTERACTION_PREFIX}/${details.uid}/login`,
+      abortAction: `${INTERACTION_PREFIX}/${details.uid}/abort`,
+      csrf: csrfToken(cookieKeys, details.uid),
+      clientName,
+      ...extra,
+    });
+  }
+
+  async function finish(request: FastifyRequest, reply: FastifyReply, provider: Provider, result: Parameters<Provider['interactionResult']>[2]): Promise<FastifyReply> {
+    const returnTo = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: true });
+    return reply.code(303).header('location', returnTo).send();
+  }
+
+  app.register(async (scope) => {
+    scope.setErrorHandler((error, request, reply) => {
+      if (error instanceof PageError) return send(reply, error.status, errorPage(error.title, error.message));
+      if (isStoreUnavailable(error)) {
+        request.log.error({ err: error }, 'interaction failed: store unavailable');
+        return send(reply.header('retry-after', '1'), 503, errorPage('Temporarily unavailable', 'The service is temporarily unavailable; nothing was changed. Try again shortly.'));
+      }
+      const status = (error as { statusCode?: number }).statusCode;
+      if (typeof status === 'number' && status >= 400 && status < 500) return send(reply, status, errorPage('Invalid request', 'The request could not be understood. Go back and try again.'));
+      request.log.error({ err: error }, 'interaction failed');
+      return send(reply, 500, errorPage('Something went wrong', 'An unexpected error occurred; nothing was changed.'));
+    });
+
+    scope.get(`${INTERACTION_PREFIX}/:uid`, async (request, reply) => {
+      const { details, provider } = await load(request, reply);
+      const client = await clientOf(provider, details);
+      const clientName = client.clientName ?? client.clientId;
+      if (details.prompt.name === 'login') return send(reply, 200, loginHtml(details, clientName), details);
+      if (details.prompt.name !== 'consent') throw expired();
+      const firstParty = (client as unknown as Record<string, unknown>)[FIRST_PARTY_PROPERTY] === true;
+      if (firstParty) {
+        const { result, scopes } = await grantConsent(provider, details);
+        await audit.record({ event: 'consent.granted', actor: `user:${details.session?.accountId}`, subject: details.session?.accountId ?? null, clientId: client.clientId, ip: request.ip, reason: 'first_party', data: { scopes } });
+        return finish(request, reply, provider, result);
+      }
+      const user = details.session?.accountId ? await users.findById(details.session.accountId) : undefined;
+      return send(reply, 200, consentPage({
+        action: `${INTERACTION_PREFIX}/${details.uid}/consent`,
+        abortAction: `${INTERACTION_PREFIX}/${details.uid}/abort`,
+        csrf: csrfToken(cookieKeys, details.uid),
+        clientName,
+        username: user?.username ?? 'your account',
+        permissions: describePermissions(details),
+      }), details);
+    });
+
+    scope.post(`${INTERACTION_PREFIX}/:uid/login`, async (request, reply) => {
+      const { details, provider } = await load(request, reply);
+      const form = loginForm.safeParse(request.body);
+      if (!form.success) throw badForm();
+      if (!csrfValid(cookieKeys, details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', 'The form was not submitted from this sign-in page. Go back and try again.');
+      if (details.prompt.name !== 'login') throw expired();
+      const client = await clientOf(provider, details);
+      const clientName = client.clientName ?? client.clientId;
+      const outcome = await authenticator.authenticate({ username: form.data.username, password: form.data.password, ip: request.ip });
+      if (outcome.ok) return finish(request, reply, provider, { login: { accountId: outcome.user.id } });
+      // One message for unknown user and wrong password; a lockout is reported the same way
+      // whether or not the account exists (identity throttles by name and by IP alike).
+      if (outcome.reason === 'locked') {
+        const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 60));
+        reply.header('retry-after', String(wait));
+        return send(reply, 429, loginHtml(details, clientName, { username: form.data.username, message: `Too many failed sign-in attempts. Try again in ${minutes(wait)}.` }), details);
+      }
+      if (outcome.reason === 'disabled') {
+        return send(reply, 403, loginHtml(details, clientName, { username: form.data.username, message: 'This account is disabled. Contact your administrator.' }), details);
+      }
+      return send(reply, 401, loginHtml(details, clientName, { username: form.data.username, message: 'Incorrect username or password.' }), details);
+    });
+
+    scope.post(`${INTERACTION_PREFIX}/:uid/consent`, async (request, reply) => {
+      const { details, provider } = await load(request, reply);
+      const form = csrfForm.safeParse(request.body);
+      if (!form.success) throw badForm();
+      if (!csrfValid(cookieKeys, details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', 'The form was not submitted from this page. Go back and try again.');
+      if (details.prompt.name !== 'consent') throw expired();
+      const { result, scopes } = await grantConsent(provider, details);
+      await audit.record({ event: 'consent.granted', actor: `user:${details.session?.accountId}`, subject: details.session?.accountId ?? null, clientId: String(details.params.client_id), ip: request.ip, reason: 'user_consent', data: { scopes } });
+      return finish(request, reply, provider, result);
+    });
+
+    scope.post(`${INTERACTION_PREFIX}/:uid/abort`, async (request, reply) => {
+      const { details, provider } = await load(request, reply);
+      const form = csrfForm.safeParse(request.body);
+      if (!form.success) throw badForm();
+      if (!csrfValid(cookieKeys, details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', 'The form was not submitted from this page. Go back and try again.');
+      return finish(request, reply, provider, { error: 'access_denied', error_description: 'The user cancelled the request' });
+    });
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * The outer middleware around every oidc-provider request. oidc-provider does the protocol; this
+ * fills the gaps Gatehouse needs, each a small step after the provider has answered:
+ *
+ *   store outage              → 503 temporarily_unavailable instead of 500 server_error
+ *   token, success            → audit `token.issued` (user grants), count every grant
+ *   token, code/refresh reuse → audit `code.reused` / `refresh_token.reused`, publish tokens.revoked
+ *   token, failed code use    → the code is consumed: a wrong PKCE verifier cannot be retried
+ *   introspection             → 401 invalid_client without client authentication; JWT tokens answered by us
+ *   revocation                → JWT access tokens revoked by us; revoked grants published
+ *   logout confirmed          → every grant of the user revoked, `logout.succeeded` audited
+ */
+import type { Context, Next } from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { AuditLog } from '../events/audit.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Metrics } from '../shared/metrics.ts';
+import { isStoreUnavailable } from '../store/index.ts';
+import { requestState } from './request-state.ts';
+import type { Revoker } from './revocation.ts';
+import type { JwtAccessTokens } from './jwt-access-tokens.ts';
+
+export interface MiddlewareDeps {
+  revoker: Revoker;
+  jwtTokens: JwtAccessTokens;
+  audit: AuditLog;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+}
+
+type Ctx = KoaContextWithOIDC & Context;
+
+const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; nothing was changed. Try again shortly.' };
+
+function bodyError(ctx: Ctx): string | undefined {
+  const body = ctx.body as { error?: unknown } | undefined;
+  return body && typeof body === 'object' && typeof body.error === 'string' ? body.error : undefined;
+}
+
+/** `ctx.oidc` exists only once a provider route matched. */
+function oidcOf(ctx: Ctx): Ctx['oidc'] | undefined {
+  return Object.getOwnPropertyDescriptor(ctx, 'oidc') ? ctx.oidc : undefined;
+}
+
+export function createProviderMiddleware(deps: MiddlewareDeps) {
+  const { revoker, jwtTokens, audit, logger } = deps;
+  const issuedCounter = deps.metrics?.counter('gatehouse_tokens_issued_total', 'Access tokens issued by the token endpoint', ['grant_type']);
+
+  async function afterToken(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
+    const state = requestState(ctx);
+    const params = (oidc.params ?? {}) as Record<string, string | undefined>;
+    const grantType = params.grant_type ?? 'unknown';
+    const clientId = oidc.client?.clientId;
+    const ip = ctx.ip;
+    if (ctx.status === 200) {
+      issuedCounter?.inc({ grant_type: grantType });
+      for (const token of state.issued) {
+        await audit.record({ event: 'token.issued', actor: `user:${token.subject}`, subject: token.subject, clientId, ip, data: { grantType, jti: token.jti } });
+      }
+      return;
+    }
+    if (bodyError(ctx) !== 'invalid_grant') return;
+    const replayedModel = state.replay?.model ?? (state.revokedGrants.length > 0 ? (grantType === 'refresh_token' ? 'RefreshToken' : 'AuthorizationCode') : undefined);
+    if (replayedModel !== undefined) {
+      const refresh = replayedModel === 'RefreshToken';
+      const grants = [...new Set([...state.revokedGrants, ...(state.replay?.grantId ? [state.replay.grantId] : [])])];
+      await audit.record({ event: refresh ? 'refresh_token.reused' : 'code.reused', actor: clientId ? `client:${clientId}` : null, clientId, ip, reason: 'grant_revoked', data: { grants } });
+      for (const grantId of grants) await revoker.grantRevoked(grantId, refresh ? 'refresh_token_reused' : 'code_reused', { clientId, ip });
+      return;
+    }
+    if (grantType === 'authorization_code' && oidc.client && typeof params.code === 'string') {
+      // oidc-provider leaves a code usable after a failed exchange (wrong PKCE verifier,
+      // redirect_uri mismatch): consume it so it cannot be retried.
+      const code = await oidc.provider.AuthorizationCode.find(params.code, { ignoreExpiration: true });
+      if (code && code.clientId === oidc.client.clientId && !(code as { consumed?: unknown }).consumed) await code.consume();
+    }
+  }
+
+  async function afterIntrospection(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
+    const client = oidc.client;
+    const authenticated = client !== undefined && client.clientAuthMethod !== 'none';
+    if (!authenticated) {
+      // RFC 7662 §2.1 requires client authentication: a request without it is invalid_client (401),
+      // not invalid_request (400). A body that failed to parse stays a 400.
+      if (ctx.status === 401 || oidc.body === undefined) return;
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Basic realm="gatehouse"');
+      ctx.body = { error: 'invalid_client', error_description: 'client authentication is required' };
+      return;
+    }
+    if (bodyError(ctx) === 'unsupported_token_type') {
+      ctx.status = 200;
+      ctx.body = await jwtTokens.introspect(String(oidc.params?.token));
+    }
+  }
+
+  async function afterRevocation(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
+    const clientId = oidc.client?.clientId;
+    if (bodyError(ctx) === 'unsupported_token_type' && clientId) {
+      await jwtTokens.revoke(String(oidc.params?.token), clientId);
+      ctx.status = 200;
+      ctx.body = '';
+      return;
+    }
+    const state = requestState(ctx);
+    if (ctx.status === 200 && state.revokedGrants.length > 0) {
+      for (const grantId of state.revokedGrants) {
+        await audit.record({ event: 'grant.revoked', actor: `client:${clientId}`, clientId, ip: ctx.ip, reason: 'revoked_by_client', data: { grantId } });
+        await revoker.grantRevoked(grantId, 'grant_revoked', { clientId, ip: ctx.ip });
+      }
+    }
+  }
+
+  async function afterLogout(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
+    const state = requestState(ctx);
+    const logout = state.logout;
+    if (!logout) {
+      for (const grantId of state.revokedGrants) await revoker.grantRevoked(grantId, 'logout', { clientId: oidc.client?.clientId, ip: ctx.ip });
+      return;
+    }
+    const actor = `user:${logout.accountId}`;
+    // oidc-provider keeps offline_access grants across a logout; Gatehouse ends them all.
+    await revoker.revokeUser(logout.accountId, 'logout', { ...(logout.sid ? { sessionId: logout.sid } : {}), actor });
+    await audit.record({ event: 'logout.succeeded', actor, subject: logout.accountId, clientId: logout.clientId, ip: ctx.ip });
+  }
+
+  return async function gatehouseProviderMiddleware(ctx: Ctx, next: Next): Promise<void> {
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Content-Security-Policy', "frame-ancestors 'none'");
+    const state = requestState(ctx);
+    try {
+      await next();
+      const oidc = oidcOf(ctx);
+      if (oidc && ctx.status < 500) {
+        switch (oidc.route) {
+          case 'token': await afterToken(ctx, oidc); break;
+          case 'introspection': await afterIntrospection(ctx, oidc); break;
+          case 'revocation': await afterRevocation(ctx, oidc); break;
+          case 'end_session_confirm': await afterLogout(ctx, oidc); break;
+          default: break;
+        }
+      }
+    } catch (error) {
+      // Errors outside oidc-provider's own handlers (session save, our steps above).
+      state.serverError = error;
+      ctx.status = 500;
+      ctx.type = 'json';
+      ctx.body = { error: 'server_error', error_description: 'An unexpected error occurred.' };
+      logger.error({ err: error, path: ctx.path }, 'oauth request failed');
+    }
+    if (ctx.status === 500 && state.serverError !== undefined && isStoreUnavailable(state.serverError)) {
+      ctx.status = 503;
+      ctx.set('Retry-After', '1');
+      if (ctx.response.is('json') || typeof ctx.body !== 'string') {
+        ctx.type = 'json';
+        ctx.body = UNAVAILABLE;
+      }
+    }
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * oidc-provider configuration: every option Gatehouse relies on is set here explicitly, including
+ * the ones where the library's defaults fall short of what we require (see STACK-NOTES):
+ * PKCE S256 for every client, refresh-token rotation for every client, code-only response types,
+ * exact redirect URIs, JWT access tokens (RFC 9068) per resource, explicit TTLs, our own HTML.
+ */
+import type { Configuration, KoaContextWithOIDC, Account, AccessToken, ClientCredentials, UnknownObject } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { Config } from '../config/index.ts';
+import { isStoreUnavailable } from '../store/index.ts';
+import { FIRST_PARTY_PROPERTY, ROLES_PROPERTY } from './clients.ts';
+import { OIDC_SCOPES, knownScopes, resourceServers } from './resources.ts';
+import type { AccountUser, UserLookup } from './types.ts';
+import type { Revoker } from './revocation.ts';
+import type { OidcAdapter } from './adapter.ts';
+import { PAGE_HEADERS, originsOf } from './views/layout.ts';
+import { errorPage, logoutPage, signedOutPage } from './views/pages.ts';
+import { requestState } from './request-state.ts';
+
+export const ROUTES = {
+  authorization: '/oauth2/authorize',
+  token: '/oauth2/token',
+  userinfo: '/oauth2/userinfo',
+  introspection: '/oauth2/introspect',
+  revocation: '/oauth2/revoke',
+  end_session: '/oauth2/logout',
+  jwks: '/.well-known/jwks.json',
+} as const;
+
+export const INTERACTION_PREFIX = '/interaction';
+/** How long a login/consent interaction may take. */
+export const INTERACTION_TTL = 15 * 60;
+
+export interface ProviderConfigDeps {
+  config: Config;
+  users: UserLookup;
+  revoker: Revoker;
+  adapter: (model: string) => OidcAdapter;
+  cookieKeys: string[];
+  jwks: { keys: Record<string, unknown>[] };
+}
+
+interface GatehouseAccount extends Account {
+  user: AccountUser;
+}
+
+export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
+  const { config, users, revoker } = deps;
+  const servers = resourceServers(config);
+  const defaultAudience = servers[0]!.audience;
+  const alg = config.tokens.algorithm;
+  const oidcScopes = new Set<string>(OIDC_SCOPES);
+  const secureCookies = new URL(config.issuer).protocol === 'https:';
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: secureCookies, signed: true };
+
+  async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<GatehouseAccount | undefined> {
+    const user = await users.findById(sub);
+    // A disabled user has no account as far as the protocol is concerned: refresh, userinfo and
+    // code exchange all fail (invalid_grant / invalid_token).
+    if (!user || user.status !== 'active') return undefined;
+    return {
+      accountId: user.id,
+      user,
+      claims: async () => ({
+        sub: user.id,
+        preferred_username: user.username,
+        email: user.email,
+        email_verified: false,
+        roles: user.roles,
+      }),
+    };
+  }
+
+  async function extraTokenClaims(ctx: KoaContextWithOIDC, token: AccessToken | ClientCredentials): Promise<UnknownObject | undefined> {
+    if ('accountId' in token && token.accountId) {
+      const account = ctx?.oidc?.entities.Account as GatehouseAccount | undefined;
+      const user = account?.accountId === token.accountId ? account.user : await users.findById(token.accountId);
+      if (!user || user.status !== 'active') throw new errors.InvalidGrant('the user account is disabled or gone');
+      return { roles: user.roles, ...(token.sid ? { sid: token.sid } : {}) };
+    }
+    const roles = (ctx?.oidc?.client as unknown as Record<string, unknown> | undefined)?.[ROLES_PROPERTY];
+    return { roles: Array.isArray(roles) ? roles : [] };
+  }
+
+  return {
+    adapter: deps.adapter as unknown as Configuration['adapter'],
+    jwks: deps.jwks as unknown as Configuration['jwks'],
+    cookies: { keys: deps.cookieKeys, long: cookieOptions, short: cookieOptions },
+    routes: ROUTES,
+    scopes: knownScopes(config),
+    claims: {
+      openid: ['sub'],
+      profile: ['preferred_username'],
+      email: ['email', 'email_verified'],
+      roles: ['roles'],
+    },
+    conformIdTokenClaims: true,
+    subjectTypes: ['public'],
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: alg,
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: [alg],
+      userinfoSigningAlgValues: [alg],
+      introspectionSigningAlgValues: [alg],
+      authorizationSigningAlgValues: [alg],
+    },
+    extraClientMetadata: {
+      properties: [FIRST_PARTY_PROPERTY, ROLES_PROPERTY],
+      validator() {},
+    },
+    pkce: { required: () => true },
+    allowOmittingSingleRegisteredRedirectUri: false,
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
+    ttl: {
+      AccessToken: () => config.tokens.accessTokenTtl,
+      ClientCredentials: () => config.tokens.accessTokenTtl,
+      AuthorizationCode: () => config.tokens.authorizationCodeTtl,
+      IdToken: () => config.tokens.idTokenTtl,
+      RefreshToken: () => config.tokens.refreshTokenTtl,
+      Session: () => config.tokens.sessionTtl,
+      Grant: () => Math.max(config.tokens.refreshTokenTtl, config.tokens.sessionTtl),
+      Interaction: () => INTERACTION_TTL,
+      DeviceCode: () => 600,
+      BackchannelAuthenticationRequest: () => 600,
+      PreAuthorizedCode: () => 600,
+    },
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PREFIX}/${interaction.uid}` },
+    findAccount,
+    extraTokenClaims,
+    formats: {
+      customizers: {
+        // Runs for every JWT access token just before it is signed: record user tokens so a
+        // later revocation can name them. client_credentials tokens have no user to revoke and
+        // are not recorded (keeps that grant at one read per request).
+        async jwt(ctx, token, jwt) {
+          if (token.kind !== 'AccessToken' || !('accountId' in token) || !token.accountId) return;
+          const payload = jwt.payload as { jti: string; exp: number };
+          await revoker.recordIssued({
+            jti: payload.jti,
+            grantId: token.grantId ?? null,
+            subject: token.accountId,
+            sessionId: token.sid ?? null,
+            clientId: token.clientId ?? String(payload['client_id' as keyof typeof payload]),
+            expiresAt: payload.exp,
+          });
+          if (ctx) requestState(ctx).issued.push({ jti: payload.jti, subject: token.accountId, sid: token.sid, grantId: token.grantId });
+        },
+      },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      userinfo: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Resource servers introspect tokens issued to other clients; a public client cannot authenticate.
+        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: only the client the token was issued to may revoke it.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          const client = ctx.oidc.client;
+          ctx.set(PAGE_HEADERS(originsOf([...(client?.postLogoutRedirectUris ?? [])])));
+          ctx.body = logoutPage(form, 'op.logoutForm');
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.set(PAGE_HEADERS());
+          ctx.body = signedOutPage(ctx.oidc.client?.clientName);
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => {
+          if (oneOf) return oneOf.includes(defaultAudience) ? defaultAudience : oneOf[0]!;
+          return defaultAudience;
+        },
+        // Tokens for an API when the grant holds API scopes; a grant of OpenID scopes alone
+        // gets an opaque token for userinfo (JWTs carry an audience and cannot be used there).
+        useGrantedResource: async (_ctx, model) => [...(model as unknown as { scopes: Set<string> }).scopes].some((s) => !oidcScopes.has(s)),
+        getResourceServerInfo: async (_ctx, indicator) => {
+          const server = servers.find((s) => s.audience === indicator);
+          if (!server) throw new errors.InvalidTarget();
+          return {
+            scope: server.scopes.join(' '),
+            audience: server.audience,
+            accessTokenTTL: config.tokens.accessTokenTtl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg } },
+          };
+        },
+      },
+    },
+    async renderError(ctx, out, error) {
+      let title = 'Something went wrong';
+      let message = typeof out.error_description === 'string' ? out.error_description : 'The request could not be completed.';
+      if (isStoreUnavailable(error)) {
+        ctx.status = 503;
+        title = 'Temporarily unavailable';
+        message = 'The service is temporarily unavailable; nothing was changed. Try again shortly.';
+      } else if (out.error === 'server_error') {
+        message = 'An unexpected error occurred; nothing was changed.';
+      } else if (out.error === 'invalid_redirect_uri' || out.error === 'invalid_client') {
+        title = 'This application cannot sign you in';
+      }
+      ctx.set(PAGE_HEADERS());
+      ctx.body = errorPage(title, message, String(out.error));
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Builds one oidc-provider instance from the configuration and wires its events into the request
+ * state our middleware reads. All provider state lives in the adapter, so a new instance (after a
+ * key rotation) can replace the old one at any moment.
+ */
+import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../shared/logger.ts';
+import { constantTimeEqual, sha256Hex } from '../shared/random.ts';
+import { providerConfiguration, type ProviderConfigDeps } from './provider-config.ts';
+import { createProviderMiddleware, type MiddlewareDeps } from './middleware.ts';
+import { requestState } from './request-state.ts';
+import { ConsumedTwiceError } from './adapter.ts';
+
+export interface BuildProviderDeps extends ProviderConfigDeps, MiddlewareDeps {
+  config: Config;
+  logger: Logger;
+}
+
+export function buildProvider(deps: BuildProviderDeps): Provider {
+  const provider = new Provider(deps.config.issuer, providerConfiguration(deps));
+  // Behind TLS termination the issuer is https while the socket is not; the mount pins
+  // X-Forwarded-Proto from the issuer, so trusting it here is safe.
+  provider.proxy = new URL(deps.config.issuer).protocol === 'https:';
+
+  // Stored secrets are SHA-256 digests (the metadata's client_secret holds the digest).
+  provider.Client.prototype.compareClientSecret = function compareDigest(this: { clientSecret?: string }, actual: string) {
+    return typeof this.clientSecret === 'string' && typeof actual === 'string' && constantTimeEqual(sha256Hex(actual), this.clientSecret);
+  };
+
+  // Every code, refresh token and access token carries the session id (sid): revocation events
+  // name it so a gateway can deny one session's tokens. (oidc-provider adds it only for clients
+  // registered for back-channel logout.)
+  provider.Client.prototype.includeSid = () => true;
+
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    requestState(ctx).revokedGrants.push(grantId);
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: unknown) => {
+    if (error instanceof ConsumedTwiceError) requestState(ctx).replay = { model: error.model, grantId: error.grantId };
+  });
+  provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
+    requestState(ctx).serverError = error;
+    deps.logger.error({ err: error, path: ctx.path }, 'oauth request failed');
+  });
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const session = ctx.oidc.session;
+    const clientId = ctx.oidc.client?.clientId;
+    // Only a full sign-out (the user confirmed "logout"); "stay signed in" just ends the client's grant.
+    if (session?.accountId && ctx.oidc.params?.logout) {
+      const sid = clientId ? session.sidFor(clientId) : undefined;
+      requestState(ctx).logout = { accountId: session.accountId, sid, clientId };
+    }
+  });
+
+  provider.use(createProviderMiddleware(deps) as unknown as Parameters<Provider['use']>[0]);
+  return provider;
+}

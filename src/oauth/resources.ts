@@ -1,0 +1,39 @@
+/**
+ * The APIs access tokens are issued for (RFC 8707 resource indicators). `config.resources` are
+ * the application's APIs (the first is the default audience); the Security Service itself is one
+ * more resource, audience = the issuer, with `events:read` (service credentials for the event
+ * stream) and `admin` (the admin API; what a caller may do there is decided by its roles).
+ */
+import type { Config } from '../config/index.ts';
+
+export interface ResourceServer {
+  audience: string;
+  scopes: string[];
+}
+
+export const ISSUER_SCOPES = ['events:read', 'admin'] as const;
+
+/** OpenID scopes every client may ask for; `roles` adds the `roles` claim to ID tokens and userinfo. */
+export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email', 'roles'] as const;
+
+export function resourceServers(config: Config): ResourceServer[] {
+  const servers = config.resources.map((r) => ({ audience: r.audience, scopes: [...r.scopes] }));
+  if (!servers.some((s) => s.audience === config.issuer)) {
+    servers.push({ audience: config.issuer, scopes: [...ISSUER_SCOPES] });
+  }
+  return servers;
+}
+
+/** Every scope a client may be registered with. */
+export function knownScopes(config: Config): string[] {
+  const all = new Set<string>(OIDC_SCOPES);
+  for (const server of resourceServers(config)) for (const scope of server.scopes) all.add(scope);
+  return [...all];
+}
+
+/** Scopes a client gets when registered without `--scope`: OpenID and the application APIs' scopes (not the issuer's). */
+export function defaultClientScope(config: Config): string {
+  const all = new Set<string>(OIDC_SCOPES);
+  for (const r of config.resources) if (r.audience !== config.issuer) for (const scope of r.scopes) all.add(scope);
+  return [...all].join(' ');
+}

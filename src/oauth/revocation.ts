@@ -1,0 +1,145 @@
+/**
+ * Revocation: grants and refresh tokens are deleted from the store (oidc-provider then refuses
+ * them), and because JWT access tokens cannot be recalled, a `tokens.revoked` event names the
+ * ones still outstanding so gateways can deny them until they expire. `issued_tokens` records
+ * every JWT access token issued to a user (jti, grant, session, expiry) for exactly this.
+ */
+import type { Store, Executor } from '../store/index.ts';
+import type { AuditLog } from '../events/audit.ts';
+import type { EventBus } from '../events/types.ts';
+import type { Logger } from '../shared/logger.ts';
+import { epochSeconds, type Clock } from '../shared/clock.ts';
+import type { GrantRevocation } from './types.ts';
+
+export interface RevocationDeps {
+  store: Store;
+  audit: AuditLog;
+  events: Pick<EventBus, 'publish'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface IssuedToken {
+  jti: string;
+  grantId: string | null;
+  subject: string;
+  sessionId: string | null;
+  clientId: string;
+  expiresAt: number;
+}
+
+export interface Revoker extends GrantRevocation {
+  /** After oidc-provider revoked a grant (reuse, revocation endpoint, logout): publish its outstanding tokens. */
+  grantRevoked(grantId: string, reason: string, context: { actor?: string; clientId?: string; ip?: string }): Promise<void>;
+  /** Revokes one JWT access token (RFC 7009 for a structured token). */
+  revokeAccessToken(token: IssuedToken, reason: string, actor: string): Promise<void>;
+  recordIssued(token: IssuedToken): Promise<void>;
+  /** The stored record of a JWT access token, or undefined. */
+  issuedToken(jti: string): Promise<(IssuedToken & { revokedAt: number | null }) | undefined>;
+}
+
+async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[] }): Promise<Array<{ jti: string; exp: number; sid: string | null }>> {
+  let query = trx.selectFrom('issued_tokens').select(['jti', 'expires_at', 'session_id']).where('revoked_at', 'is', null).where('expires_at', '>', now);
+  if (where.subject !== undefined) query = query.where('subject', '=', where.subject);
+  if (where.grantIds !== undefined) query = query.where('grant_id', 'in', where.grantIds);
+  const rows = await query.execute();
+  if (rows.length > 0) {
+    await trx.updateTable('issued_tokens').set({ revoked_at: now }).where('jti', 'in', rows.map((r) => r.jti)).execute();
+  }
+  return rows.map((r) => ({ jti: r.jti, exp: Number(r.expires_at), sid: r.session_id }));
+}
+
+export function createRevoker(deps: RevocationDeps): Revoker {
+  const { store, audit, events, clock } = deps;
+  const db = store.db;
+
+  return {
+    async revokeUser(userId, reason, options = {}) {
+      const now = epochSeconds(clock);
+      const tokens = await store.transaction(async (trx) => {
+        const owned = await trx.selectFrom('oidc_models').select(['model', 'id', 'grant_id']).where('account_id', '=', userId).execute();
+        const grantIds = [...new Set(owned.map((r) => (r.model === 'Grant' ? r.id : r.grant_id)).filter((g): g is string => typeof g === 'string'))];
+        // A logout keeps the user's other browser sessions; disabling a user ends them all.
+        const keepSessions = options.sessionId !== undefined;
+        let del = trx.deleteFrom('oidc_models').where('account_id', '=', userId);
+        if (keepSessions) del = del.where('model', '!=', 'Session');
+        await del.execute();
+        if (grantIds.length > 0) {
+          await trx.deleteFrom('oidc_models').where('grant_id', 'in', grantIds).execute();
+          await trx.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', 'in', grantIds).execute();
+        }
+        const revoked = await markRevoked(trx, now, { subject: userId });
+        await audit.record({ event: 'grant.revoked', actor: options.actor ?? 'system', subject: userId, reason, data: { grants: grantIds.length, accessTokens: revoked.length } }, trx);
+        return revoked;
+      });
+      await events.publish({
+        type: 'tokens.revoked',
+        subject: userId,
+        ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}),
+        tokenIds: tokens.map((t) => t.jti),
+        issuedBefore: now,
+        until: Math.max(now, ...tokens.map((t) => t.exp)),
+        reason,
+      });
+    },
+
+    async grantRevoked(grantId, reason, context) {
+      const now = epochSeconds(clock);
+      const found = await store.transaction(async (trx) => {
+        const owner = await trx.selectFrom('issued_tokens').select(['subject', 'client_id']).where('grant_id', '=', grantId).limit(1).executeTakeFirst();
+        const revoked = await markRevoked(trx, now, { grantIds: [grantId] });
+        return { owner, revoked };
+      });
+      const subject = found.owner?.subject;
+      if (subject === undefined) return; // nothing was ever issued under this grant as a JWT
+      const sids = [...new Set(found.revoked.map((t) => t.sid).filter((s): s is string => s !== null))];
+      await events.publish({
+        type: 'tokens.revoked',
+        subject,
+        // Tokens of one grant share the session id (sid) of that client's login: deny just that session.
+        ...(sids.length === 1 ? { sessionId: sids[0] } : {}),
+        tokenIds: found.revoked.map((t) => t.jti),
+        issuedBefore: sids.length === 1 ? now : 0,
+        until: Math.max(now, ...found.revoked.map((t) => t.exp)),
+        reason,
+      });
+      deps.logger.debug({ grantId, reason, clientId: context.clientId }, 'grant revoked');
+    },
+
+    async revokeAccessToken(token, reason, actor) {
+      const now = epochSeconds(clock);
+      await store.transaction(async (trx) => {
+        const existing = await trx.selectFrom('issued_tokens').select('jti').where('jti', '=', token.jti).executeTakeFirst();
+        if (existing) {
+          await trx.updateTable('issued_tokens').set({ revoked_at: now }).where('jti', '=', token.jti).where('revoked_at', 'is', null).execute();
+        } else {
+          // client_credentials tokens are not recorded at issuance; a revocation records them.
+          await trx.insertInto('issued_tokens').values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: now }).execute();
+        }
+        await audit.record({ event: 'token.revoked', actor, subject: token.subject, clientId: token.clientId, reason, data: { jti: token.jti } }, trx);
+      });
+      await events.publish({
+        type: 'tokens.revoked',
+        subject: token.subject,
+        tokenIds: [token.jti],
+        // Only this token: nothing is denied by issue time.
+        issuedBefore: 0,
+        until: token.expiresAt,
+        reason,
+      });
+    },
+
+    async recordIssued(token) {
+      await db
+        .insertInto('issued_tokens')
+        .values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: null })
+        .execute();
+    },
+
+    async issuedToken(jti) {
+      const row = await db.selectFrom('issued_tokens').selectAll().where('jti', '=', jti).executeTakeFirst();
+      if (!row) return undefined;
+      return { jti: row.jti, grantId: row.grant_id, subject: row.subject, sessionId: row.session_id, clientId: row.client_id, expiresAt: Number(row.expires_at), revokedAt: row.revoked_at === null ? null : Number(row.revoked_at) };
+    },
+  };
+}

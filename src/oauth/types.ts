@@ -1,0 +1,110 @@
+/**
+ * The public shapes of the OAuth component: registered clients, the client service (CLI and admin
+ * API share it) and grant revocation (identity calls it when a user is disabled or changes password).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.ts';
+import type { Store } from '../store/index.ts';
+import type { AuditLog } from '../events/audit.ts';
+import type { EventBus } from '../events/types.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Metrics } from '../shared/metrics.ts';
+
+export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
+
+export interface Client {
+  clientId: string;
+  name: string;
+  /** First-party clients (our own apps) skip the consent page. */
+  firstParty: boolean;
+  /** Public clients (SPAs, native apps) have no secret and authenticate with PKCE alone. */
+  public: boolean;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: string[];
+  /** Space-separated scopes the client may request. */
+  scope: string;
+  /** Roles carried by client_credentials tokens of this client. */
+  roles: string[];
+  createdAt: number;
+}
+
+export interface CreateClientInput {
+  clientId?: string;
+  name: string;
+  firstParty: boolean;
+  public?: boolean;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  grantTypes: string[];
+  scope?: string;
+  roles?: string[];
+}
+
+export interface ClientService {
+  /** Registers a client; a confidential client's secret is returned here once and never again. */
+  create(input: CreateClientInput, actor: string): Promise<{ client: Client; secret?: string }>;
+  list(): Promise<Client[]>;
+  /** Throws `not_found`. */
+  find(clientId: string): Promise<Client>;
+  remove(clientId: string, actor: string): Promise<void>;
+}
+
+export interface GrantRevocation {
+  /**
+   * Revokes every grant, refresh token and stored token of the user (and, unless `sessionId` is
+   * given, their sessions), then publishes `tokens.revoked` with the user's outstanding JWT
+   * access-token ids.
+   */
+  revokeUser(userId: string, reason: string, options?: { sessionId?: string; actor?: string }): Promise<void>;
+}
+
+/** What the OAuth component needs from the tokens and identity components (their index.ts). */
+export interface KeySource {
+  providerJwks(): Promise<{ keys: Record<string, unknown>[] }>;
+  publicJwks(): Promise<{ keys: Record<string, unknown>[] }>;
+  version(): Promise<string>;
+}
+
+export interface AccountUser {
+  id: string;
+  username: string;
+  email: string;
+  status: 'active' | 'disabled';
+  roles: string[];
+}
+
+export interface UserLookup {
+  findById(id: string): Promise<AccountUser | undefined>;
+}
+
+export type LoginOutcome =
+  | { ok: true; user: AccountUser }
+  | { ok: false; reason: 'invalid_credentials' | 'locked' | 'disabled'; retryAfter?: number };
+
+export interface PasswordAuthenticator {
+  authenticate(input: { username: string; password: string; ip: string }): Promise<LoginOutcome>;
+}
+
+export interface OAuthDeps {
+  config: Config;
+  store: Store;
+  keys: KeySource;
+  users: UserLookup;
+  authenticator: PasswordAuthenticator;
+  audit: AuditLog;
+  events: Pick<EventBus, 'publish'>;
+  clock: Clock;
+  logger: Logger;
+  cookieKeys: string[];
+  metrics?: Metrics;
+}
+
+export interface OAuth {
+  clients: ClientService;
+  revocation: GrantRevocation;
+  register(app: FastifyInstance): void;
+  close(): Promise<void>;
+}

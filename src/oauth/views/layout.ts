@@ -1,0 +1,58 @@
+/**
+ * The HTML shell of every page the Security Service renders: one stylesheet, no scripts, a strict
+ * Content-Security-Policy that also forbids framing (with X-Frame-Options for old browsers).
+ */
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+export const STYLESHEET_PATH = '/assets/gatehouse.css';
+
+/**
+ * CSP for our pages. `formTargets` are extra origins a form may lead to: browsers apply
+ * `form-action` to the redirects that follow a submission, and login ends at the client's
+ * redirect URI.
+ */
+export function pageCsp(formTargets: string[] = []): string {
+  const formAction = ["'self'", ...formTargets].join(' ');
+  return `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+export const PAGE_HEADERS = (formTargets: string[] = []): Record<string, string> => ({
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy': pageCsp(formTargets),
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+});
+
+export function layout(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · Gatehouse</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+</head>
+<body>
+<main class="card">
+${body}
+</main>
+</body>
+</html>`;
+}
+
+/** Origins of absolute http(s) URIs, for `form-action`. */
+export function originsOf(uris: Array<string | undefined>): string[] {
+  const origins = new Set<string>();
+  for (const uri of uris) {
+    const url = uri === undefined ? null : URL.parse(uri);
+    if (url && (url.protocol === 'http:' || url.protocol === 'https:')) origins.add(url.origin);
+  }
+  return [...origins];
+}
