@@ -1,0 +1,15 @@
+import { webcrypto } from 'node:crypto';
+import { x509, certificatesToPem, privateKeyToPem, randomSerial } from '../../src/shared/x509.ts';
+import type { Issuer } from './pki.ts';
+
+/** An intermediate CA signed by `root`, with its key as PKCS#8 PEM (what `ca init --import-…` takes). */
+export async function craftIntermediate(root: Issuer): Promise<{ cert: x509.X509Certificate; pem: string; keyPem: string }> {
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(), subject: 'CN=Imported Intermediate', issuer: root.cert.subjectName,
+    notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 30 * 86_400_000),
+    publicKey: keys.publicKey, signingKey: root.key, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey), await x509.AuthorityKeyIdentifierExtension.create(root.cert.publicKey)],
+  });
+  return { cert, pem: certificatesToPem([cert]), keyPem: await privateKeyToPem(keys.privateKey) };
+}
