@@ -6,6 +6,7 @@
  *   token, success            → audit `token.issued` (user grants), count every grant
  *   token, code/refresh reuse → audit `code.reused` / `refresh_token.reused`, publish tokens.revoked
  *   token, failed code use    → the code is consumed: a wrong PKCE verifier cannot be retried
+ *   token, grant not allowed  → unauthorized_client (RFC 6749 §5.2) instead of invalid_request
  *   introspection             → 401 invalid_client without client authentication; JWT tokens answered by us
  *   revocation                → JWT access tokens revoked by us; revoked grants published
  *   logout confirmed          → every grant of the user revoked, `logout.succeeded` audited
@@ -59,7 +60,13 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       }
       return;
     }
-    if (bodyError(ctx) !== 'invalid_grant') return;
+    const error = bodyError(ctx);
+    if (error === 'invalid_request' && oidc.client && grantType !== 'unknown' && !oidc.client.grantTypeAllowed(grantType)) {
+      // RFC 6749 §5.2 names this case; oidc-provider answers invalid_request.
+      ctx.body = { error: 'unauthorized_client', error_description: 'the client is not allowed to use this grant type' };
+      return;
+    }
+    if (error !== 'invalid_grant') return;
     const replayedModel = state.replay?.model ?? (state.revokedGrants.length > 0 ? (grantType === 'refresh_token' ? 'RefreshToken' : 'AuthorizationCode') : undefined);
     if (replayedModel !== undefined) {
       const refresh = replayedModel === 'RefreshToken';

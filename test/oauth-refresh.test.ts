@@ -1,0 +1,112 @@
+/** Refresh-token rotation, reuse detection, client binding, and logout revoking everything. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as oidc from 'openid-client';
+import { forEachDialect } from './helpers/dialects.ts';
+import { startOAuthService, rp, codeFlow, Browser, post, basic, tokenRequest, type OAuthFixture } from './oauth/helpers.ts';
+import type { PublishedEvent, TokensRevoked } from '../src/events/types.ts';
+
+const OFFLINE = { scope: 'openid offline_access books:read', prompt: 'consent' };
+
+function claims(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+}
+
+const isInvalidGrant = (error: { error?: string }) => error.error === 'invalid_grant';
+
+await forEachDialect('oauth refresh and logout', (dialect) => {
+  let fx: OAuthFixture;
+  let shop: oidc.Configuration;
+  const published: PublishedEvent[] = [];
+  before(async () => {
+    fx = await startOAuthService(dialect);
+    shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
+    fx.svc.service.context.events.subscribe((event) => published.push(event));
+  });
+  after(async () => { await fx.close(); });
+
+  const revokedEvents = (from: number) => published.slice(from).map((e) => e.event).filter((e): e is TokensRevoked => e.type === 'tokens.revoked');
+
+  test('ok: a refresh rotates the refresh token and issues a new JWT', async () => {
+    const { tokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE });
+    const refreshed = await oidc.refreshTokenGrant(shop, tokens.refresh_token!);
+    assert.ok(refreshed.refresh_token);
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+    assert.notEqual(claims(refreshed.access_token).jti, claims(tokens.access_token).jti);
+    assert.equal(claims(refreshed.access_token).sid, claims(tokens.access_token).sid);
+    assert.deepEqual(claims(refreshed.access_token).roles, ['customer']);
+  });
+
+  test('fail-reuse: a rotated refresh token revokes the grant; the newer one fails too', async () => {
+    const { tokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE });
+    const refreshed = await oidc.refreshTokenGrant(shop, tokens.refresh_token!);
+    const from = published.length;
+    await assert.rejects(oidc.refreshTokenGrant(shop, tokens.refresh_token!), isInvalidGrant);
+    await assert.rejects(oidc.refreshTokenGrant(shop, refreshed.refresh_token!), isInvalidGrant);
+    const audit = await fx.svc.service.context.audit.list({ event: 'refresh_token.reused' });
+    assert.ok(audit.length >= 1);
+    const event = revokedEvents(from).find((e) => e.reason === 'refresh_token_reused');
+    assert.ok(event, 'tokens.revoked published');
+    assert.ok(event.tokenIds.includes(String(claims(refreshed.access_token).jti)));
+    assert.equal(event.sessionId, claims(refreshed.access_token).sid);
+  });
+
+  test('fail-parallel-reuse: two refreshes racing with one token cannot both keep a grant', async () => {
+    const { tokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE });
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => oidc.refreshTokenGrant(shop, tokens.refresh_token!)));
+    const winners = results.filter((r) => r.status === 'fulfilled');
+    assert.ok(winners.length <= 1, `${winners.length} parallel refreshes succeeded`);
+    for (const winner of winners) {
+      await assert.rejects(oidc.refreshTokenGrant(shop, winner.value.refresh_token!), isInvalidGrant);
+    }
+  });
+
+  test('fail-other-client: a refresh token is bound to its client', async () => {
+    const { tokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE });
+    const res = await tokenRequest(fx.issuer, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, basic('partner', fx.thirdParty.secret));
+    assert.equal(res.status, 400);
+    assert.equal((await res.json() as { error: string }).error, 'invalid_grant');
+    // …and it still works for its own client.
+    assert.ok((await oidc.refreshTokenGrant(shop, tokens.refresh_token!)).access_token);
+  });
+
+  test('ok: RP-initiated logout ends the session and revokes offline refresh tokens', async () => {
+    const browser = new Browser();
+    const { tokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE, browser });
+    const from = published.length;
+    const logoutUrl = oidc.buildEndSessionUrl(shop, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/bye', state: 'xyz' });
+    const page = await browser.fetch(logoutUrl.href);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    const html = await page.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)![1]!;
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
+    const done = await post(browser, new URL(action, fx.issuer).href, { xsrf, logout: 'yes' });
+    assert.equal(done.status, 303);
+    assert.equal(new URL(done.headers.get('location')!).origin + new URL(done.headers.get('location')!).pathname, 'http://127.0.0.1:9/bye');
+    await assert.rejects(oidc.refreshTokenGrant(shop, tokens.refresh_token!), isInvalidGrant);
+    const intro = await oidc.tokenIntrospection(shop, tokens.access_token);
+    assert.equal(intro.active, false);
+    const audit = await fx.svc.service.context.audit.list({ event: 'logout.succeeded' });
+    assert.ok(audit.some((e) => e.subject === fx.users.alice));
+    const event = revokedEvents(from).find((e) => e.reason === 'logout');
+    assert.ok(event);
+    assert.equal(event.subject, fx.users.alice);
+    assert.ok(event.tokenIds.includes(String(claims(tokens.access_token).jti)));
+    assert.equal(event.sessionId, claims(tokens.access_token).sid);
+    // The SSO session is gone: the next authorization asks for the password again.
+    const again = await browser.follow((await import('./oauth/helpers.ts').then((m) => m.authorizationUrl(shop))).url.href, fx.issuer);
+    assert.match(await again.res.text(), /name="password"/);
+  });
+
+  test('ok: disabling a user (identity) revokes their refresh tokens through oauth', async () => {
+    const ctx = fx.svc.service.context;
+    await ctx.users.create({ username: 'erin', email: 'erin@example.com', password: 'Quartz-Lantern-Meadow-8142', roles: [] }, 'test');
+    const { tokens } = await codeFlow(shop, fx.issuer, { username: 'erin', params: OFFLINE });
+    const from = published.length;
+    await ctx.users.disable('erin', 'test');
+    await ctx.users.enable('erin', 'test');
+    await assert.rejects(oidc.refreshTokenGrant(shop, tokens.refresh_token!), isInvalidGrant);
+    assert.ok(revokedEvents(from).some((e) => e.tokenIds.includes(String(claims(tokens.access_token).jti))));
+  });
+});
