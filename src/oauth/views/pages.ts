@@ -18,8 +18,8 @@ export function loginPage(page: LoginPage): string {
 ${alert}
 <form method="post" action="${e(page.action)}">
 <input type="hidden" name="csrf" value="${e(page.csrf)}">
-<label for="username">Username or email</label>
-<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="320" value="${e(page.username ?? '')}"${page.username ? '' : ' autofocus'}>
+<label for="username">Username</label>
+<input id="username" name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="128" value="${e(page.username ?? '')}"${page.username ? '' : ' autofocus'}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${page.username ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>

@@ -1,0 +1,75 @@
+/** Client registration rules and secrets (shown once, stored as a digest). */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '../store/index.ts';
+import { createAuditLog } from '../events/audit.ts';
+import { configSchema } from '../config/index.ts';
+import { frozenClock } from '../shared/clock.ts';
+import { sha256Hex } from '../shared/random.ts';
+import { isGatehouseError } from '../shared/errors.ts';
+import { createClientService } from './clients.ts';
+import type { ClientService, CreateClientInput } from './types.ts';
+
+let store: Store;
+let dir: string;
+let clients: ClientService;
+const clock = frozenClock();
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gatehouse-clients-'));
+  store = openStore({ dataDir: dir });
+  await store.migrate();
+  clients = createClientService({ store, audit: createAuditLog(store.db, clock), config: configSchema.parse({ dataDir: dir }), clock });
+});
+after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+
+const web: CreateClientInput = { name: 'Web', firstParty: true, redirectUris: ['https://web.example/cb'], grantTypes: ['authorization_code', 'refresh_token'] };
+
+test('ok: a confidential client gets a 256-bit secret, stored only as its SHA-256 digest', async () => {
+  const { client, secret } = await clients.create(web, 'test');
+  assert.ok(secret && Buffer.from(secret, 'base64url').length >= 32);
+  const row = await store.db.selectFrom('clients').selectAll().where('client_id', '=', client.clientId).executeTakeFirstOrThrow();
+  assert.equal(row.secret_digest, sha256Hex(secret));
+  assert.doesNotMatch(JSON.stringify(row), new RegExp(secret));
+  assert.equal(client.public, false);
+  assert.match(client.scope, /openid/);
+  const audit = await createAuditLog(store.db, clock).list({ event: 'client.created' });
+  assert.equal(audit.at(-1)?.subject, client.clientId);
+});
+
+test('ok: a public client has no secret; list, find, remove', async () => {
+  const { client, secret } = await clients.create({ ...web, clientId: 'spa', public: true }, 'test');
+  assert.equal(secret, undefined);
+  assert.equal(client.public, true);
+  assert.ok((await clients.list()).some((c) => c.clientId === 'spa'));
+  assert.equal((await clients.find('spa')).name, 'Web');
+  await clients.remove('spa', 'test');
+  await assert.rejects(clients.find('spa'), (e) => isGatehouseError(e) && e.code === 'not_found');
+  await assert.rejects(clients.remove('spa', 'test'), (e) => isGatehouseError(e) && e.code === 'not_found');
+});
+
+const refusals: Array<[string, Partial<CreateClientInput>]> = [
+  ['fail-no-redirect: authorization_code without a redirect URI', { redirectUris: [] }],
+  ['fail-fragment: a redirect URI with a fragment', { redirectUris: ['https://web.example/cb#x'] }],
+  ['fail-relative: a relative redirect URI', { redirectUris: ['/cb'] }],
+  ['fail-grant: an unknown grant type', { grantTypes: ['password'] }],
+  ['fail-refresh-alone: refresh_token without authorization_code', { grantTypes: ['refresh_token'], redirectUris: [] }],
+  ['fail-public-service: client_credentials for a public client', { public: true, grantTypes: ['client_credentials'], redirectUris: [] }],
+  ['fail-scope: an unknown scope', { scope: 'openid launch:missiles' }],
+  ['fail-role: an undefined role', { roles: ['wizard'] }],
+];
+for (const [name, change] of refusals) {
+  test(name, async () => {
+    const before = (await clients.list()).length;
+    await assert.rejects(clients.create({ ...web, ...change } as CreateClientInput, 'test'), (e) => isGatehouseError(e) && e.code === 'validation_failed');
+    assert.equal((await clients.list()).length, before);
+  });
+}
+
+test('fail-conflict: a taken client id', async () => {
+  await clients.create({ ...web, clientId: 'dup' }, 'test');
+  await assert.rejects(clients.create({ ...web, clientId: 'dup' }, 'test'), (e) => isGatehouseError(e) && e.code === 'conflict');
+});

@@ -1,0 +1,46 @@
+/** A real browser signs in through the login form and lands on the client's redirect URI with a code. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { chromium, type Browser } from 'playwright-core';
+import * as oidc from 'openid-client';
+import { startOAuthService, rp, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+test('ok: chromium logs in through the form and reaches the redirect URI with a code', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, async (t) => {
+  let fx: OAuthFixture | undefined;
+  let browser: Browser | undefined;
+  let server: Server | undefined;
+  t.after(async () => {
+    await browser?.close();
+    server?.close();
+    await fx?.close();
+  });
+  server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('callback reached'); });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const callback = `http://127.0.0.1:${(server.address() as { port: number }).port}/callback`;
+
+  fx = await startOAuthService('sqlite');
+  const { secret } = await fx.svc.service.context.oauth.clients.create({ clientId: 'web', name: 'Web shop', firstParty: true, redirectUris: [callback], grantTypes: ['authorization_code'] }, 'test');
+  const config = await rp(fx.issuer, 'web', secret);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: callback, scope: 'openid books:read', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const page = await browser.newPage();
+  await page.goto(url.href);
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await page.getByLabel('Username').fill('alice');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await Promise.all([page.waitForURL((u) => u.href.startsWith(callback), { timeout: 10_000 }), page.getByRole('button', { name: 'Sign in' }).click()]);
+  const landed = new URL(page.url());
+  assert.equal(landed.searchParams.get('state'), state);
+  assert.ok(landed.searchParams.get('code'));
+  assert.match(await page.textContent('body') ?? '', /callback reached/);
+  const tokens = await oidc.authorizationCodeGrant(config, landed, { pkceCodeVerifier: verifier, expectedState: state });
+  assert.ok(tokens.access_token);
+});
