@@ -12,6 +12,7 @@ import { registerUser } from './commands/user.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerCa } from './commands/ca.ts';
+import { registerClient } from './commands/client.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
@@ -30,6 +31,7 @@ registerUser(program);
 registerKeys(program);
 registerAudit(program);
 registerCa(program);
+registerClient(program);
 
 try {
   await program.parseAsync(process.argv);
