@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startOAuthService, rp, codeFlow, Browser, post, basic, tokenRequest, type OAuthFixture } from './oauth/helpers.ts';
+import { startOAuthService, rp, codeFlow, authorizationUrl, Browser, post, basic, tokenRequest, type OAuthFixture } from './oauth/helpers.ts';
 import type { PublishedEvent, TokensRevoked } from '../src/events/types.ts';
 
 const OFFLINE = { scope: 'openid offline_access books:read', prompt: 'consent' };
@@ -95,7 +95,7 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
     assert.ok(event.tokenIds.includes(String(claims(tokens.access_token).jti)));
     assert.equal(event.sessionId, claims(tokens.access_token).sid);
     // The SSO session is gone: the next authorization asks for the password again.
-    const again = await browser.follow((await import('./oauth/helpers.ts').then((m) => m.authorizationUrl(shop))).url.href, fx.issuer);
+    const again = await browser.follow((await authorizationUrl(shop)).url.href, fx.issuer);
     assert.match(await again.res.text(), /name="password"/);
   });
 
