@@ -10,7 +10,7 @@ import { configSchema } from '../config/index.ts';
 import { silentLogger } from '../shared/logger.ts';
 import { frozenClock } from '../shared/clock.ts';
 import { isGatehouseError } from '../shared/errors.ts';
-import { x509, parseCertificates, certificatesToPem } from '../shared/x509.ts';
+import { x509, parseCertificates, certificatesToPem, normalizeSerial } from '../shared/x509.ts';
 import { checkLeaf } from '../shared/leaf-check.ts';
 import { createPki, crlNumberOf, type Pki } from './index.ts';
 import { makeCsr, foreignCa } from '../../test/helpers/pki.ts';
@@ -83,7 +83,8 @@ test('ok: the chain verifies and the leaf has exactly our profile', async () => 
   assert.deepEqual(names, [{ type: 'url', value: 'spiffe://td.test/svc/orders' }, { type: 'dns', value: 'orders.local' }, { type: 'ip', value: '127.0.0.1' }]);
   assert.equal(leaf!.getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId, a.intermediate.keyId);
   assert.ok(leaf!.getExtension(x509.SubjectKeyIdentifierExtension));
-  assert.ok(leaf!.serialNumber.length >= 16, 'serial of at least 64 bits');
+  assert.equal(normalizeSerial(leaf!.serialNumber), issued.serial, 'the recorded serial is the certificate\'s');
+  assert.ok(issued.serial.length >= 16 && issued.serial.length <= 40, 'serial of 64 to 160 bits');
   assert.ok(parseInt(leaf!.serialNumber.slice(0, 2), 16) < 0x80, 'positive serial');
   assert.equal(leaf!.notAfter.getTime() / 1000, Math.floor(clock.now() / 1000) + 3600, 'default lifetime pki.leafTtl');
   const check = checkLeaf(leaf!, { trustDomain: 'td.test', usage: 'clientAuth', now: clock.now() });

@@ -28,9 +28,9 @@ test('ok: a P-256 CSR with allowed names is parsed and granted', async () => {
 });
 
 test('ok: Ed25519 and P-384 keys are accepted', async () => {
-  const ed = await webcrypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
+  const ed = await webcrypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']) as unknown as webcrypto.CryptoKeyPair;
   const edCsr = await x509.Pkcs10CertificateRequestGenerator.create({ keys: ed, signingAlgorithm: { name: 'Ed25519' } });
-  assert.equal((await parseCsr(edCsr.toString('pem'))).publicKey.algorithm.name, 'Ed25519');
+  assert.equal((await parseCsr(edCsr.toString('pem'))).publicKeyInfo.algorithm.algorithm, '1.3.101.112');
   const p384 = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify']);
   await parseCsr((await makeCsr({ keys: p384 })).csr);
 });

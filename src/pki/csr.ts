@@ -10,12 +10,17 @@
  * - nothing else (e-mail, other name types) is granted.
  */
 import { isIP } from 'node:net';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { Extensions, GeneralNames, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { x509 } from '../shared/x509.ts';
 import { spiffeIdFor } from '../shared/spiffe.ts';
 import { GatehouseError } from '../shared/errors.ts';
 
 export interface ParsedCsr {
-  publicKey: x509.PublicKey;
+  /** The requested key, as the structure the leaf embeds. */
+  publicKeyInfo: SubjectPublicKeyInfo;
   commonName: string | undefined;
   dns: string[];
   ips: string[];
@@ -26,70 +31,96 @@ export interface ParsedCsr {
 
 const invalidCsr = (description: string, detail?: string) => new GatehouseError('invalid_csr', description, detail === undefined ? {} : { detail });
 
-/** Key types we sign for. Some others parse fine but `verify()` throws (P-192, secp256k1, DSA). */
-function checkKeyType(publicKey: x509.PublicKey): void {
-  let algorithm: { name: string; namedCurve?: string; modulusLength?: number };
-  try {
-    algorithm = publicKey.algorithm as typeof algorithm;
-  } catch {
-    throw invalidCsr('The CSR key type is not supported (expected ECDSA P-256/P-384, Ed25519 or RSA ≥ 2048 bits)');
-  }
+const KEY_TYPES = 'ECDSA P-256/P-384, Ed25519 or RSA ≥ 2048 bits';
+
+/** Key types we sign for. Others (P-192, secp256k1, DSA, small RSA) are refused before any verification. */
+function checkKeyType(key: KeyObject): void {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
   const ok =
-    (algorithm.name === 'ECDSA' && (algorithm.namedCurve === 'P-256' || algorithm.namedCurve === 'P-384')) ||
-    algorithm.name === 'Ed25519' ||
-    ((algorithm.name === 'RSASSA-PKCS1-v1_5' || algorithm.name === 'RSA-PSS') && (algorithm.modulusLength ?? 0) >= 2048);
+    (type === 'ec' && (details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1')) ||
+    type === 'ed25519' ||
+    (type === 'rsa' && (details.modulusLength ?? 0) >= 2048);
   if (!ok) {
-    const received = [algorithm.name, algorithm.namedCurve, algorithm.modulusLength].filter(Boolean).join(' ');
-    throw invalidCsr(`The CSR key type is not supported: expected ECDSA P-256/P-384, Ed25519 or RSA ≥ 2048 bits, received ${received}`);
+    const received = [type, details.namedCurve, details.modulusLength].filter(Boolean).join(' ');
+    throw invalidCsr(`The CSR key type is not supported: expected ${KEY_TYPES}, received ${received}`);
   }
 }
 
-/** Parses a PEM CSR, checks its key type and its self-signature. Throws `invalid_csr`. */
+/** CSR signature algorithms we verify, by OID → hash for node:crypto (null: the key decides, Ed25519). */
+const SIGNATURE_ALGORITHMS: Record<string, string | null> = {
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.3.101.112': null,
+};
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const SUBJECT_ALT_NAME = '2.5.29.17';
+const COMMON_NAME = '2.5.4.3';
+
+/**
+ * Parses a PEM CSR (ASN.1 via @peculiar/asn1-csr), checks its key type, then its self-signature
+ * with node:crypto. Throws `invalid_csr`. (The @peculiar/x509 CSR class is several times slower
+ * on this path, which is the CA's hot path: ../../bench/pki.ts.)
+ */
 export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
   if (typeof pem !== 'string' || !pem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
     throw invalidCsr('Expected a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)');
   }
-  let csr: x509.Pkcs10CertificateRequest;
+  let request: CertificationRequest;
+  let key: KeyObject;
   try {
-    csr = new x509.Pkcs10CertificateRequest(pem);
+    request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest);
+    key = createPublicKey({ key: Buffer.from(AsnConvert.serialize(request.certificationRequestInfo.subjectPKInfo)), format: 'der', type: 'spki' });
   } catch (error) {
     throw invalidCsr('The CSR cannot be parsed', (error as Error).message);
   }
-  let publicKey: x509.PublicKey;
-  try {
-    publicKey = csr.publicKey;
-  } catch (error) {
-    throw invalidCsr('The CSR public key cannot be parsed', (error as Error).message);
-  }
-  checkKeyType(publicKey);
+  checkKeyType(key);
+  const hash = SIGNATURE_ALGORITHMS[request.signatureAlgorithm.algorithm];
+  if (hash === undefined) throw invalidCsr(`The CSR signature algorithm ${request.signatureAlgorithm.algorithm} is not supported`);
+  const signed = request.certificationRequestInfoRaw ?? AsnConvert.serialize(request.certificationRequestInfo);
   let valid = false;
   try {
-    valid = await csr.verify();
+    valid = verify(hash, new Uint8Array(signed), { key, dsaEncoding: 'der' }, new Uint8Array(request.signature));
   } catch (error) {
     throw invalidCsr('The CSR signature cannot be verified', (error as Error).message);
   }
   if (!valid) throw invalidCsr('The CSR signature is invalid');
 
-  const names: ParsedCsr = { publicKey, commonName: undefined, dns: [], ips: [], uris: [], others: [] };
-  for (const cn of csr.subjectName.getField('CN')) names.commonName ??= cn;
-  if (csr.subjectName.getField('CN').length > 1) names.others.push('second CN');
-  const san = csr.getExtension('2.5.29.17');
-  if (san) {
-    let parsed: x509.SubjectAlternativeNameExtension;
-    try {
-      parsed = new x509.SubjectAlternativeNameExtension(san.rawData);
-    } catch (error) {
-      throw invalidCsr('The CSR subjectAltName extension cannot be parsed', (error as Error).message);
+  const info = request.certificationRequestInfo;
+  const names: ParsedCsr = { publicKeyInfo: info.subjectPKInfo, commonName: undefined, dns: [], ips: [], uris: [], others: [] };
+  for (const rdn of info.subject) {
+    for (const attribute of rdn) {
+      if (attribute.type !== COMMON_NAME) continue;
+      if (names.commonName === undefined) names.commonName = attribute.value.toString();
+      else names.others.push('second CN');
     }
-    for (const name of parsed.names.items) {
-      if (name.type === 'dns') names.dns.push(name.value.toLowerCase());
-      else if (name.type === 'ip') names.ips.push(name.value);
-      else if (name.type === 'url') names.uris.push(name.value);
-      else names.others.push(`${name.type}:${name.value}`);
+  }
+  try {
+    for (const attribute of info.attributes) {
+      if (attribute.type !== EXTENSION_REQUEST) continue;
+      for (const value of attribute.values) {
+        for (const extension of AsnConvert.parse(value, Extensions)) {
+          if (extension.extnID !== SUBJECT_ALT_NAME) continue;
+          for (const name of AsnConvert.parse(extension.extnValue.buffer, GeneralNames)) {
+            if (name.dNSName !== undefined) names.dns.push(name.dNSName.toLowerCase());
+            else if (name.iPAddress !== undefined) names.ips.push(name.iPAddress);
+            else if (name.uniformResourceIdentifier !== undefined) names.uris.push(name.uniformResourceIdentifier);
+            else names.others.push(Object.keys(name).find((k) => (name as unknown as Record<string, unknown>)[k] !== undefined) ?? 'unknown name');
+          }
+        }
+      }
     }
+  } catch (error) {
+    throw invalidCsr('The CSR extension request cannot be parsed', (error as Error).message);
   }
   return names;
 }
+
+export { SubjectPublicKeyInfo };
 
 function isLoopback(ip: string): boolean {
   if (isIP(ip) === 4) return ip.startsWith('127.');

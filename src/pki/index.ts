@@ -15,6 +15,8 @@ import type { Clock } from '../shared/clock.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { x509, privateKeyToPem, importEcPrivateKey, type CryptoKey } from '../shared/x509.ts';
 import { unseal } from '../shared/sealed.ts';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { generateAuthority, importAuthority, loadAuthority, type Authority, type AuthorityDeps, type ImportRequest } from './authority.ts';
 import { enroll, renew, issueDirect, signAndRecord, leafTtl, type IssuanceDeps, type IssuedCertificate } from './issuance.ts';
 import { mintJoinToken, type MintedJoinToken } from './provisioners/join-token.ts';
@@ -187,9 +189,9 @@ export function createPki(deps: PkiDeps): Pki {
     async issueOwn(service, names, actor) {
       const a = await authority();
       const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-      const publicKey = await x509.PublicKey.create(keys.publicKey);
+      const publicKeyInfo = AsnConvert.parse(await webcrypto.subtle.exportKey('spki', keys.publicKey), SubjectPublicKeyInfo);
       const split = { dns: names.filter((n) => isIP(n) === 0), ips: names.filter((n) => isIP(n) !== 0) };
-      const issued = await signAndRecord(issuanceDeps, a, publicKey, service, split, leafTtl(config, undefined), actor);
+      const issued = await signAndRecord(issuanceDeps, a, publicKeyInfo, service, split, leafTtl(config, undefined), actor);
       return { key: await privateKeyToPem(keys.privateKey), cert: issued.certificate, serial: issued.serial, notBefore: issued.notBefore, notAfter: issued.notAfter };
     },
     revoke: (request) => revoke({ store, audit: deps.audit, events: deps.events, logger: deps.logger, authority, crlTtl: config.crlTtl, now }, request),

@@ -102,7 +102,7 @@ export async function enroll(deps: IssuanceDeps, request: { token: string; csr: 
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip: request.ip ?? null, reason: names.code, data: { flow: 'enroll', detail: names.description } }, trx);
       return { ok: false, error: names };
     }
-    const leaf = await authority.signLeaf({ publicKey: (csr as ParsedCsr).publicKey, service: grant.service, ...names, ttlSeconds: ttl });
+    const leaf = await authority.signLeaf({ publicKeyInfo: (csr as ParsedCsr).publicKeyInfo, service: grant.service, ...names, ttlSeconds: ttl });
     await record(trx, leaf, grant.service, names, grant.requestedBy, now);
     await deps.audit.record({ event: 'cert.issued', actor: grant.requestedBy, subject: leaf.serial, ip: request.ip ?? null, data: { service: grant.service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }, trx);
     return { ok: true, result: issued(leaf, grant.service) };
@@ -127,7 +127,7 @@ export async function renew(deps: IssuanceDeps, request: { socket: TLSSocket; cs
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip: request.ip ?? null, reason: names.code, data: { flow: 'renew', detail: names.description } }, trx);
       return { ok: false, error: names };
     }
-    const leaf = await authority.signLeaf({ publicKey: (csr as ParsedCsr).publicKey, service: grant.service, ...names, ttlSeconds: ttl });
+    const leaf = await authority.signLeaf({ publicKeyInfo: (csr as ParsedCsr).publicKeyInfo, service: grant.service, ...names, ttlSeconds: ttl });
     await record(trx, leaf, grant.service, names, grant.requestedBy, now);
     await deps.audit.record({ event: 'cert.renewed', actor: grant.requestedBy, subject: leaf.serial, ip: request.ip ?? null, data: { service: grant.service, previous: grant.serial, notAfter: leaf.notAfter } }, trx);
     return { ok: true, result: issued(leaf, grant.service) };
@@ -142,14 +142,14 @@ export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; s
   const ttl = leafTtl(deps.limits, request.ttl);
   const csr = await parseCsr(request.csr);
   const names = authorizeNames(csr, { trustDomain: authority.trustDomain, service: request.service });
-  return signAndRecord(deps, authority, csr.publicKey, request.service, names, ttl, request.actor);
+  return signAndRecord(deps, authority, csr.publicKeyInfo, request.service, names, ttl, request.actor);
 }
 
 /** Signs a leaf for a key the service holds itself (no CSR; the name policy is ours to choose). */
-export async function signAndRecord(deps: IssuanceDeps, authority: Authority, publicKey: ParsedCsr['publicKey'], service: string, names: { dns: string[]; ips: string[] }, ttl: number, actor: string): Promise<IssuedCertificate> {
+export async function signAndRecord(deps: IssuanceDeps, authority: Authority, publicKeyInfo: ParsedCsr['publicKeyInfo'], service: string, names: { dns: string[]; ips: string[] }, ttl: number, actor: string): Promise<IssuedCertificate> {
   const now = Math.floor(deps.now() / 1000);
   return deps.store.transaction(async (trx) => {
-    const leaf = await authority.signLeaf({ publicKey, service, ...names, ttlSeconds: ttl });
+    const leaf = await authority.signLeaf({ publicKeyInfo, service, ...names, ttlSeconds: ttl });
     await record(trx, leaf, service, names, actor, now);
     await deps.audit.record({ event: 'cert.issued', actor, subject: leaf.serial, data: { service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }, trx);
     return issued(leaf, service);
