@@ -72,7 +72,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       await audit.record({ event: 'login.failed', actor: `ip:${input.ip}`, subject: user.id, ip: input.ip, reason: 'disabled' });
       return { ok: false, reason: 'disabled' };
     }
-    await throttle.reset(acct);
+    // Reset only what exists: a clean login (the common case) costs no write here.
+    if (acctState !== undefined) await throttle.reset(acct);
     if (hasher.needsRehash(storedHash)) {
       // Parameters were raised since this hash was made: upgrade it while we hold the password.
       const upgraded = await hasher.hash(password);

@@ -112,27 +112,21 @@ export async function loadAuthority(deps: AuthorityDeps): Promise<Authority | un
 
 const ECDSA_WITH = { 'SHA-256': ['1.2.840.10045.4.3.2', 'sha256'], 'SHA-384': ['1.2.840.10045.4.3.3', 'sha384'], 'SHA-512': ['1.2.840.10045.4.3.4', 'sha512'] } as const;
 
-/** DER TLV with a definite length (short or long form). */
-function der(tag: number, content: Uint8Array): Uint8Array {
-  const length = content.length;
-  const lengthBytes = length < 0x80 ? [length] : length < 0x100 ? [0x81, length] : length < 0x10000 ? [0x82, length >> 8, length & 0xff] : [0x83, length >> 16, (length >> 8) & 0xff, length & 0xff];
-  return Buffer.concat([Buffer.from([tag, ...lengthBytes]), content]);
-}
-
 const asnExtension = (ext: x509.Extension) => AsnConvert.parse(ext.rawData, asn1.Extension);
 
 /**
  * The leaf signing path. It builds the TBSCertificate with the asn1-x509 types @peculiar/x509
  * itself uses, with every constant part (issuer name, basicConstraints, keyUsage, EKU, AKI)
- * prepared once per issuer, and signs with node:crypto: X509CertificateGenerator costs ~2.5 ms
- * per leaf, which would cap issuance far below the 500/s target (bench/pki.ts).
+ * prepared once per issuer, and signs with node:crypto (the same OpenSSL that backs WebCrypto):
+ * X509CertificateGenerator costs ~1.5–2.5 ms per leaf (re-parsing every extension and the result),
+ * which would cap issuance below the 500/s target (bench/pki.ts). The certificate structure
+ * is still built and encoded by @peculiar/asn1-x509; nothing here encodes DER by hand.
  */
 function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequest) => Promise<SignedLeaf> {
   const issuerName = AsnConvert.parse(issuer.cert.subjectName.toArrayBuffer(), asn1.Name);
   const hashName = signingAlgorithmFor(issuer.key!).hash as keyof typeof ECDSA_WITH;
   const [algorithmOid, nodeHash] = ECDSA_WITH[hashName];
   const algorithm = new asn1.AlgorithmIdentifier({ algorithm: algorithmOid });
-  const algorithmDer = new Uint8Array(AsnConvert.serialize(algorithm));
   const constant = [
     asnExtension(new x509.BasicConstraintsExtension(false, undefined, true)),
     asnExtension(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)),
@@ -177,8 +171,7 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
     });
     const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
     const signature = sign(nodeHash, tbsDer, { key: issuer.signer, dsaEncoding: 'der' });
-    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING (no unused bits) }
-    const certDer = der(0x30, Buffer.concat([tbsDer, algorithmDer, der(0x03, Buffer.concat([Buffer.from([0]), signature]))]));
+    const certDer = new Uint8Array(AsnConvert.serialize(new asn1.Certificate({ tbsCertificate: tbs, signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })));
     const pem = x509.PemConverter.encode(certDer, 'CERTIFICATE') + '\n';
     return { der: certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.byteLength) as ArrayBuffer, serial, spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem };
   };

@@ -7,8 +7,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server as HttpsServer } from 'node:https';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { SECURITY_HEADERS, toPublicError, sendProblem, logError } from '../shared/http.ts';
+import type { FastifyInstance } from 'fastify';
+import { createHttpApp } from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Pki, ServerCredentials } from './index.ts';
 import { registerPkiRoutes } from './api.ts';
@@ -29,22 +29,12 @@ export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; 
   let credentials: ServerCredentials = await issue();
   const secureOptions = (c: ServerCredentials) => ({ key: c.key, cert: c.cert, ca: authority.bundlePem });
 
-  const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
+  const app = createHttpApp({
+    logger: options.logger,
     bodyLimit: options.bodyLimit,
-    disableRequestLogging: true,
-    return503OnClosing: true,
+    trustProxy: false,
     https: { ...secureOptions(credentials), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(SECURITY_HEADERS);
-  });
-  app.setErrorHandler((error, request, reply) => {
-    const publicError = toPublicError(error);
-    logError(request, publicError);
-    return sendProblem(request, reply, publicError);
-  });
-  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, toPublicError(Object.assign(new Error('not found'), { statusCode: 404 }))));
   registerPkiRoutes(app, pki, { tls: true });
 
   let url: string | undefined;

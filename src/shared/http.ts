@@ -4,7 +4,7 @@
  * Components add their routes as fastify plugins; the OAuth endpoints install their own
  * RFC 6749 error rendering inside their encapsulated scope.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { Logger } from './logger.ts';
 import { GatehouseError, isGatehouseError } from './errors.ts';
@@ -13,6 +13,8 @@ import type { Metrics } from './metrics.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
+  /** Serve HTTPS with these options (the PKI listener); plain HTTP otherwise. */
+  https?: import('node:https').ServerOptions;
   bodyLimit: number;
   trustProxy: boolean;
   metrics?: Metrics;
@@ -70,12 +72,14 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit,
     trustProxy: options.trustProxy,
-    disableRequestLogging: true,
+    // Request logging is ours (one debug line per request, below); fastify's own is off.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-  });
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
   app.register(formbody, { bodyLimit: options.bodyLimit });
 
   app.addHook('onRequest', async (_request, reply) => {

@@ -1,0 +1,42 @@
+/**
+ * Ceilings on one core, measured in the same run as the endpoint benchmarks (this file runs in a
+ * child pinned to CPU_SUT): ES256 JWT signing (every token costs one) and argon2id hashing at the
+ * configured parameters with `concurrency` hashes in flight (what one login costs).
+ * Prints one JSON line.
+ */
+import { argon2, randomBytes } from 'node:crypto';
+import { generateKeyPair, SignJWT } from 'jose';
+
+const seconds = Number(process.argv[2] ?? 4);
+const concurrency = Number(process.argv[3] ?? 4);
+
+async function signRate(): Promise<number> {
+  const { privateKey } = await generateKeyPair('ES256');
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() < end) {
+    await new SignJWT({ sub: 'bench', scope: 'books:read' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' }).setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    n++;
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+function hash(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    argon2('argon2id', { message: 'correct horse battery staple', nonce: randomBytes(16), memory: 19456, passes: 2, parallelism: 1, tagLength: 32 }, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+async function argon2Rate(): Promise<number> {
+  await hash();
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) { await hash(); n++; }
+  }));
+  return n / ((performance.now() - start) / 1000);
+}
+
+console.log(JSON.stringify({ es256SignPerSecond: await signRate(), argon2PerSecond: await argon2Rate() }));

@@ -1,0 +1,31 @@
+/**
+ * `npm run bench [-- token pki]` — runs the benchmarks one after another (each in its own process,
+ * bounded in time, loopback only) and prints their markdown. Results are recorded in BENCHMARKS.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+
+const BENCHES: Record<string, string> = {
+  token: 'token-endpoint.ts',
+  pki: 'pki.ts',
+};
+
+const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);
+console.log(`# Gatehouse benchmarks — ${new Date().toISOString()}\n`);
+console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
+let failed = false;
+for (const name of chosen) {
+  const file = BENCHES[name];
+  if (!file) {
+    console.error(`unknown benchmark ${name}; choose from: ${Object.keys(BENCHES).join(', ')}`);
+    process.exit(2);
+  }
+  const result = spawnSync(process.execPath, [new URL(file, import.meta.url).pathname], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 5 * 60_000 });
+  console.log(`\n## ${name} (\`npm run bench -- ${name}\`)\n`);
+  console.log(result.stdout.trim());
+  if (result.status !== 0) {
+    console.error(`benchmark ${name} failed (exit ${result.status ?? result.signal})`);
+    failed = true;
+  }
+}
+process.exit(failed ? 1 : 0);
