@@ -8,7 +8,6 @@ import { reportFailure } from './program.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerConfig } from './commands/config.ts';
-import { registerStart } from './commands/start.ts';
 import { registerUser } from './commands/user.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerAudit } from './commands/audit.ts';
@@ -25,7 +24,6 @@ const program = new Command('gatehouse')
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-registerStart(program);
 registerServe(program);
 registerMigrate(program);
 registerConfig(program);

@@ -104,3 +104,4 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
     },
   };
 }
+export { layout, escapeHtml, PAGE_HEADERS } from './views/layout.ts';

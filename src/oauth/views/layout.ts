@@ -30,7 +30,7 @@ export const PAGE_HEADERS = (formTargets: string[] = []): Record<string, string>
   'x-content-type-options': 'nosniff',
 });
 
-export function layout(title: string, body: string): string {
+export function layout(title: string, body: string, options: { wide?: boolean } = {}): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -40,7 +40,7 @@ export function layout(title: string, body: string): string {
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 </head>
 <body>
-<main class="card">
+<main class="card${options.wide ? ' wide' : ''}">
 ${body}
 </main>
 </body>
