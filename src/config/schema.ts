@@ -100,7 +100,8 @@ export const configSchema = z
       .describe('Password policy and hashing.'),
     throttle: z
       .object({
-        freeAttempts: z.number().int().min(0).default(3).describe('Failed logins per account (and per IP) before delays start.'),
+        freeAttempts: z.number().int().min(0).default(3).describe('Failed logins per account before delays start.'),
+        ipFreeAttempts: z.number().int().min(0).default(20).describe('Failed logins from one client IP before delays start for that IP (higher than freeAttempts: many people may share one NAT address).'),
         baseDelay: duration('First delay after the free attempts; doubles with each further failure.').default(1),
         maxDelay: duration('Upper bound of the growing delay.').default(30),
         lockAfter: z.number().int().min(1).default(10).describe('Failed logins per account within the window that lock it temporarily.'),

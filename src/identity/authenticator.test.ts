@@ -114,6 +114,13 @@ describe('authenticator', () => {
     assert.equal((await login('erin', PASSWORD, '10.0.4.2')).ok, true);
   });
 
+  test('ok: a few failures from one shared IP (other names) do not delay another user there', async () => {
+    const ip = '10.0.7.1';
+    // More than freeAttempts, fewer than ipFreeAttempts (default 20): a NAT with one clumsy neighbour.
+    for (let i = 0; i < 5; i++) assert.deepEqual(await login(`neighbour-${i}`, 'nope', ip), { ok: false, reason: 'invalid_credentials' });
+    assert.equal((await login('dave', PASSWORD, ip)).ok, true);
+  });
+
   test('fail-disabled: reported only after the right password', async () => {
     await identity.users.disable('frank', 'test');
     assert.deepEqual(await login('frank', 'nope', '10.0.5.1'), { ok: false, reason: 'invalid_credentials' });

@@ -53,7 +53,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const acct = accountKey(input.username);
     const ip = ipKey(input.ip);
     const [acctState, ipState] = await Promise.all([throttle.get(acct), throttle.get(ip)]);
-    const wait = Math.max(waitFor(acctState, now, settings), waitFor(ipState, now, settings));
+    const wait = Math.max(waitFor(acctState, now, settings), waitFor(ipState, now, settings, 'ip'));
     if (wait > 0) {
       await audit.record({ event: 'login.failed', actor: `ip:${input.ip}`, ip: input.ip, reason: 'locked', data: { username: input.username.slice(0, 128), retryAfter: wait } });
       return { ok: false, reason: 'locked', retryAfter: wait };
@@ -99,7 +99,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       await throttle.lock(ip, ipState.lockedUntil);
       await audit.record({ event: 'ip.blocked', actor: `ip:${input.ip}`, ip: input.ip, reason: 'too_many_failures', data: { until: ipState.lockedUntil } });
     }
-    const retryAfter = Math.max(waitFor(acctState, now, settings), waitFor(ipState, now, settings));
+    const retryAfter = Math.max(waitFor(acctState, now, settings), waitFor(ipState, now, settings, 'ip'));
     return retryAfter > 0 ? { ok: false, reason: 'invalid_credentials', retryAfter } : { ok: false, reason: 'invalid_credentials' };
   };
 

@@ -1,7 +1,8 @@
 /**
  * Login throttling, per account name and per client IP.
  *
- * After `freeAttempts` failures within `window`, each further attempt must wait a delay that
+ * After `freeAttempts` failures of one account name (`ipFreeAttempts` from one IP: many users
+ * may share a NAT address) within `window`, each further attempt must wait a delay that
  * starts at `baseDelay` and doubles up to `maxDelay`; `lockAfter` failures on an account lock it
  * for `lockout` seconds, `ipLockAfter` failures from one IP block that IP as long. During a delay
  * or a lock, attempts are refused before any password is checked. Counters are keyed by the
@@ -32,6 +33,7 @@ export interface ThrottleStore {
 
 export interface ThrottleSettings {
   freeAttempts: number;
+  ipFreeAttempts: number;
   baseDelay: number;
   maxDelay: number;
   lockAfter: number;
@@ -43,13 +45,16 @@ export interface ThrottleSettings {
 export const accountKey = (username: string) => `acct:${username.trim().toLowerCase().slice(0, 128)}`;
 export const ipKey = (ip: string) => `ip:${ip}`;
 
-/** Seconds until the next attempt for this key is allowed (0 = now). */
-export function waitFor(state: ThrottleState | undefined, now: number, settings: ThrottleSettings): number {
+/**
+ * Seconds until the next attempt for this key is allowed (0 = now). `kind` picks the free
+ * attempts: per account name, or the larger allowance per client IP.
+ */
+export function waitFor(state: ThrottleState | undefined, now: number, settings: ThrottleSettings, kind: 'account' | 'ip' = 'account'): number {
   if (!state) return 0;
   if (state.lockedUntil !== null && state.lockedUntil > now) return state.lockedUntil - now;
   if (state.lockedUntil !== null) return 0; // the lock ran out: the next failure starts afresh
   if (now - state.firstFailureAt >= settings.window) return 0;
-  const beyondFree = state.failures - settings.freeAttempts;
+  const beyondFree = state.failures - (kind === 'ip' ? settings.ipFreeAttempts : settings.freeAttempts);
   if (beyondFree <= 0) return 0;
   const delay = Math.min(settings.baseDelay * 2 ** (beyondFree - 1), settings.maxDelay);
   return Math.max(0, state.lastFailureAt + delay - now);
