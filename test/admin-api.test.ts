@@ -11,15 +11,19 @@ await forEachDialect('admin api', (dialect) => {
   let admin: string;
   let customer: string;
   let otherAudience: string;
+  let adminId: string;
+  let customerId: string;
 
-  const mint = (roles: string[], aud?: string) => {
+  /** An access token as the OAuth component mints it for `sub` (a real user, so the admin API lets it in). */
+  const mint = (sub: string, roles: string[], options: { aud?: string; scope?: string } = {}) => {
     const now = Math.floor(Date.now() / 1000);
     const context = svc.service.context;
     return context.keys.sign(
-      { iss: svc.config.issuer, sub: `u-${roles.join('-') || 'none'}`, aud: aud ?? svc.config.issuer, client_id: 'admin-console', roles, jti: randomUUID(), iat: now, exp: now + 300, scope: 'openid' },
+      { iss: svc.config.issuer, sub, aud: options.aud ?? svc.config.issuer, client_id: 'admin-console', roles, jti: randomUUID(), iat: now, exp: now + 300, scope: options.scope ?? 'openid admin' },
       { typ: 'at+jwt' },
     );
   };
+  const user = async (username: string, roles: string[]) => (await svc.service.context.users.create({ username, email: `${username}@example.com`, roles }, 'test')).id;
 
   const call = (method: string, path: string, options: { token?: string; body?: unknown; raw?: string; type?: string } = {}) => {
     const headers: Record<string, string> = {};
@@ -36,9 +40,11 @@ await forEachDialect('admin api', (dialect) => {
 
   before(async () => {
     svc = await startService({ dialect });
-    admin = await mint(['admin']);
-    customer = await mint(['customer']);
-    otherAudience = await mint(['admin'], `${svc.config.issuer}/api`);
+    adminId = await user('root-admin', ['admin']);
+    customerId = await user('cora-customer', ['customer']);
+    admin = await mint(adminId, ['admin']);
+    customer = await mint(customerId, ['customer']);
+    otherAudience = await mint(adminId, ['admin'], { aud: `${svc.config.issuer}/api` });
   });
   after(async () => { await svc.close(); });
 
@@ -64,10 +70,33 @@ await forEachDialect('admin api', (dialect) => {
     assert.equal(res.status, 403);
     assert.match(res.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
     const last = (await svc.service.context.audit.list({ event: 'admin.denied' })).at(-1)!;
-    assert.equal(last.actor, 'user:u-customer');
+    assert.equal(last.actor, `user:${customerId}`);
     assert.equal(last.subject, 'POST /admin/api/users');
     assert.equal(last.reason, 'insufficient_scope');
     assert.equal((await call('GET', '/users/mallory', { token: admin })).status, 404);
+  });
+
+  test('fail-insufficient-scope: the admin role without the admin scope (e.g. only events:read) → 403', async () => {
+    const token = await mint(adminId, ['admin'], { scope: 'events:read' });
+    const res = await call('GET', '/users', { token });
+    assert.equal(res.status, 403);
+    assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="gatehouse", error="insufficient_scope", scope="admin"');
+    assert.equal((await json(res)).code, 'insufficient_scope');
+  });
+
+  test('fail-disabled: an admin disabled after the token was issued → the same token is 401 invalid_token', async () => {
+    const id = await user('temp-admin', ['admin']);
+    const token = await mint(id, ['admin']);
+    assert.equal((await call('GET', '/users', { token })).status, 200);
+    await svc.service.context.users.disable(id, 'test');
+    const res = await call('GET', '/users', { token });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+    assert.equal((await json(res)).code, 'invalid_token');
+    const last = (await svc.service.context.audit.list({ event: 'admin.denied' })).at(-1)!;
+    assert.deepEqual([last.actor, last.reason], [`user:${id}`, 'invalid_token']);
+    // A token for a subject that is no user at all fares no better.
+    assert.equal((await call('GET', '/users', { token: await mint('no-such-user', ['admin']) })).status, 401);
   });
 
   test('ok: users — create, list, show, disable, enable, password, grant, revoke', async () => {
@@ -93,7 +122,7 @@ await forEachDialect('admin api', (dialect) => {
     const audit = await svc.service.context.audit.list({ subject: alice.id });
     // grant.revoked: disable and password change revoked the user's tokens through the OAuth component
     assert.deepEqual(audit.map((e) => e.event), ['user.created', 'user.disabled', 'grant.revoked', 'user.enabled', 'password.changed', 'grant.revoked', 'login.succeeded', 'role.granted', 'role.revoked']);
-    assert.equal(audit[0]!.actor, 'user:u-admin');
+    assert.equal(audit[0]!.actor, `user:${adminId}`);
   });
 
   test('fail-validation: 422 with one error per failing field, nothing created', async () => {

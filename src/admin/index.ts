@@ -1,6 +1,7 @@
 /**
  * Admin HTTP API under /admin/api: JSON in and out, every route behind a bearer access token
- * (audience = issuer) carrying the `admin` role; denials are audited as `admin.denied`.
+ * (audience = issuer) carrying the `admin` scope and role, not revoked, of an active user
+ * (./authenticate.ts); denials are audited as `admin.denied`.
  *
  * GET /admin/api/openapi.json is public: it describes the API, it grants nothing.
  *
@@ -10,23 +11,26 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../events/audit.ts';
-import { requireAccessToken, bearerError, type AccessTokenVerifier } from '../tokens/index.ts';
-import { GatehouseError, isGatehouseError } from '../shared/errors.ts';
+import type { AccessTokenVerifier } from '../tokens/index.ts';
+import { GatehouseError } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
 import { adminRoutes, type AdminServices } from './routes.ts';
 import { ADMIN_PREFIX, buildOpenApiDocument } from './openapi.ts';
+import { adminAuthenticator } from './authenticate.ts';
 
 export { adminRoutes, type AdminRoute, type AdminServices } from './routes.ts';
 export { buildOpenApiDocument, ADMIN_PREFIX } from './openapi.ts';
 export * as adminSchemas from './schemas.ts';
 
-export const ADMIN_ROLE = 'admin';
+export { ADMIN_ROLE, ADMIN_SCOPE } from './authenticate.ts';
 
 export interface AdminDeps extends AdminServices {
   verifier: AccessTokenVerifier;
   /** `aud` the admin's access token must carry: the issuer. */
   audience: string;
   audit: AuditLog;
+  /** True when the access token with this `jti` was revoked (logout, user disabled, password changed…). */
+  isTokenRevoked(jti: string): Promise<boolean>;
   /** Version string for the OpenAPI `info.version`. */
   version?: string;
 }
@@ -38,7 +42,7 @@ function isJson(request: FastifyRequest): boolean {
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const services: AdminServices = { users: deps.users, clients: deps.clients, policy: deps.policy };
-  const authenticate = requireAccessToken({ verifier: deps.verifier, audience: deps.audience });
+  const authenticate = adminAuthenticator(deps);
   let openApi: string | undefined;
 
   app.get(`${ADMIN_PREFIX}/openapi.json`, async (request, reply) => {
@@ -47,20 +51,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
 
   app.register(async (scope) => {
-    scope.addHook('onRequest', async (request, reply) => {
-      try {
-        await authenticate.call(scope, request, reply);
-        if (!request.accessToken!.roles.includes(ADMIN_ROLE)) {
-          throw bearerError('insufficient_scope', 'The admin role is required', `roles: ${request.accessToken!.roles.join(' ')}`);
-        }
-      } catch (error) {
-        const code = isGatehouseError(error) ? error.code : 'internal_error';
-        const caller = request.accessToken?.sub;
-        const route = `${request.method} ${request.url.split('?')[0]!.slice(0, 300)}`;
-        await deps.audit.record({ event: 'admin.denied', actor: caller ? `user:${caller}` : `ip:${request.ip}`, subject: route, clientId: request.accessToken?.client_id ?? null, ip: request.ip, reason: code });
-        throw error;
-      }
-    });
+    scope.addHook('onRequest', authenticate);
 
     for (const route of adminRoutes) {
       scope.route({

@@ -1,2 +1,3 @@
-export { openStore, isStoreUnavailable, storeUnavailable, isUniqueViolation, redactUrl, type Store, type StoreOptions, type Dialect, type Executor } from './db.ts';
+export { openStore, afterCommit, isStoreUnavailable, storeUnavailable, isUniqueViolation, redactUrl, type Store, type StoreOptions, type Dialect, type Executor, type StoreTransaction } from './db.ts';
 export type * from './schema.ts';
+export { isTokenRevoked } from './issued-tokens.ts';
