@@ -5,6 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { x509 } from '../shared/x509.ts';
 import { isGatehouseError } from '../shared/errors.ts';
 import { parseCsr, authorizeNames } from './csr.ts';
@@ -41,14 +44,70 @@ test('fail-weak-rsa: an RSA-1024 key is refused with invalid_csr', async () => {
   assert.equal(await code(parseCsr(csr.toString('pem'))), 'invalid_csr');
 });
 
-test('fail-unsupported-curve: a secp256k1 CSR (parses, verify() would throw) is invalid_csr', async () => {
+/** A CSR made by openssl (key types and digests WebCrypto cannot produce). */
+function opensslCsr(newKey: string[], extra: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'gh-csr-'));
   try {
-    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1', '-nodes', '-keyout', join(dir, 'k.pem'), '-subj', '/CN=orders', '-out', join(dir, 'r.csr')], { stdio: 'ignore' });
-    assert.equal(await code(parseCsr(readFileSync(join(dir, 'r.csr'), 'utf8'))), 'invalid_csr');
+    execFileSync('openssl', ['req', '-new', ...newKey, ...extra, '-nodes', '-keyout', join(dir, 'k.pem'), '-subj', '/CN=orders', '-out', join(dir, 'r.csr')], { stdio: 'ignore' });
+    return readFileSync(join(dir, 'r.csr'), 'utf8');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function refusal(pem: unknown): Promise<{ code: string; description: string }> {
+  try {
+    await parseCsr(pem);
+  } catch (error) {
+    if (isGatehouseError(error)) return { code: error.code, description: error.description };
+    return { code: `uncoded: ${(error as Error).message}`, description: '' };
+  }
+  return { code: 'accepted', description: '' };
+}
+
+// These keys parse with @peculiar/x509 but its verify() throws: the key type is checked first.
+for (const [name, newKey] of [['secp256k1', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1']], ['P-192', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-192']]] as const) {
+  test(`fail-unsupported-curve: a ${name} CSR is invalid_csr naming the key type`, async () => {
+    const result = await refusal(opensslCsr([...newKey]));
+    assert.equal(result.code, 'invalid_csr');
+    assert.match(result.description, /key type is not supported/);
+  });
+}
+
+test('fail-dsa: a DSA CSR is invalid_csr naming the key type', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-dsa-'));
+  try {
+    execFileSync('openssl', ['genpkey', '-genparam', '-algorithm', 'DSA', '-pkeyopt', 'dsa_paramgen_bits:1024', '-out', join(dir, 'p.pem')], { stdio: 'ignore' });
+    const result = await refusal(opensslCsr(['-newkey', `param:${join(dir, 'p.pem')}`]));
+    assert.equal(result.code, 'invalid_csr');
+    assert.match(result.description, /key type is not supported/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fail-weak-digest: a P-256 CSR validly signed with ECDSA-SHA1 is invalid_csr', async () => {
+  const result = await refusal(opensslCsr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], ['-sha1']));
+  assert.equal(result.code, 'invalid_csr');
+  assert.match(result.description, /signature algorithm/);
+});
+
+test('fail-algorithm-mismatch: an EC key with an RSA signature algorithm is invalid_csr before any verification', async () => {
+  const request = AsnConvert.parse(x509.PemConverter.decodeFirst((await makeCsr({ cn: 'orders' })).csr), CertificationRequest);
+  request.signatureAlgorithm = new AlgorithmIdentifier({ algorithm: '1.2.840.113549.1.1.11', parameters: null });
+  const result = await refusal(x509.PemConverter.encode(AsnConvert.serialize(request), 'CERTIFICATE REQUEST'));
+  assert.equal(result.code, 'invalid_csr');
+  assert.match(result.description, /signature algorithm does not fit its ECDSA key/);
+});
+
+test('ok: other name types are read and then refused by the name policy', async () => {
+  const { csr } = await makeCsr({ cn: 'orders', dns: ['orders'] });
+  assert.deepEqual((await parseCsr(csr)).others, []);
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const withEmail = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=orders', keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'email', value: 'a@b.test' }])] });
+  const parsed = await parseCsr(withEmail.toString('pem'));
+  assert.deepEqual(parsed.others, ['email:a@b.test']);
+  assert.equal(await code(() => authorizeNames(parsed, grant)), 'identity_not_allowed');
 });
 
 test('fail-bad-signature: a CSR whose signature does not match is invalid_csr', async () => {

@@ -10,10 +10,8 @@
  * - nothing else (e-mail, other name types) is granted.
  */
 import { isIP } from 'node:net';
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { CertificationRequest } from '@peculiar/asn1-csr';
-import { Extensions, GeneralNames, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { x509 } from '../shared/x509.ts';
 import { spiffeIdFor } from '../shared/spiffe.ts';
 import { GatehouseError } from '../shared/errors.ts';
@@ -32,90 +30,79 @@ export interface ParsedCsr {
 const invalidCsr = (description: string, detail?: string) => new GatehouseError('invalid_csr', description, detail === undefined ? {} : { detail });
 
 const KEY_TYPES = 'ECDSA P-256/P-384, Ed25519 or RSA ≥ 2048 bits';
+const SUBJECT_ALT_NAME = '2.5.29.17';
+const HASHES = new Set(['SHA-256', 'SHA-384', 'SHA-512']);
 
-/** Key types we sign for. Others (P-192, secp256k1, DSA, small RSA) are refused before any verification. */
-function checkKeyType(key: KeyObject): void {
-  const type = key.asymmetricKeyType;
-  const details = key.asymmetricKeyDetails ?? {};
-  const ok =
-    (type === 'ec' && (details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1')) ||
-    type === 'ed25519' ||
-    (type === 'rsa' && (details.modulusLength ?? 0) >= 2048);
-  if (!ok) {
-    const received = [type, details.namedCurve, details.modulusLength].filter(Boolean).join(' ');
+type WebAlgorithm = { name: string; namedCurve?: string; modulusLength?: number; hash?: string | { name: string } };
+const hashOf = (algorithm: WebAlgorithm) => (typeof algorithm.hash === 'string' ? algorithm.hash : algorithm.hash?.name);
+
+/**
+ * Key types we sign for, and a signature algorithm that belongs to the key. Checked BEFORE
+ * `verify()`: @peculiar/x509 parses CSRs with P-192, secp256k1 or DSA keys but its verify()
+ * throws on them (STACK-NOTES), and a mismatched pair (an EC key "signed" with RSA) must be
+ * refused as such rather than reach WebCrypto.
+ */
+function checkKeyAndSignature(request: x509.Pkcs10CertificateRequest): void {
+  const key = request.publicKey.algorithm as WebAlgorithm;
+  const keyOk =
+    (key.name === 'ECDSA' && (key.namedCurve === 'P-256' || key.namedCurve === 'P-384')) ||
+    key.name === 'Ed25519' ||
+    ((key.name === 'RSASSA-PKCS1-v1_5' || key.name === 'RSA-PSS') && (key.modulusLength ?? 0) >= 2048);
+  if (!keyOk) {
+    const received = [key.name, key.namedCurve, key.modulusLength].filter(Boolean).join(' ');
     throw invalidCsr(`The CSR key type is not supported: expected ${KEY_TYPES}, received ${received}`);
+  }
+  const signature = request.signatureAlgorithm as WebAlgorithm;
+  const family = key.name === 'RSA-PSS' ? ['RSA-PSS'] : key.name === 'RSASSA-PKCS1-v1_5' ? ['RSASSA-PKCS1-v1_5', 'RSA-PSS'] : [key.name];
+  const hashOk = signature.name === 'Ed25519' || HASHES.has(hashOf(signature) ?? '');
+  if (!family.includes(signature.name) || !hashOk) {
+    const received = [signature.name, hashOf(signature)].filter(Boolean).join(' with ');
+    throw invalidCsr(`The CSR signature algorithm does not fit its ${key.name} key: expected ${family.join(' or ')}${key.name === 'Ed25519' ? '' : ' with SHA-256/384/512'}, received ${received}`);
   }
 }
 
-/** CSR signature algorithms we verify, by OID → hash for node:crypto (null: the key decides, Ed25519). */
-const SIGNATURE_ALGORITHMS: Record<string, string | null> = {
-  '1.2.840.10045.4.3.2': 'sha256',
-  '1.2.840.10045.4.3.3': 'sha384',
-  '1.2.840.10045.4.3.4': 'sha512',
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-  '1.3.101.112': null,
-};
-const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
-const SUBJECT_ALT_NAME = '2.5.29.17';
-const COMMON_NAME = '2.5.4.3';
-
 /**
- * Parses a PEM CSR (ASN.1 via @peculiar/asn1-csr), checks its key type, then its self-signature
- * with node:crypto. Throws `invalid_csr`. (The @peculiar/x509 CSR class is several times slower
- * on this path, which is the CA's hot path: ../../bench/pki.ts.)
+ * Parses a PEM CSR with @peculiar/x509 (`Pkcs10CertificateRequest`), checks its key type and
+ * signature algorithm, then its self-signature (`verify()`). Throws `invalid_csr`.
  */
 export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
   if (typeof pem !== 'string' || !pem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
     throw invalidCsr('Expected a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)');
   }
-  let request: CertificationRequest;
-  let key: KeyObject;
+  let request: x509.Pkcs10CertificateRequest;
   try {
-    request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest);
-    key = createPublicKey({ key: Buffer.from(AsnConvert.serialize(request.certificationRequestInfo.subjectPKInfo)), format: 'der', type: 'spki' });
+    request = new x509.Pkcs10CertificateRequest(x509.PemConverter.decodeFirst(pem));
+    // Both getters decode lazily: make a malformed key or algorithm fail here, as a parse error.
+    void request.publicKey.algorithm;
+    void request.signatureAlgorithm;
   } catch (error) {
     throw invalidCsr('The CSR cannot be parsed', (error as Error).message);
   }
-  checkKeyType(key);
-  const hash = SIGNATURE_ALGORITHMS[request.signatureAlgorithm.algorithm];
-  if (hash === undefined) throw invalidCsr(`The CSR signature algorithm ${request.signatureAlgorithm.algorithm} is not supported`);
-  const signed = request.certificationRequestInfoRaw ?? AsnConvert.serialize(request.certificationRequestInfo);
-  let valid = false;
+  checkKeyAndSignature(request);
+  let valid: boolean;
   try {
-    valid = verify(hash, new Uint8Array(signed), { key, dsaEncoding: 'der' }, new Uint8Array(request.signature));
+    valid = await request.verify();
   } catch (error) {
     throw invalidCsr('The CSR signature cannot be verified', (error as Error).message);
   }
   if (!valid) throw invalidCsr('The CSR signature is invalid');
 
-  const info = request.certificationRequestInfo;
-  const names: ParsedCsr = { publicKeyInfo: info.subjectPKInfo, commonName: undefined, dns: [], ips: [], uris: [], others: [] };
-  for (const rdn of info.subject) {
-    for (const attribute of rdn) {
-      if (attribute.type !== COMMON_NAME) continue;
-      if (names.commonName === undefined) names.commonName = attribute.value.toString();
-      else names.others.push('second CN');
-    }
-  }
+  const names: ParsedCsr = { publicKeyInfo: AsnConvert.parse(request.publicKey.rawData, SubjectPublicKeyInfo), commonName: undefined, dns: [], ips: [], uris: [], others: [] };
   try {
-    for (const attribute of info.attributes) {
-      if (attribute.type !== EXTENSION_REQUEST) continue;
-      for (const value of attribute.values) {
-        for (const extension of AsnConvert.parse(value, Extensions)) {
-          if (extension.extnID !== SUBJECT_ALT_NAME) continue;
-          for (const name of AsnConvert.parse(extension.extnValue.buffer, GeneralNames)) {
-            if (name.dNSName !== undefined) names.dns.push(name.dNSName.toLowerCase());
-            else if (name.iPAddress !== undefined) names.ips.push(name.iPAddress);
-            else if (name.uniformResourceIdentifier !== undefined) names.uris.push(name.uniformResourceIdentifier);
-            else names.others.push(Object.keys(name).find((k) => (name as unknown as Record<string, unknown>)[k] !== undefined) ?? 'unknown name');
-          }
-        }
+    const cns = request.subjectName.getField('CN');
+    names.commonName = cns[0];
+    if (cns.length > 1) names.others.push('second CN');
+    for (const extension of request.getExtensions(SUBJECT_ALT_NAME)) {
+      const san = extension instanceof x509.SubjectAlternativeNameExtension ? extension : new x509.SubjectAlternativeNameExtension(extension.rawData);
+      for (const name of san.names.items) {
+        if (name.type === 'dns') names.dns.push(name.value.toLowerCase());
+        else if (name.type === 'ip') names.ips.push(name.value);
+        else if (name.type === 'url') names.uris.push(name.value);
+        else names.others.push(`${name.type}:${name.value}`);
       }
     }
   } catch (error) {
-    throw invalidCsr('The CSR extension request cannot be parsed', (error as Error).message);
+    throw invalidCsr('The CSR names cannot be parsed', (error as Error).message);
   }
   return names;
 }
