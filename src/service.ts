@@ -14,7 +14,7 @@ import { createHttpApp } from './shared/http.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
-import { createIdentity, type UserService, type Authenticator } from './identity/index.ts';
+import { createIdentity, type UserService, type Authenticator, type IdentityDeps } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
 import { createOAuth, type OAuthComponent } from './oauth/index.ts';
@@ -87,12 +87,12 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   context.policy = compilePolicy(config.roles);
   context.pki = createPki({ store, audit: context.audit, config: config.pki, masterKey: context.masterKey, clock, logger, events: context.events });
   // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
-  let revokeUser = async (userId: string, reason: string): Promise<void> => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
-  const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason) => revokeUser(userId, reason) });
+  let revokeUser: IdentityDeps['revokeUser'] = async (userId, reason) => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
+  const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason, options) => revokeUser(userId, reason, options) });
   context.users = identity.users;
   context.authenticator = identity.authenticator;
   context.oauth = createOAuth({ config, store, keys: context.keys, users: context.users, authenticator: context.authenticator, audit: context.audit, events: context.events, clock, logger, cookieKeys: context.cookieKeys, metrics });
-  revokeUser = (userId, reason) => context.oauth.revocation.revokeUser(userId, reason);
+  revokeUser = (userId, reason, options) => context.oauth.revocation.revokeUser(userId, reason, options);
   return context;
 }
 

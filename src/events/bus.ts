@@ -8,11 +8,11 @@
  * from there instead of querying the database each.
  */
 import { randomUUID } from 'node:crypto';
-import type { Store } from '../store/index.ts';
+import { afterCommit, type Store } from '../store/index.ts';
 import type { KeyService } from '../tokens/index.ts';
 import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
-import type { EventBus, EventListener, PublishedEvent, SecurityEvent } from './types.ts';
+import type { EventBus, EventListener, PublishOptions, PublishedEvent, SecurityEvent } from './types.ts';
 import { eventClaims, eventSubject, decodeSet, SET_TYP } from './set-codec.ts';
 import { appendEvent, readEvents, lastSeq, type StoredEvent } from './event-store.ts';
 
@@ -130,20 +130,25 @@ export function createEventBus(deps: EventBusDeps): StreamingEventBus {
   }
 
   return {
-    async publish(event: SecurityEvent): Promise<PublishedEvent> {
+    async publish(event: SecurityEvent, options: PublishOptions = {}): Promise<PublishedEvent> {
+      const { trx } = options;
       const issuedAt = epochSeconds(clock);
       const jti = randomUUID();
-      const set = await keys.sign({ iss: issuer, iat: issuedAt, jti, ...eventClaims(event, issuer, issuedAt) }, { typ: SET_TYP });
-      const seq = await appendEvent(store, { jti, type: event.type, subject: eventSubject(event), set, createdAt: issuedAt });
+      const set = await keys.sign({ iss: issuer, iat: issuedAt, jti, ...eventClaims(event, issuer, issuedAt) }, { typ: SET_TYP }, trx);
+      const seq = await appendEvent(store, { jti, type: event.type, subject: eventSubject(event), set, createdAt: issuedAt }, trx);
       const published: PublishedEvent = { seq, id: jti, event, set, issuedAt };
-      if (listeners.size > 0) {
-        if (started) deliveredHere.add(seq);
-        deliver(published);
-      }
-      wake();
+      const announce = () => {
+        if (listeners.size > 0) {
+          if (started) deliveredHere.add(seq);
+          deliver(published);
+        }
+        wake();
+      };
+      // In the caller's transaction: nobody hears of the event unless it commits.
+      if (trx) afterCommit(trx, announce);
+      else announce();
       return published;
     },
-
     subscribe(listener) {
       listeners.add(listener);
       ensureTailing();

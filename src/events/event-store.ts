@@ -24,20 +24,22 @@ export interface NewStoredEvent {
 }
 
 /**
- * Appends an event and returns its seq. On PostgreSQL a transaction-scoped advisory lock makes
+ * Appends an event and returns its seq, in its own transaction or in the caller's `trx`. On PostgreSQL a transaction-scoped advisory lock makes
  * commit order equal seq order, so a reader that remembers "everything up to seq N" never skips
  * an event that committed late with a lower seq. (SQLite has a single writer anyway.)
  */
-export async function appendEvent(store: Store, event: NewStoredEvent): Promise<number> {
-  return store.transaction(async (trx) => {
-    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('gatehouse.security_events'))`.execute(trx);
-    const row = await trx
+export async function appendEvent(store: Store, event: NewStoredEvent, trx?: Executor): Promise<number> {
+  const append = async (executor: Executor) => {
+    // Held until the surrounding transaction ends, which is what orders commits.
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('gatehouse.security_events'))`.execute(executor);
+    const row = await executor
       .insertInto('security_events')
       .values({ jti: event.jti, event_type: event.type, subject: event.subject, set_jwt: event.set, created_at: event.createdAt })
       .returning('seq')
       .executeTakeFirstOrThrow();
     return Number(row.seq);
-  });
+  };
+  return trx === undefined ? store.transaction(append) : append(trx);
 }
 
 export async function readEvents(db: Executor, after: number, limit: number): Promise<StoredEvent[]> {

@@ -4,6 +4,8 @@
  * processes can resume from the last event they saw) and delivers it.
  */
 
+import type { StoreTransaction } from '../store/index.ts';
+
 /** Everything a gateway or service needs to deny a user's still-unexpired JWTs. */
 export interface TokensRevoked {
   type: 'tokens.revoked';
@@ -17,7 +19,10 @@ export interface TokensRevoked {
   issuedBefore: number;
   /** After this time (epoch s) every affected token has expired: the deny entry can be dropped. */
   until: number;
-  /** Why: `logout`, `user_disabled`, `password_changed`, `grant_revoked`, `refresh_token_reused`, `admin`. */
+  /**
+   * Why: `logout`, `user_disabled`, `password_changed`, `grant_revoked`, `refresh_token_reused`,
+   * `code_reused`, `revoked_by_client`, `client_removed` (docs/events.md).
+   */
   reason: string;
 }
 
@@ -59,8 +64,17 @@ export interface PublishedEvent {
 
 export type EventListener = (event: PublishedEvent) => void;
 
+export interface PublishOptions {
+  /**
+   * Append the event inside this transaction (opened by `store.transaction()`): it is stored only
+   * if the transaction commits, and in-process listeners get it after the commit, not before.
+   */
+  trx?: StoreTransaction;
+}
+
 export interface EventBus {
-  publish(event: SecurityEvent): Promise<PublishedEvent>;
+  /** Resolves once the event is stored (with `trx`: written, not yet committed). */
+  publish(event: SecurityEvent, options?: PublishOptions): Promise<PublishedEvent>;
   /** Returns an unsubscribe function. Listeners must not throw; errors are logged. */
   subscribe(listener: EventListener): () => void;
   close(): Promise<void>;

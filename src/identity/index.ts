@@ -2,7 +2,7 @@
  * Identity: users, passwords (argon2id + policy), login with throttling.
  * Other components import only this file.
  */
-import type { Store } from '../store/index.ts';
+import type { Store, StoreTransaction } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { Config } from '../config/index.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -30,8 +30,11 @@ export interface IdentityDeps {
   config: Config;
   clock: Clock;
   logger: Logger;
-  /** Revokes every grant and token of the user (the OAuth component provides it, late-bound). */
-  revokeUser: (userId: string, reason: string) => Promise<void>;
+  /**
+   * Revokes every grant and token of the user inside the caller's transaction `trx`, so a disable
+   * or password change and the revocation commit together (the OAuth component provides it, late-bound).
+   */
+  revokeUser: (userId: string, reason: string, options: { trx: StoreTransaction; actor: string }) => Promise<void>;
   /** Where login failure counters live; default: the `login_throttle` table. */
   throttle?: ThrottleStore;
 }

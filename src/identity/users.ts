@@ -1,10 +1,11 @@
 /**
  * The user service: the one implementation behind the CLI (`gatehouse user …`) and the admin
- * API. Writes that belong together (user + roles + audit; status change + audit) are one
- * transaction; revocation of the user's tokens follows the commit.
+ * API. Writes that belong together (user + roles + audit; status change or password change +
+ * the revocation of the user's tokens + audit + the revocation event) are one transaction: a
+ * failure anywhere leaves nothing changed.
  */
 import { randomUUID } from 'node:crypto';
-import type { Store } from '../store/index.ts';
+import type { Store, StoreTransaction } from '../store/index.ts';
 import { isStoreUnavailable, isUniqueViolation, storeUnavailable } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { Config } from '../config/index.ts';
@@ -26,7 +27,8 @@ export interface UserServiceDeps {
   logger: Logger;
   hasher: PasswordHasher;
   policy: PasswordPolicy;
-  revokeUser: (userId: string, reason: string) => Promise<void>;
+  /** Revokes every grant and token of the user inside `trx` (see IdentityDeps.revokeUser). */
+  revokeUser: (userId: string, reason: string, options: { trx: StoreTransaction; actor: string }) => Promise<void>;
 }
 
 /** Database outages become `store_unavailable` (503); everything else passes through. */
@@ -61,26 +63,28 @@ export function createUserService(deps: UserServiceDeps): UserService {
     }
     return name;
   };
-  const revoke = async (userId: string, reason: string) => {
+  /** Inside the caller's transaction: if revoking fails, the whole change rolls back. */
+  const revoke = async (trx: StoreTransaction, userId: string, reason: string, actor: string) => {
     try {
-      await deps.revokeUser(userId, reason);
+      await deps.revokeUser(userId, reason, { trx, actor });
     } catch (error) {
+      if (isStoreUnavailable(error)) throw error;
       deps.logger.error({ err: error, userId, reason }, 'revoking the user\'s tokens failed');
-      throw new GatehouseError('internal_error', 'The change was saved but revoking the user\'s tokens failed; repeat the command', { cause: error });
+      throw new GatehouseError('internal_error', 'Revoking the user\'s tokens failed; nothing was changed. Try again', { cause: error });
     }
   };
 
   const setStatus = (status: User['status'], event: 'user.disabled' | 'user.enabled') => async (idOrUsername: string, actor: string) =>
     guarded(async () => {
       const user = await find(idOrUsername);
-      if (user.status !== status) {
-        await store.transaction(async (trx) => {
+      await store.transaction(async (trx) => {
+        if (user.status !== status) {
           await trx.updateTable('users').set({ status, updated_at: now() }).where('id', '=', user.id).execute();
           await audit.record({ event, actor, subject: user.id }, trx);
-        });
-      }
-      // Also when already disabled: repeating `disable` retries a revocation that failed before.
-      if (status === 'disabled') await revoke(user.id, 'user_disabled');
+        }
+        // Also when already disabled: revoking again is harmless and ends anything left over.
+        if (status === 'disabled') await revoke(trx, user.id, 'user_disabled', actor);
+      });
       return find(user.id);
     });
 
@@ -136,8 +140,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
         await store.transaction(async (trx) => {
           await trx.updateTable('users').set({ password_hash: hash, password_changed_at: at, updated_at: at }).where('id', '=', user.id).execute();
           await audit.record({ event: 'password.changed', actor, subject: user.id }, trx);
+          await revoke(trx, user.id, 'password_changed', actor);
         });
-        await revoke(user.id, 'password_changed');
         return find(user.id);
       }),
 

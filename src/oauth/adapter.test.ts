@@ -96,7 +96,7 @@ await forEachDialect('oauth adapter', (dialect) => {
 
   test('ok: clients come from the clients table as metadata with the secret digest', async () => {
     const config = configSchema.parse({ dataDir: '/tmp/unused' });
-    const clients = createClientService({ store, audit: createAuditLog(store.db, clock), config, clock });
+    const clients = createClientService({ store, audit: createAuditLog(store.db, clock), config, clock, revoker: { revokeClient: async () => ({ grants: 0, accessTokens: 0 }) } });
     const { secret } = await clients.create({ clientId: 'app', name: 'App', firstParty: true, redirectUris: ['https://app.example/cb'], grantTypes: ['authorization_code'] }, 'test');
     const metadata = await adapterFor()('Client').find('app');
     assert.equal(metadata?.client_id, 'app');

@@ -9,7 +9,7 @@
  *   and the exchange fails with `invalid_grant`, exactly like a sequential reuse.
  */
 import { errors } from 'oidc-provider';
-import type { Store } from '../store/index.ts';
+import type { Executor, Store } from '../store/index.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import { clientMetadata, findClientRow } from './clients.ts';
 
@@ -29,10 +29,13 @@ export interface OidcAdapter {
 export class ConsumedTwiceError extends errors.InvalidGrant {
   readonly grantId: string | undefined;
   readonly model: string;
-  constructor(model: string, grantId: string | undefined) {
+  /** The user the grant belonged to (for the audit entry). */
+  readonly accountId: string | undefined;
+  constructor(model: string, grantId: string | undefined, accountId?: string) {
     super(`${model} already consumed`);
     this.grantId = grantId;
     this.model = model;
+    this.accountId = accountId;
   }
 }
 
@@ -101,10 +104,10 @@ export function createAdapterFactory(deps: { store: Store; clock: Clock }): (mod
           .where('consumed_at', 'is', null)
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) === 1 || !REPLAY_DETECTED.has(model)) return;
-        const row = await db.selectFrom('oidc_models').select('grant_id').where('model', '=', model).where('id', '=', id).executeTakeFirst();
+        const row = await db.selectFrom('oidc_models').select(['grant_id', 'account_id']).where('model', '=', model).where('id', '=', id).executeTakeFirst();
         const grantId = row?.grant_id ?? undefined;
-        if (grantId) await deleteGrant(store, grantId);
-        throw new ConsumedTwiceError(model, grantId);
+        if (grantId) await deleteGrant(db, grantId);
+        throw new ConsumedTwiceError(model, grantId, row?.account_id ?? undefined);
       },
       async destroy(id) {
         await db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();
@@ -117,8 +120,8 @@ export function createAdapterFactory(deps: { store: Store; clock: Clock }): (mod
 }
 
 /** Deletes a grant and everything issued under it (codes, refresh tokens, opaque access tokens). */
-export async function deleteGrant(store: Store, grantId: string): Promise<void> {
-  await store.db
+export async function deleteGrant(executor: Executor, grantId: string): Promise<void> {
+  await executor
     .deleteFrom('oidc_models')
     .where((eb) => eb.or([eb('grant_id', '=', grantId), eb.and([eb('model', '=', 'Grant'), eb('id', '=', grantId)])]))
     .execute();

@@ -22,7 +22,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-clients-'));
   store = openStore({ dataDir: dir });
   await store.migrate();
-  clients = createClientService({ store, audit: createAuditLog(store.db, clock), config: configSchema.parse({ dataDir: dir }), clock });
+  clients = createClientService({ store, audit: createAuditLog(store.db, clock), config: configSchema.parse({ dataDir: dir }), clock, revoker: { revokeClient: async () => ({ grants: 0, accessTokens: 0 }) } });
 });
 after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
 

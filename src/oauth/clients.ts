@@ -16,6 +16,7 @@ import { GatehouseError, fail } from '../shared/errors.ts';
 import { randomToken, sha256Hex } from '../shared/random.ts';
 import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
 import { defaultClientScope, knownScopes } from './resources.ts';
+import type { Revoker } from './revocation.ts';
 
 /** Client metadata extensions oidc-provider carries for us (see `extraClientMetadata`). */
 export const FIRST_PARTY_PROPERTY = 'gatehouse_first_party';
@@ -106,8 +107,8 @@ export async function findClientRow(store: Store, clientId: string): Promise<Cli
   return store.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
 }
 
-export function createClientService(deps: { store: Store; audit: AuditLog; config: Config; clock: Clock }): ClientService {
-  const { store, audit, config, clock } = deps;
+export function createClientService(deps: { store: Store; audit: AuditLog; config: Config; clock: Clock; revoker: Pick<Revoker, 'revokeClient'> }): ClientService {
+  const { store, audit, config, clock, revoker } = deps;
   const schema = inputSchema(config);
 
   return {
@@ -159,10 +160,12 @@ export function createClientService(deps: { store: Store; audit: AuditLog; confi
     },
 
     async remove(clientId, actor) {
+      // The client, every grant it holds and its outstanding access tokens go together.
       await store.transaction(async (trx) => {
         const result = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
         if (Number(result.numDeletedRows) === 0) throw fail.notFound(`client ${clientId}`);
-        await audit.record({ event: 'client.removed', actor, subject: clientId, clientId }, trx);
+        const revoked = await revoker.revokeClient(clientId, 'client_removed', trx);
+        await audit.record({ event: 'client.removed', actor, subject: clientId, clientId, reason: 'client_removed', data: revoked }, trx);
       });
     },
   };

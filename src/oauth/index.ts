@@ -17,7 +17,7 @@ import { registerInteractions } from './interactions/routes.ts';
 import { STYLESHEET_PATH } from './views/layout.ts';
 import type { OAuth, OAuthDeps } from './types.ts';
 
-export type { Client, ClientService, CreateClientInput, GrantRevocation, OAuth, OAuthDeps, KeySource } from './types.ts';
+export type { Client, ClientService, CreateClientInput, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
 export { CLIENT_GRANT_TYPES } from './types.ts';
 export { ROUTES as OAUTH_ROUTES } from './provider-config.ts';
 export { resourceServers, knownScopes } from './resources.ts';
@@ -33,7 +33,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
   const { config, store, keys, logger, clock } = deps;
   const adapter = createAdapterFactory({ store, clock });
   const revoker = createRevoker(deps);
-  const clients = createClientService(deps);
+  const clients = createClientService({ ...deps, revoker });
   const jwtTokens = createJwtAccessTokens({ keys, issuer: config.issuer, store, revoker, clock });
   const timers: NodeJS.Timeout[] = [];
 

@@ -4,12 +4,18 @@
  *
  *   store outage              → 503 temporarily_unavailable instead of 500 server_error
  *   token, success            → audit `token.issued` (user grants), count every grant
+ *   token, any error          → audit `token.refused` (reason = the OAuth error code)
  *   token, code/refresh reuse → audit `code.reused` / `refresh_token.reused`, publish tokens.revoked
  *   token, failed code use    → the code is consumed: a wrong PKCE verifier cannot be retried
  *   token, grant not allowed  → unauthorized_client (RFC 6749 §5.2) instead of invalid_request
- *   introspection             → 401 invalid_client without client authentication; JWT tokens answered by us
- *   revocation                → JWT access tokens revoked by us; revoked grants published
+ *   authorization, any error  → audit `authorization.refused` (error page or redirect to the client)
+ *   introspection             → 401 invalid_client without client authentication; JWT tokens answered by us;
+ *                               errors audited `introspection.refused`
+ *   revocation                → 401 invalid_client without client authentication; JWT access tokens
+ *                               revoked by us; revoked grants published; errors audited `revocation.refused`
  *   logout confirmed          → every grant of the user revoked, `logout.succeeded` audited
+ *
+ * Refusals are audited without secrets: never the client secret, code, token or verifier.
  */
 import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -38,6 +44,29 @@ function bodyError(ctx: Ctx): string | undefined {
   return body && typeof body === 'object' && typeof body.error === 'string' ? body.error : undefined;
 }
 
+/**
+ * The client id a refused request presented (Basic credentials or the client_id parameter), for
+ * the audit entry when the client is unknown. Only the id: the secret is never read here.
+ */
+function presentedClientId(ctx: Ctx, oidc: Ctx['oidc']): string | undefined {
+  const header = ctx.get('authorization');
+  let id: string | undefined;
+  if (/^basic /i.test(header)) {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      try {
+        id = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+      } catch {
+        id = undefined;
+      }
+    }
+  }
+  const param = (oidc.params as Record<string, unknown> | undefined)?.client_id ?? (oidc.body as Record<string, unknown> | undefined)?.client_id ?? ctx.query.client_id;
+  id ??= typeof param === 'string' ? param : undefined;
+  return id === undefined || id === '' ? undefined : id.slice(0, 100);
+}
+
 /** `ctx.oidc` exists only once a provider route matched. */
 function oidcOf(ctx: Ctx): Ctx['oidc'] | undefined {
   return Object.getOwnPropertyDescriptor(ctx, 'oidc') ? ctx.oidc : undefined;
@@ -46,6 +75,20 @@ function oidcOf(ctx: Ctx): Ctx['oidc'] | undefined {
 export function createProviderMiddleware(deps: MiddlewareDeps) {
   const { revoker, jwtTokens, audit, logger } = deps;
   const issuedCounter = deps.metrics?.counter('gatehouse_tokens_issued_total', 'Access tokens issued by the token endpoint', ['grant_type']);
+
+  /** `<endpoint>.refused` for an error answer: reason = the OAuth error code. */
+  async function recordRefusal(event: 'token.refused' | 'introspection.refused' | 'revocation.refused', ctx: Ctx, oidc: Ctx['oidc'], data: Record<string, unknown> = {}): Promise<void> {
+    const clientId = oidc.client?.clientId;
+    const presented = clientId === undefined ? presentedClientId(ctx, oidc) : undefined;
+    await audit.record({
+      event,
+      actor: clientId ? `client:${clientId}` : `ip:${ctx.ip}`,
+      clientId,
+      ip: ctx.ip,
+      reason: bodyError(ctx) ?? `http_${ctx.status}`,
+      data: { ...data, ...(presented !== undefined ? { presentedClientId: presented } : {}) },
+    });
+  }
 
   async function afterToken(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
     const state = requestState(ctx);
@@ -64,14 +107,15 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
     if (error === 'invalid_request' && oidc.client && grantType !== 'unknown' && !oidc.client.grantTypeAllowed(grantType)) {
       // RFC 6749 §5.2 names this case; oidc-provider answers invalid_request.
       ctx.body = { error: 'unauthorized_client', error_description: 'the client is not allowed to use this grant type' };
-      return;
     }
+    await recordRefusal('token.refused', ctx, oidc, { grantType: grantType.slice(0, 100) });
     if (error !== 'invalid_grant') return;
     const replayedModel = state.replay?.model ?? (state.revokedGrants.length > 0 ? (grantType === 'refresh_token' ? 'RefreshToken' : 'AuthorizationCode') : undefined);
     if (replayedModel !== undefined) {
       const refresh = replayedModel === 'RefreshToken';
       const grants = [...new Set([...state.revokedGrants, ...(state.replay?.grantId ? [state.replay.grantId] : [])])];
-      await audit.record({ event: refresh ? 'refresh_token.reused' : 'code.reused', actor: clientId ? `client:${clientId}` : null, clientId, ip, reason: 'grant_revoked', data: { grants } });
+      const subject = state.replay?.accountId ?? state.revokedAccount ?? null;
+      await audit.record({ event: refresh ? 'refresh_token.reused' : 'code.reused', actor: clientId ? `client:${clientId}` : null, subject, clientId, ip, reason: 'reuse_detected', data: { grants } });
       for (const grantId of grants) await revoker.grantRevoked(grantId, refresh ? 'refresh_token_reused' : 'code_reused', { clientId, ip });
       return;
     }
@@ -83,30 +127,64 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
     }
   }
 
-  async function afterIntrospection(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
+  async function afterAuthorization(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
+    const error = requestState(ctx).authorizationError;
+    if (error === undefined) return;
+    const clientId = oidc.client?.clientId;
+    const params = (oidc.params ?? {}) as Record<string, unknown>;
+    const redirectUri = typeof params.redirect_uri === 'string' ? params.redirect_uri.slice(0, 500) : undefined;
+    const presented = clientId === undefined ? presentedClientId(ctx, oidc) : undefined;
+    const redirected = ctx.status >= 300 && ctx.status < 400;
+    await audit.record({
+      event: 'authorization.refused',
+      actor: oidc.session?.accountId ? `user:${oidc.session.accountId}` : `ip:${ctx.ip}`,
+      subject: oidc.session?.accountId ?? null,
+      clientId,
+      ip: ctx.ip,
+      reason: error,
+      data: { delivery: redirected ? 'redirect' : 'error_page', ...(redirectUri !== undefined ? { redirectUri } : {}), ...(presented !== undefined ? { presentedClientId: presented } : {}) },
+    });
+  }
+
+  /**
+   * RFC 7662 §2.1 and RFC 7009 §2.1 require client authentication: a request without it is
+   * invalid_client (401), not invalid_request (400). A body that failed to parse stays a 400.
+   */
+  function requireClientAuthentication(ctx: Ctx, oidc: Ctx['oidc'], allowPublic: boolean): boolean {
     const client = oidc.client;
-    const authenticated = client !== undefined && client.clientAuthMethod !== 'none';
-    if (!authenticated) {
-      // RFC 7662 §2.1 requires client authentication: a request without it is invalid_client (401),
-      // not invalid_request (400). A body that failed to parse stays a 400.
-      if (ctx.status === 401 || oidc.body === undefined) return;
+    const authenticated = client !== undefined && (allowPublic || client.clientAuthMethod !== 'none');
+    if (authenticated) return true;
+    if (ctx.status !== 401 && oidc.body !== undefined) {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Basic realm="gatehouse"');
       ctx.body = { error: 'invalid_client', error_description: 'client authentication is required' };
-      return;
     }
-    if (bodyError(ctx) === 'unsupported_token_type') {
+    return false;
+  }
+
+  async function afterIntrospection(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
+    if (requireClientAuthentication(ctx, oidc, false) && bodyError(ctx) === 'unsupported_token_type') {
       ctx.status = 200;
       ctx.body = await jwtTokens.introspect(String(oidc.params?.token));
     }
+    if (ctx.status >= 400) await recordRefusal('introspection.refused', ctx, oidc);
   }
 
   async function afterRevocation(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
+    // A public client revokes its own tokens with its client_id alone (RFC 7009 §5).
+    if (!requireClientAuthentication(ctx, oidc, true)) {
+      await recordRefusal('revocation.refused', ctx, oidc);
+      return;
+    }
     const clientId = oidc.client?.clientId;
     if (bodyError(ctx) === 'unsupported_token_type' && clientId) {
       await jwtTokens.revoke(String(oidc.params?.token), clientId);
       ctx.status = 200;
       ctx.body = '';
+      return;
+    }
+    if (ctx.status >= 400) {
+      await recordRefusal('revocation.refused', ctx, oidc);
       return;
     }
     const state = requestState(ctx);
@@ -141,6 +219,8 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       if (oidc && ctx.status < 500) {
         switch (oidc.route) {
           case 'token': await afterToken(ctx, oidc); break;
+          case 'authorization':
+          case 'resume': await afterAuthorization(ctx, oidc); break;
           case 'introspection': await afterIntrospection(ctx, oidc); break;
           case 'revocation': await afterRevocation(ctx, oidc); break;
           case 'end_session_confirm': await afterLogout(ctx, oidc); break;

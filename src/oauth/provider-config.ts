@@ -117,6 +117,18 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     pkce: { required: () => true },
     allowOmittingSingleRegisteredRedirectUri: false,
     rotateRefreshToken: true,
+    // oidc-provider's default policy, plus: note whose grant a reused code or refresh token
+    // revokes, while the rows still exist (the reuse audit entry names that user).
+    async revokeGrantPolicy(ctx) {
+      if (ctx.oidc.route === 'token') {
+        const state = requestState(ctx);
+        const refreshToken = ctx.oidc.entities.RefreshToken;
+        const code = ctx.oidc.params?.code;
+        if (refreshToken?.accountId) state.revokedAccount = refreshToken.accountId;
+        else if (typeof code === 'string') state.revokedAccount = (await ctx.oidc.provider.AuthorizationCode.find(code, { ignoreExpiration: true }))?.accountId;
+      }
+      return !(ctx.oidc.route === 'revocation' && ctx.oidc.entities.AccessToken);
+    },
     issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
     expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,

@@ -37,7 +37,10 @@ export function buildProvider(deps: BuildProviderDeps): Provider {
     requestState(ctx).revokedGrants.push(grantId);
   });
   provider.on('grant.error', (ctx: KoaContextWithOIDC, error: unknown) => {
-    if (error instanceof ConsumedTwiceError) requestState(ctx).replay = { model: error.model, grantId: error.grantId };
+    if (error instanceof ConsumedTwiceError) requestState(ctx).replay = { model: error.model, grantId: error.grantId, accountId: error.accountId };
+  });
+  provider.on('authorization.error', (ctx: KoaContextWithOIDC, error: { error?: unknown }) => {
+    if (typeof error?.error === 'string') requestState(ctx).authorizationError = error.error;
   });
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: unknown) => {
     requestState(ctx).serverError = error;

@@ -8,7 +8,11 @@ export interface RequestState {
   /** Grants oidc-provider revoked (code/refresh reuse, revocation endpoint, logout). */
   revokedGrants: string[];
   /** A code or refresh token consumed twice (sequentially or in parallel). */
-  replay?: { model: string; grantId: string | undefined };
+  replay?: { model: string; grantId: string | undefined; accountId?: string | undefined };
+  /** The user whose grant oidc-provider is about to revoke (read before the rows are gone). */
+  revokedAccount?: string;
+  /** The OAuth error of a refused authorization request (rendered at the server or redirected). */
+  authorizationError?: string;
   /** The error behind a `server_error`, to tell a store outage (503) from a bug (500). */
   serverError?: unknown;
   /** Set when RP-initiated logout ended a session. */

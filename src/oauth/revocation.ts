@@ -4,12 +4,14 @@
  * ones still outstanding so gateways can deny them until they expire. `issued_tokens` records
  * every JWT access token issued to a user (jti, grant, session, expiry) for exactly this.
  */
-import type { Store, Executor } from '../store/index.ts';
+import { sql } from 'kysely';
+import type { Store, Executor, StoreTransaction } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { EventBus } from '../events/types.ts';
 import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
-import type { GrantRevocation } from './types.ts';
+import type { GrantRevocation, RevokeUserOptions } from './types.ts';
+import { deleteGrant } from './adapter.ts';
 
 export interface RevocationDeps {
   store: Store;
@@ -31,6 +33,12 @@ export interface IssuedToken {
 export interface Revoker extends GrantRevocation {
   /** After oidc-provider revoked a grant (reuse, revocation endpoint, logout): publish its outstanding tokens. */
   grantRevoked(grantId: string, reason: string, context: { actor?: string; clientId?: string; ip?: string }): Promise<void>;
+  /**
+   * Inside `trx` (a client being removed): deletes every grant of the client with what was issued
+   * under it, marks its outstanding JWT access tokens revoked and publishes one `tokens.revoked`
+   * per affected user. Returns the counts for the audit entry.
+   */
+  revokeClient(clientId: string, reason: string, trx: StoreTransaction): Promise<{ grants: number; accessTokens: number }>;
   /** Revokes one JWT access token (RFC 7009 for a structured token). */
   revokeAccessToken(token: IssuedToken, reason: string, actor: string): Promise<void>;
   recordIssued(token: IssuedToken): Promise<void>;
@@ -38,49 +46,75 @@ export interface Revoker extends GrantRevocation {
   issuedToken(jti: string): Promise<(IssuedToken & { revokedAt: number | null }) | undefined>;
 }
 
-async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[] }): Promise<Array<{ jti: string; exp: number; sid: string | null }>> {
-  let query = trx.selectFrom('issued_tokens').select(['jti', 'expires_at', 'session_id']).where('revoked_at', 'is', null).where('expires_at', '>', now);
+async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string }): Promise<Array<{ jti: string; exp: number; sid: string | null; subject: string }>> {
+  let query = trx.selectFrom('issued_tokens').select(['jti', 'expires_at', 'session_id', 'subject']).where('revoked_at', 'is', null).where('expires_at', '>', now);
   if (where.subject !== undefined) query = query.where('subject', '=', where.subject);
   if (where.grantIds !== undefined) query = query.where('grant_id', 'in', where.grantIds);
+  if (where.clientId !== undefined) query = query.where('client_id', '=', where.clientId);
   const rows = await query.execute();
   if (rows.length > 0) {
     await trx.updateTable('issued_tokens').set({ revoked_at: now }).where('jti', 'in', rows.map((r) => r.jti)).execute();
   }
-  return rows.map((r) => ({ jti: r.jti, exp: Number(r.expires_at), sid: r.session_id }));
+  return rows.map((r) => ({ jti: r.jti, exp: Number(r.expires_at), sid: r.session_id, subject: r.subject }));
 }
 
 export function createRevoker(deps: RevocationDeps): Revoker {
   const { store, audit, events, clock } = deps;
   const db = store.db;
 
+  async function revokeUserIn(trx: StoreTransaction, userId: string, reason: string, options: RevokeUserOptions): Promise<void> {
+    const now = epochSeconds(clock);
+    const owned = await trx.selectFrom('oidc_models').select(['model', 'id', 'grant_id']).where('account_id', '=', userId).execute();
+    const grantIds = [...new Set(owned.map((r) => (r.model === 'Grant' ? r.id : r.grant_id)).filter((g): g is string => typeof g === 'string'))];
+    // A logout keeps the user's other browser sessions; disabling a user ends them all.
+    const keepSessions = options.sessionId !== undefined;
+    let del = trx.deleteFrom('oidc_models').where('account_id', '=', userId);
+    if (keepSessions) del = del.where('model', '!=', 'Session');
+    await del.execute();
+    if (grantIds.length > 0) {
+      await trx.deleteFrom('oidc_models').where('grant_id', 'in', grantIds).execute();
+      await trx.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', 'in', grantIds).execute();
+    }
+    const tokens = await markRevoked(trx, now, { subject: userId });
+    await audit.record({ event: 'grant.revoked', actor: options.actor ?? 'system', subject: userId, reason, data: { grants: grantIds.length, accessTokens: tokens.length } }, trx);
+    await events.publish({
+      type: 'tokens.revoked',
+      subject: userId,
+      ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}),
+      tokenIds: tokens.map((t) => t.jti),
+      issuedBefore: now,
+      until: Math.max(now, ...tokens.map((t) => t.exp)),
+      reason,
+    }, { trx });
+  }
+
   return {
     async revokeUser(userId, reason, options = {}) {
+      const work = async (trx: StoreTransaction) => revokeUserIn(trx, userId, reason, options);
+      await (options.trx ? work(options.trx) : store.transaction(work));
+    },
+
+    async revokeClient(clientId, reason, trx) {
       const now = epochSeconds(clock);
-      const tokens = await store.transaction(async (trx) => {
-        const owned = await trx.selectFrom('oidc_models').select(['model', 'id', 'grant_id']).where('account_id', '=', userId).execute();
-        const grantIds = [...new Set(owned.map((r) => (r.model === 'Grant' ? r.id : r.grant_id)).filter((g): g is string => typeof g === 'string'))];
-        // A logout keeps the user's other browser sessions; disabling a user ends them all.
-        const keepSessions = options.sessionId !== undefined;
-        let del = trx.deleteFrom('oidc_models').where('account_id', '=', userId);
-        if (keepSessions) del = del.where('model', '!=', 'Session');
-        await del.execute();
-        if (grantIds.length > 0) {
-          await trx.deleteFrom('oidc_models').where('grant_id', 'in', grantIds).execute();
-          await trx.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', 'in', grantIds).execute();
-        }
-        const revoked = await markRevoked(trx, now, { subject: userId });
-        await audit.record({ event: 'grant.revoked', actor: options.actor ?? 'system', subject: userId, reason, data: { grants: grantIds.length, accessTokens: revoked.length } }, trx);
-        return revoked;
-      });
-      await events.publish({
-        type: 'tokens.revoked',
-        subject: userId,
-        ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}),
-        tokenIds: tokens.map((t) => t.jti),
-        issuedBefore: now,
-        until: Math.max(now, ...tokens.map((t) => t.exp)),
-        reason,
-      });
+      // oidc_models has no client column: the client id is in the JSON payload of each grant.
+      const clientOf = store.dialect === 'postgres' ? sql<string>`(payload::jsonb ->> 'clientId')` : sql<string>`json_extract(payload, '$.clientId')`;
+      const grants = await trx.selectFrom('oidc_models').select('id').where('model', '=', 'Grant').where(clientOf, '=', clientId).execute();
+      const grantIds = grants.map((g) => g.id);
+      for (const grantId of grantIds) await deleteGrant(trx, grantId);
+      const revoked = await markRevoked(trx, now, { clientId });
+      const bySubject = Map.groupBy(revoked, (t) => t.subject);
+      for (const [subject, tokens] of bySubject) {
+        await events.publish({
+          type: 'tokens.revoked',
+          subject,
+          tokenIds: tokens.map((t) => t.jti),
+          // Only these tokens: the user's tokens of other clients stay valid.
+          issuedBefore: 0,
+          until: Math.max(now, ...tokens.map((t) => t.exp)),
+          reason,
+        }, { trx });
+      }
+      return { grants: grantIds.length, accessTokens: revoked.length };
     },
 
     async grantRevoked(grantId, reason, context) {

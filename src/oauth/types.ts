@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
-import type { Store } from '../store/index.ts';
+import type { Store, StoreTransaction } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { EventBus } from '../events/types.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -49,16 +49,26 @@ export interface ClientService {
   list(): Promise<Client[]>;
   /** Throws `not_found`. */
   find(clientId: string): Promise<Client>;
+  /** Removes the client and revokes everything it holds: grants, refresh tokens, outstanding access tokens. */
   remove(clientId: string, actor: string): Promise<void>;
+}
+
+export interface RevokeUserOptions {
+  /** Revoke inside the caller's transaction: the caller's change, the revocation, its audit entry and event commit together. */
+  trx?: StoreTransaction;
+  /** A logout: keep the user's other browser sessions and name this session in the event. */
+  sessionId?: string;
+  actor?: string;
 }
 
 export interface GrantRevocation {
   /**
    * Revokes every grant, refresh token and stored token of the user (and, unless `sessionId` is
-   * given, their sessions), then publishes `tokens.revoked` with the user's outstanding JWT
-   * access-token ids.
+   * given, their sessions), marks their outstanding JWT access tokens revoked, audits
+   * `grant.revoked` and publishes one `tokens.revoked` naming those tokens — all in one
+   * transaction (the caller's `trx` when given). Listeners hear the event after the commit.
    */
-  revokeUser(userId: string, reason: string, options?: { sessionId?: string; actor?: string }): Promise<void>;
+  revokeUser(userId: string, reason: string, options?: RevokeUserOptions): Promise<void>;
 }
 
 /** What the OAuth component needs from the tokens and identity components (their index.ts). */

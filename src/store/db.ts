@@ -15,13 +15,18 @@ import { GatehouseError } from '../shared/errors.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Executor = Kysely<Database> | Transaction<Database>;
+/** A transaction opened by `store.transaction()`. */
+export type StoreTransaction = Transaction<Database>;
 
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
   /** Human-readable location (never includes a password). */
   readonly location: string;
-  /** Runs `work` in one transaction: all of it lands, or none. */
+  /**
+   * Runs `work` in one transaction: all of it lands, or none. Hooks registered with
+   * `afterCommit(trx, …)` run once it has committed (never after a rollback).
+   */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
@@ -50,6 +55,19 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Hooks of the transactions `store.transaction()` has open, keyed by their Transaction object. */
+const commitHooks = new WeakMap<Transaction<Database>, Array<() => void>>();
+
+/**
+ * Runs `hook` after `trx` (opened by `store.transaction()`) commits; a rollback drops it. Hooks run
+ * synchronously in registration order and must not throw (catch and log inside).
+ */
+export function afterCommit(trx: Transaction<Database>, hook: () => void): void {
+  const hooks = commitHooks.get(trx);
+  if (!hooks) throw new TypeError('afterCommit needs a transaction opened by store.transaction()');
+  hooks.push(hook);
+}
+
 export function openStore(options: StoreOptions): Store {
   const dialect: Dialect = options.url ? 'postgres' : 'sqlite';
   let db: Kysely<Database>;
@@ -70,7 +88,15 @@ export function openStore(options: StoreOptions): Store {
     db,
     dialect,
     location,
-    transaction: (work) => db.transaction().execute(work),
+    async transaction(work) {
+      const hooks: Array<() => void> = [];
+      const result = await db.transaction().execute((trx) => {
+        commitHooks.set(trx, hooks);
+        return work(trx);
+      });
+      for (const hook of hooks) hook();
+      return result;
+    },
     async migrate() {
       const migrator = new Migrator({ db, provider: migrations(dialect) });
       const { error, results } = await migrator.migrateToLatest();

@@ -34,8 +34,11 @@ export interface KeyService {
   providerJwks(): Promise<{ keys: Record<string, unknown>[] }>;
   /** The public parts of the same set (what JWKS serves). */
   publicJwks(): Promise<{ keys: Record<string, unknown>[] }>;
-  /** Signs `payload` with the active key (alg and kid set from it). */
-  sign(payload: Record<string, unknown>, header: { typ: string }): Promise<string>;
+  /**
+   * Signs `payload` with the active key (alg and kid set from it). Inside a transaction pass it as
+   * `executor`: on SQLite a read through another connection would wait for that transaction.
+   */
+  sign(payload: Record<string, unknown>, header: { typ: string }, executor?: Executor): Promise<string>;
   rotate(actor: string): Promise<{ activeKid: string; nextKid: string; retiredKid: string }>;
   list(): Promise<SigningKeyInfo[]>;
   /** Changes whenever the published or active set changes; one small query. */
@@ -114,8 +117,8 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
     return key.kid;
   }
 
-  async function activeRow(): Promise<SigningKeyRow> {
-    const row = await db.selectFrom('signing_keys').selectAll().where('state', '=', 'active').executeTakeFirst();
+  async function activeRow(executor: Executor = db): Promise<SigningKeyRow> {
+    const row = await executor.selectFrom('signing_keys').selectAll().where('state', '=', 'active').executeTakeFirst();
     if (!row) throw new GatehouseError('internal_error', undefined, { detail: 'no active signing key: ensureKeys() was not run' });
     return row;
   }
@@ -146,8 +149,8 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
       return { keys: rows.map((row) => ({ ...(JSON.parse(row.public_jwk) as JWK), kid: row.kid, alg: row.alg, use: 'sig' })) };
     },
 
-    async sign(payload, header) {
-      const row = await activeRow();
+    async sign(payload, header, executor) {
+      const row = await activeRow(executor);
       return new SignJWT(payload).setProtectedHeader({ alg: row.alg, kid: row.kid, typ: header.typ }).sign(await signingKeyOf(row));
     },
 
