@@ -130,6 +130,8 @@ export const configSchema = z
         crlTtl: duration('nextUpdate of published CRLs; they are re-signed at half of it.').default(3600),
         rootTtl: duration('Lifetime of a generated root CA.').default(10 * 365 * 86400),
         intermediateTtl: duration('Lifetime of a generated intermediate CA.').default(365 * 86400),
+        offlineRootCrlTtl: duration('nextUpdate of the last root CRL signed before the root key goes offline (`ca init --offline-root`): re-sign it with the root key before then.').default(180 * 86400),
+        caCheckInterval: duration('How often a running service re-reads the CA certificates (rotations, an offline root) changed by another process.').default(5),
         serverNames: z.array(z.string()).default(['localhost', '127.0.0.1']).describe('DNS names and IPs in the certificate of the Security Service TLS listener.'),
       })
       .strict()

@@ -31,6 +31,7 @@ export const auditEvents = [
   'client.removed',
   'key.rotated',
   'ca.initialized',
+  'ca.rotated',
   'cert.issued',
   'cert.renewed',
   'cert.revoked',

@@ -36,6 +36,7 @@ function sendDocument(request: FastifyRequest, reply: FastifyReply, body: string
   return reply.type(type).send(body);
 }
 
+/** PEM: the CRL of every trusted CA of that kind, concatenated. DER holds one: the active CA's. */
 async function crlRoute(pki: Pki, issuer: 'root' | 'intermediate', request: FastifyRequest, reply: FastifyReply) {
   const crl = await pki.crl(issuer);
   if ((request.headers.accept ?? '').includes('application/pkix-crl')) {
@@ -57,6 +58,7 @@ export function registerPkiRoutes(app: FastifyInstance, pki: Pki, options: PkiRo
     throw new GatehouseError('invalid_request', `Enrollment and renewal are served over TLS${where ? ` at ${where}` : ' (listen.tlsPort)'}`);
   };
   app.get('/pki/bundle.pem', async (request, reply) => sendDocument(request, reply, (await pki.authority()).bundlePem, 'application/x-pem-file'));
+  app.get('/pki/intermediates.pem', async (request, reply) => sendDocument(request, reply, (await pki.authority()).intermediatesPem, 'application/x-pem-file'));
   app.get('/pki/crl/root.crl', (request, reply) => crlRoute(pki, 'root', request, reply));
   app.get('/pki/crl/intermediate.crl', (request, reply) => crlRoute(pki, 'intermediate', request, reply));
   app.post('/pki/enroll', !options.tls ? tlsOnly : async (request) => {

@@ -14,7 +14,7 @@ import { x509, parseCertificates, certificatesToPem, normalizeSerial } from '../
 import { checkLeaf } from '../shared/leaf-check.ts';
 import { createPki, crlNumberOf, type Pki } from './index.ts';
 import { makeCsr, foreignCa } from '../../test/helpers/pki.ts';
-import { craftIntermediate } from '../../test/helpers/pki-import.ts';
+import { craftIntermediate, craftRootCrl } from '../../test/helpers/pki-import.ts';
 import type { EventBus, SecurityEvent } from '../events/types.ts';
 
 let dir: string;
@@ -170,9 +170,10 @@ test('ok: --offline-root exports the root key and leaves only the intermediate o
     const root = await s.db.selectFrom('ca_certificates').selectAll().where('kind', '=', 'root').executeTakeFirstOrThrow();
     assert.equal(root.key_enc, null);
     assert.equal((await p.authority()).root.key, undefined);
-    // Issuing still works (the intermediate signs), and the root CRL outlives the offline period.
+    // Issuing still works (the intermediate signs), and the last root CRL lasts pki.offlineRootCrlTtl.
     await p.issue({ csr: (await makeCsr()).csr, service: 'orders', actor: 'test' });
-    assert.ok((await p.crl('root')).nextUpdate > Math.floor(clock.now() / 1000) + 365 * 86400);
+    assert.equal((await p.crl('root')).nextUpdate, Math.floor(clock.now() / 1000) + config.offlineRootCrlTtl);
+    assert.equal(config.offlineRootCrlTtl, 180 * 86400);
     assert.equal(await codeOf(() => p.takeRootOffline('test')), 'conflict');
   } finally {
     await s.close();
@@ -183,16 +184,18 @@ test('ok: an existing root and intermediate can be imported; a mismatched key ca
   const root = await foreignCa('CN=Imported Root');
   const intermediate = await craftIntermediate(root);
   const other = await craftIntermediate(root);
+  const rootCrl = await craftRootCrl(root);
   const { store: s, pki: p } = await freshPki('import');
   try {
-    assert.equal(await codeOf(() => p.importAuthority({ rootPem: root.pem, intermediatePem: intermediate.pem, intermediateKeyPem: other.keyPem }, 'test')), 'invalid_request');
-    const a = await p.importAuthority({ rootPem: root.pem, intermediatePem: intermediate.pem, intermediateKeyPem: intermediate.keyPem }, 'test');
+    assert.equal(await codeOf(() => p.importAuthority({ rootPem: root.pem, intermediatePem: intermediate.pem, intermediateKeyPem: other.keyPem, rootCrl }, 'test')), 'invalid_request');
+    const a = await p.importAuthority({ rootPem: root.pem, intermediatePem: intermediate.pem, intermediateKeyPem: intermediate.keyPem, rootCrl }, 'test');
     assert.equal(a.root.cert.subject, 'CN=Imported Root');
     assert.equal(a.root.key, undefined);
     const issued = await p.issue({ csr: (await makeCsr()).csr, service: 'orders', actor: 'test' });
     const [leaf] = parseCertificates(issued.certificate);
     assert.ok(await leaf!.verify({ publicKey: intermediate.cert.publicKey, signatureOnly: true }));
-    assert.equal(await codeOf(() => p.importAuthority({ rootPem: root.pem, intermediatePem: intermediate.pem, intermediateKeyPem: intermediate.keyPem }, 'test')), 'conflict');
+    assert.equal(await codeOf(() => p.importAuthority({ rootPem: root.pem, intermediatePem: intermediate.pem, intermediateKeyPem: intermediate.keyPem, rootCrl }, 'test')), 'conflict');
+    assert.equal((await p.crl('root')).pem, rootCrl, 'the imported root CRL is served as given');
     assert.equal(certificatesToPem([a.root.cert]), a.bundlePem);
   } finally {
     await s.close();

@@ -8,17 +8,22 @@
 import { webcrypto, createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1 from '@peculiar/asn1-x509';
-import { x509, randomSerial, fingerprintSha256, certificatesToPem, privateKeyToPem, signingAlgorithmFor, importEcPrivateKey, type CryptoKey, type CryptoKeyPair } from '../shared/x509.ts';
+import { x509, crlToPem, randomSerial, fingerprintSha256, certificatesToPem, privateKeyToPem, signingAlgorithmFor, importEcPrivateKey, type CryptoKey, type CryptoKeyPair } from '../shared/x509.ts';
 import { spiffeIdFor } from '../shared/spiffe.ts';
 import { seal, unseal } from '../shared/sealed.ts';
 import { OctetString } from '@peculiar/asn1-schema';
 import { GatehouseError } from '../shared/errors.ts';
 import type { Executor } from '../store/index.ts';
-import { activeCaCertificate, insertCaCertificate, listCaCertificates, type CaKind } from './repository.ts';
+import { insertCaCertificate, saveCrl, trustedCaCertificates, type CaKind } from './repository.ts';
+import { crlNumberOf } from './crl.ts';
+import type { CaCertificateRow } from '../store/index.ts';
 
 export interface CaMaterial {
   id: string;
   kind: CaKind;
+  status: 'active' | 'next' | 'retired';
+  /** Intermediates: the id of the root that signed it. */
+  parentId: string | null;
   cert: x509.X509Certificate;
   pem: string;
   /** Undefined when the key is offline (root after `ca init --offline-root`). */
@@ -31,11 +36,20 @@ export interface CaMaterial {
 
 export interface Authority {
   trustDomain: string;
+  /** The active root and intermediate: new leaves come from this chain. */
   root: CaMaterial;
   intermediate: CaMaterial;
-  /** Roots a peer must trust: active and next (during a rotation). */
+  /** The chain published ahead of a root rotation (`ca rotate --prepare`), until `--activate`. */
+  next: { root: CaMaterial; intermediate: CaMaterial } | undefined;
+  /** Every CA still trusted (active first, then next, then retired ones whose leaves are still valid). */
+  trusted: CaMaterial[];
+  /** Roots a peer must trust: active, next (during a rotation) and retired until their leaves expire. */
   bundlePem: string;
+  /** The intermediates of `trusted`: the issuers of the intermediate CRLs. */
+  intermediatesPem: string;
   rootFingerprint: string;
+  /** The CA rows this was loaded from (repository caStateKey): another value means reload. */
+  stateKey: string;
   signLeaf(request: LeafRequest): Promise<SignedLeaf>;
 }
 
@@ -57,6 +71,8 @@ export interface SignedLeaf {
   pem: string;
   /** Leaf + intermediate PEM: what the workload presents. */
   chainPem: string;
+  /** ca_certificates.id of the intermediate that signed it. */
+  issuerId: string;
 }
 
 export interface AuthorityDeps {
@@ -83,29 +99,39 @@ function sealContext(id: string): string {
   return `ca:${id}`;
 }
 
-async function material(deps: AuthorityDeps, row: { id: string; kind: CaKind; cert_pem: string; key_enc: string | null }): Promise<CaMaterial> {
+async function material(deps: AuthorityDeps, row: CaCertificateRow): Promise<CaMaterial> {
   const cert = new x509.X509Certificate(row.cert_pem);
   const keyPem = row.key_enc === null ? undefined : unseal(deps.masterKey, row.key_enc, sealContext(row.id));
   const key = keyPem === undefined ? undefined : await importEcPrivateKey(keyPem);
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
-  return { id: row.id, kind: row.kind, cert, pem: certificatesToPem([cert]), key, keyId: ski?.keyId ?? (await keyId(cert.publicKey)), signer: keyPem === undefined ? undefined : createPrivateKey(keyPem) };
+  return { id: row.id, kind: row.kind, status: row.status, parentId: row.parent_id, cert, pem: certificatesToPem([cert]), key, keyId: ski?.keyId ?? (await keyId(cert.publicKey)), signer: keyPem === undefined ? undefined : createPrivateKey(keyPem) };
 }
 
-/** Loads the active root and intermediate; undefined when the CA was never initialized. */
-export async function loadAuthority(deps: AuthorityDeps): Promise<Authority | undefined> {
-  const rootRow = await activeCaCertificate(deps.db, 'root');
-  const intermediateRow = await activeCaCertificate(deps.db, 'intermediate');
+const STATUS_ORDER = { active: 0, next: 1, retired: 2 } as const;
+
+/** Loads every CA still trusted; undefined when the CA was never initialized. */
+export async function loadAuthority(deps: AuthorityDeps, stateKey: string): Promise<Authority | undefined> {
+  const rows = (await trustedCaCertificates(deps.db)).sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || (a.kind === b.kind ? 0 : a.kind === 'root' ? -1 : 1));
+  const rootRow = rows.find((r) => r.kind === 'root' && r.status === 'active');
+  const intermediateRow = rows.find((r) => r.kind === 'intermediate' && r.status === 'active');
   if (!rootRow || !intermediateRow) return undefined;
   if (!intermediateRow.key_enc) throw new Error('the intermediate CA key is missing: re-import it with `gatehouse ca init --import-…`');
-  const root = await material(deps, rootRow);
-  const intermediate = await material(deps, intermediateRow);
-  const roots = (await listCaCertificates(deps.db, 'root')).map((r) => new x509.X509Certificate(r.cert_pem));
+  const trusted = await Promise.all(rows.map((row) => material(deps, row)));
+  const find = (kind: CaKind, status: 'active' | 'next') => trusted.find((m) => m.kind === kind && m.status === status);
+  const root = find('root', 'active')!;
+  const intermediate = find('intermediate', 'active')!;
+  const nextRoot = find('root', 'next');
+  const nextIntermediate = find('intermediate', 'next');
   return {
     trustDomain: deps.trustDomain,
     root,
     intermediate,
-    bundlePem: certificatesToPem(roots),
+    next: nextRoot && nextIntermediate ? { root: nextRoot, intermediate: nextIntermediate } : undefined,
+    trusted,
+    bundlePem: certificatesToPem(trusted.filter((m) => m.kind === 'root').map((m) => m.cert)),
+    intermediatesPem: certificatesToPem(trusted.filter((m) => m.kind === 'intermediate').map((m) => m.cert)),
     rootFingerprint: fingerprintSha256(root.cert),
+    stateKey,
     signLeaf: leafSigner(deps, intermediate),
   };
 }
@@ -173,7 +199,7 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
     const signature = sign(nodeHash, tbsDer, { key: issuer.signer, dsaEncoding: 'der' });
     const certDer = new Uint8Array(AsnConvert.serialize(new asn1.Certificate({ tbsCertificate: tbs, signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })));
     const pem = x509.PemConverter.encode(certDer, 'CERTIFICATE') + '\n';
-    return { der: certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.byteLength) as ArrayBuffer, serial, spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem };
+    return { der: certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.byteLength) as ArrayBuffer, serial, spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem, issuerId: issuer.id };
   };
 }
 
@@ -194,45 +220,71 @@ function newId(kind: CaKind): string {
   return `${kind}-${Buffer.from(webcrypto.getRandomValues(new Uint8Array(6))).toString('hex')}`;
 }
 
-/** Creates a fresh root + intermediate and stores them (keys sealed). */
-export async function generateAuthority(deps: AuthorityDeps): Promise<{ rootId: string; intermediateId: string }> {
+type NewStatus = 'active' | 'next';
+
+async function createRoot(deps: AuthorityDeps, id: string, now: number): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+  const keys = await generateKeys();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: [{ CN: [`Gatehouse Root CA ${id.slice(5)}`] }, { O: [deps.trustDomain] }],
+    notBefore: new Date((now - BACKDATE_SECONDS) * 1000),
+    notAfter: new Date((now + deps.rootTtl) * 1000),
+    keys,
+    signingAlgorithm: signingAlgorithmFor(keys.privateKey),
+    extensions: caExtensions(1, await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)),
+  });
+  return { cert, keys };
+}
+
+/** An intermediate signed by `root` (key online), never outliving it. */
+async function createIntermediate(deps: AuthorityDeps, id: string, root: { cert: x509.X509Certificate; key: CryptoKey }, now: number): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
+  const keys = await generateKeys();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: [{ CN: [`Gatehouse Intermediate CA ${id.slice(13)}`] }, { O: [deps.trustDomain] }],
+    issuer: root.cert.subjectName,
+    notBefore: new Date((now - BACKDATE_SECONDS) * 1000),
+    notAfter: new Date(Math.min(now + deps.intermediateTtl, Math.floor(root.cert.notAfter.getTime() / 1000)) * 1000),
+    publicKey: keys.publicKey,
+    signingKey: root.key,
+    signingAlgorithm: signingAlgorithmFor(root.key),
+    extensions: caExtensions(0, await x509.SubjectKeyIdentifierExtension.create(keys.publicKey), await x509.AuthorityKeyIdentifierExtension.create(root.cert.publicKey)),
+  });
+  return { cert, keys };
+}
+
+/** Creates a fresh root + intermediate and stores them (keys sealed): `active` at init, `next` for a rotation. */
+export async function generateAuthority(deps: AuthorityDeps, status: NewStatus = 'active'): Promise<{ rootId: string; intermediateId: string }> {
   const now = Math.floor(deps.now() / 1000);
   const rootId = newId('root');
   const intermediateId = newId('intermediate');
-  const rootKeys = await generateKeys();
-  const root = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: [{ CN: [`Gatehouse Root CA ${rootId.slice(5)}`] }, { O: [deps.trustDomain] }],
-    notBefore: new Date((now - BACKDATE_SECONDS) * 1000),
-    notAfter: new Date((now + deps.rootTtl) * 1000),
-    keys: rootKeys,
-    signingAlgorithm: signingAlgorithmFor(rootKeys.privateKey),
-    extensions: caExtensions(1, await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey)),
-  });
-  const intermediateKeys = await generateKeys();
-  const intermediate = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: [{ CN: [`Gatehouse Intermediate CA ${intermediateId.slice(13)}`] }, { O: [deps.trustDomain] }],
-    issuer: root.subjectName,
-    notBefore: new Date((now - BACKDATE_SECONDS) * 1000),
-    notAfter: new Date(Math.min(now + deps.intermediateTtl, now + deps.rootTtl) * 1000),
-    publicKey: intermediateKeys.publicKey,
-    signingKey: rootKeys.privateKey,
-    signingAlgorithm: signingAlgorithmFor(rootKeys.privateKey),
-    extensions: caExtensions(0, await x509.SubjectKeyIdentifierExtension.create(intermediateKeys.publicKey), await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey)),
-  });
-  await storeCa(deps, rootId, 'root', root, await privateKeyToPem(rootKeys.privateKey), now);
-  await storeCa(deps, intermediateId, 'intermediate', intermediate, await privateKeyToPem(intermediateKeys.privateKey), now);
+  const root = await createRoot(deps, rootId, now);
+  const intermediate = await createIntermediate(deps, intermediateId, { cert: root.cert, key: root.keys.privateKey }, now);
+  await storeCa(deps, { id: rootId, kind: 'root', status, parentId: null }, root.cert, await privateKeyToPem(root.keys.privateKey), now);
+  await storeCa(deps, { id: intermediateId, kind: 'intermediate', status, parentId: rootId }, intermediate.cert, await privateKeyToPem(intermediate.keys.privateKey), now);
   return { rootId, intermediateId };
 }
 
-async function storeCa(deps: AuthorityDeps, id: string, kind: CaKind, cert: x509.X509Certificate, keyPem: string | undefined, now: number): Promise<void> {
+/** A new intermediate under `root` (its key must be online), stored with `status`. */
+export async function generateIntermediate(deps: AuthorityDeps, root: CaMaterial, status: NewStatus): Promise<string> {
+  if (!root.key) throw new GatehouseError('conflict', 'The root key is offline: an intermediate cannot be signed here (bring the root key back with `ca init --import-…` on a fresh store, or rotate the root with `ca rotate --prepare`)');
+  const now = Math.floor(deps.now() / 1000);
+  const id = newId('intermediate');
+  const intermediate = await createIntermediate(deps, id, { cert: root.cert, key: root.key }, now);
+  await storeCa(deps, { id, kind: 'intermediate', status, parentId: root.id }, intermediate.cert, await privateKeyToPem(intermediate.keys.privateKey), now);
+  return id;
+}
+
+async function storeCa(deps: AuthorityDeps, row: { id: string; kind: CaKind; status: NewStatus; parentId: string | null }, cert: x509.X509Certificate, keyPem: string | undefined, now: number): Promise<void> {
   await insertCaCertificate(deps.db, {
-    id,
-    kind,
-    status: 'active',
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    parent_id: row.parentId,
+    retired_at: null,
+    dropped_at: null,
     cert_pem: certificatesToPem([cert]),
-    key_enc: keyPem === undefined ? null : seal(deps.masterKey, keyPem, sealContext(id)),
+    key_enc: keyPem === undefined ? null : seal(deps.masterKey, keyPem, sealContext(row.id)),
     not_after: Math.floor(cert.notAfter.getTime() / 1000),
     created_at: now,
   });
@@ -243,6 +295,8 @@ export interface ImportRequest {
   rootKeyPem?: string | undefined;
   intermediatePem: string;
   intermediateKeyPem: string;
+  /** The root's current CRL (PEM or DER); required when the root key stays offline (no `rootKeyPem`). */
+  rootCrl?: string | Uint8Array | undefined;
 }
 
 const invalidImport = (description: string) => new GatehouseError('invalid_request', description);
@@ -253,6 +307,19 @@ async function keyMatches(key: CryptoKey, cert: x509.X509Certificate): Promise<b
   const signature = await webcrypto.subtle.sign(algorithm, key, data);
   const publicKey = (await cert.publicKey.export()) as unknown as CryptoKey;
   return webcrypto.subtle.verify(algorithm, publicKey, signature, data);
+}
+
+/** A root CRL to import: signed by that root, current (nextUpdate ahead, if any). */
+async function checkedRootCrl(input: string | Uint8Array, root: x509.X509Certificate, now: number): Promise<x509.X509Crl> {
+  let crl: x509.X509Crl;
+  try {
+    crl = new x509.X509Crl(typeof input === 'string' ? x509.PemConverter.decodeFirst(input) : input);
+  } catch {
+    throw invalidImport('The root CRL must be a PEM or DER CRL');
+  }
+  if (crl.issuer !== root.subject || !(await crl.verify({ publicKey: root.publicKey }))) throw invalidImport('The root CRL is not signed by the imported root');
+  if (crl.nextUpdate && crl.nextUpdate.getTime() / 1000 <= now) throw invalidImport(`The root CRL expired at ${crl.nextUpdate.toISOString()}: sign a new one with the root key`);
+  return crl;
 }
 
 /** Imports an existing root (key optional: it may stay offline) and intermediate (key required). */
@@ -276,9 +343,17 @@ export async function importAuthority(deps: AuthorityDeps, request: ImportReques
     const rootKey = await importEcPrivateKey(request.rootKeyPem, true).catch((e: Error) => { throw invalidImport(`root key: ${e.message}`); });
     if (!(await keyMatches(rootKey, root))) throw invalidImport('the root key does not match the root certificate');
   }
+  if (request.rootKeyPem === undefined && request.rootCrl === undefined) {
+    throw invalidImport('Without the root key the root stays offline and can never sign its CRL, which every workload loads: give the root\'s current CRL (--root-crl)');
+  }
+  const rootCrl = request.rootCrl === undefined ? undefined : await checkedRootCrl(request.rootCrl, root, now);
   const rootId = newId('root');
   const intermediateId = newId('intermediate');
-  await storeCa(deps, rootId, 'root', root, request.rootKeyPem, now);
-  await storeCa(deps, intermediateId, 'intermediate', intermediate, await privateKeyToPem(intermediateKey), now);
+  await storeCa(deps, { id: rootId, kind: 'root', status: 'active', parentId: null }, root, request.rootKeyPem, now);
+  if (rootCrl) {
+    const nextUpdate = Math.floor((rootCrl.nextUpdate ?? root.notAfter).getTime() / 1000);
+    await saveCrl(deps.db, { ca_id: rootId, crl_number: crlNumberOf(rootCrl) ?? 0, crl_pem: crlToPem(rootCrl), this_update: Math.floor(rootCrl.thisUpdate.getTime() / 1000), next_update: nextUpdate });
+  }
+  await storeCa(deps, { id: intermediateId, kind: 'intermediate', status: 'active', parentId: rootId }, intermediate, await privateKeyToPem(intermediateKey), now);
   return { rootId, intermediateId };
 }

@@ -12,6 +12,7 @@ import type { Executor, Store } from '../store/index.ts';
 import type { Authority, SignedLeaf } from './authority.ts';
 import { authorizeNames, parseCsr, type ParsedCsr } from './csr.ts';
 import { insertCertificate } from './repository.ts';
+import { isReservedService } from '../shared/spiffe.ts';
 import { redeemJoinToken } from './provisioners/join-token.ts';
 import { authorizeRenewal } from './provisioners/mtls-renewal.ts';
 
@@ -57,6 +58,7 @@ async function record(trx: Executor, leaf: SignedLeaf, service: string, names: {
     revocation_reason: null,
     cert_pem: leaf.pem,
     created_at: now,
+    issuer_id: leaf.issuerId,
   });
 }
 
@@ -76,7 +78,13 @@ async function tryParse(csr: unknown): Promise<ParsedCsr | GatehouseError> {
   }
 }
 
+/** The CA's own identity is never granted to a workload, whatever credential asks for it. */
+function reservedRefusal(service: string): GatehouseError {
+  return new GatehouseError('identity_not_allowed', `The service name ${service} is reserved for the CA itself`);
+}
+
 function grantNames(csr: ParsedCsr | GatehouseError, grant: { trustDomain: string; service: string }): { dns: string[]; ips: string[] } | GatehouseError {
+  if (isReservedService(grant.service)) return reservedRefusal(grant.service);
   if (isGatehouseError(csr)) return csr;
   try {
     return authorizeNames(csr, grant);
@@ -138,6 +146,7 @@ export async function renew(deps: IssuanceDeps, request: { socket: TLSSocket; cs
 
 /** Direct issue by an operator (`gatehouse ca issue`) or by the service for its own TLS listener. */
 export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; service: string; ttl?: number | undefined; actor: string }): Promise<IssuedCertificate> {
+  if (isReservedService(request.service)) throw reservedRefusal(request.service);
   const authority = await deps.authority();
   const ttl = leafTtl(deps.limits, request.ttl);
   const csr = await parseCsr(request.csr);

@@ -38,11 +38,12 @@ export function listCertificates(db: Executor, filter: { service?: string | unde
   return q.limit(filter.limit ?? 1000).execute();
 }
 
-/** Revoked and not yet expired: what a CRL must list. */
-export function revokedUnexpired(db: Executor, now: number): Promise<Array<Pick<CertificateRow, 'serial' | 'revoked_at' | 'revocation_reason'>>> {
+/** Revoked by this intermediate and not yet expired: what its CRL must list. */
+export function revokedUnexpired(db: Executor, issuerId: string, now: number): Promise<Array<Pick<CertificateRow, 'serial' | 'revoked_at' | 'revocation_reason'>>> {
   return db
     .selectFrom('certificates')
     .select(['serial', 'revoked_at', 'revocation_reason'])
+    .where('issuer_id', '=', issuerId)
     .where('status', '=', 'revoked')
     .where('not_after', '>', now)
     .orderBy('serial')
@@ -84,19 +85,66 @@ export async function consumeJoinToken(db: Executor, id: string, digest: string,
   return Number(result.numUpdatedRows) === 1;
 }
 
-export function findCrl(db: Executor, issuer: CaKind) {
-  return db.selectFrom('crls').selectAll().where('issuer', '=', issuer).executeTakeFirst();
+export function findCrl(db: Executor, caId: string) {
+  return db.selectFrom('ca_crls').selectAll().where('ca_id', '=', caId).executeTakeFirst();
 }
 
-export async function saveCrl(db: Executor, row: { issuer: CaKind; crl_number: number; crl_pem: string; this_update: number; next_update: number }): Promise<void> {
+/** Stores a CRL unless a newer one (higher cRLNumber) is already there (two signers racing). */
+export async function saveCrl(db: Executor, row: { ca_id: string; crl_number: number; crl_pem: string; this_update: number; next_update: number }): Promise<void> {
   const updated = await db
-    .updateTable('crls')
+    .updateTable('ca_crls')
     .set({ crl_number: row.crl_number, crl_pem: row.crl_pem, this_update: row.this_update, next_update: row.next_update })
-    .where('issuer', '=', row.issuer)
+    .where('ca_id', '=', row.ca_id)
     .where('crl_number', '<', row.crl_number)
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) === 0) {
-    const existing = await findCrl(db, row.issuer);
-    if (!existing) await db.insertInto('crls').values(row).execute();
+    const existing = await findCrl(db, row.ca_id);
+    if (!existing) await db.insertInto('ca_crls').values(row).execute();
   }
+}
+
+/** CA rows still trusted: active, next, and retired ones not dropped yet (leaves under them still valid). */
+export function trustedCaCertificates(db: Executor): Promise<CaCertificateRow[]> {
+  return db
+    .selectFrom('ca_certificates')
+    .selectAll()
+    .where((eb) => eb.or([eb('status', 'in', ['active', 'next']), eb.and([eb('status', '=', 'retired'), eb('dropped_at', 'is', null)])]))
+    .orderBy('created_at', 'asc')
+    .orderBy('id')
+    .execute();
+}
+
+/**
+ * What a loaded authority depends on, as one string: a running service compares it every
+ * pki.caCheckInterval and reloads when another process (the CLI) rotated, retired, dropped or
+ * took a key offline.
+ */
+export async function caStateKey(db: Executor): Promise<string> {
+  const rows = await db.selectFrom('ca_certificates').select(['id', 'status', 'key_enc', 'dropped_at']).orderBy('id').execute();
+  return rows.map((r) => `${r.id}:${r.status}:${r.key_enc === null ? 'offline' : 'online'}:${r.dropped_at === null ? '' : 'dropped'}`).join(',');
+}
+
+export function caCertificateOfStatus(db: Executor, kind: CaKind, status: 'active' | 'next'): Promise<CaCertificateRow | undefined> {
+  return db.selectFrom('ca_certificates').selectAll().where('kind', '=', kind).where('status', '=', status).executeTakeFirst();
+}
+
+export async function setCaStatus(db: Executor, id: string, status: 'active' | 'retired', at: number): Promise<void> {
+  await db.updateTable('ca_certificates').set(status === 'retired' ? { status, retired_at: at } : { status }).where('id', '=', id).execute();
+}
+
+/** Takes a retired CA out of the bundle for good and erases its key. */
+export async function dropCa(db: Executor, id: string, at: number): Promise<void> {
+  await db.updateTable('ca_certificates').set({ dropped_at: at, key_enc: null }).where('id', '=', id).where('status', '=', 'retired').execute();
+}
+
+/** Is the CA's key still in the store right now (another process may have taken it offline)? */
+export async function caKeyOnline(db: Executor, id: string): Promise<boolean> {
+  const row = await db.selectFrom('ca_certificates').select('key_enc').where('id', '=', id).executeTakeFirst();
+  return row?.key_enc != null;
+}
+
+/** Latest not_after of the leaves an intermediate signed (0 when none). */
+export async function latestLeafExpiry(db: Executor, issuerId: string): Promise<number> {
+  const row = await db.selectFrom('certificates').select((eb) => eb.fn.max('not_after').as('latest')).where('issuer_id', '=', issuerId).executeTakeFirst();
+  return Number(row?.latest ?? 0);
 }

@@ -1,6 +1,7 @@
 /**
- * Revocation: mark the certificates revoked, audit each, and re-sign the intermediate's CRL —
- * all in one transaction — then publish `certificate.revoked` to subscribers.
+ * Revocation: mark the certificates revoked, audit each, and re-sign the CRL of each
+ * intermediate that issued one of them (a retired intermediate too, while leaves under it are
+ * valid) — all in one transaction — then publish `certificate.revoked` to subscribers.
  */
 import { GatehouseError } from '../shared/errors.ts';
 import { normalizeSerial } from '../shared/x509.ts';
@@ -17,7 +18,7 @@ export interface RevocationDeps {
   audit: AuditLog;
   events?: EventBus | undefined;
   logger: Logger;
-  authority: () => Promise<Authority>;
+  authority: (options?: { fresh?: boolean }) => Promise<Authority>;
   crlTtl: number;
   now: () => number;
 }
@@ -39,7 +40,7 @@ export async function revoke(deps: RevocationDeps, request: RevokeRequest): Prom
   if ((request.serial === undefined) === (request.service === undefined)) throw new TypeError('revoke needs exactly one of serial or service');
   const reason = request.reason ?? 'unspecified';
   if (!REVOCATION_REASONS.includes(reason)) throw new GatehouseError('invalid_request', `Expected a reason among ${REVOCATION_REASONS.join(', ')}, received ${reason}`);
-  const authority = await deps.authority();
+  const authority = await deps.authority({ fresh: true });
   const now = Math.floor(deps.now() / 1000);
   const result = await deps.store.transaction(async (trx) => {
     const serials = request.serial !== undefined
@@ -52,8 +53,15 @@ export async function revoke(deps: RevocationDeps, request: RevokeRequest): Prom
     for (const row of rows) {
       await deps.audit.record({ event: 'cert.revoked', actor: request.actor, subject: row.serial, reason, data: { service: row.service, spiffeId: row.spiffe_id } }, trx);
     }
-    const crl = await signCrl(trx, 'intermediate', authority.intermediate, { now, crlTtl: deps.crlTtl });
-    return { rows, crlNumber: crl.crl_number };
+    let crlNumber = 0;
+    for (const issuerId of new Set(rows.map((r) => r.issuer_id ?? authority.intermediate.id))) {
+      const issuer = authority.trusted.find((c) => c.id === issuerId && c.key !== undefined);
+      // An issuer no longer trusted (dropped) has no valid leaf to list.
+      if (!issuer) continue;
+      const crl = await signCrl(trx, issuer, { now, crlTtl: deps.crlTtl });
+      crlNumber ||= crl.crl_number;
+    }
+    return { rows, crlNumber };
   });
   const services = [...new Set(result.rows.map((r) => r.service))];
   const serials = result.rows.map((r) => r.serial);

@@ -7,4 +7,5 @@ export { createMtlsServer, peerIdentity, type MtlsRequest, type MtlsServerOption
 export { mtlsAgent, type MtlsAgentOptions } from './mtls-agent.ts';
 export { compileAllow, type AllowRule, type Decision } from './allow.ts';
 export { CaRequestError } from './ca-client.ts';
+export { splitCrls } from './trust.ts';
 export { parseSpiffeId, spiffeIdFor, type SpiffeId } from '../shared/spiffe.ts';

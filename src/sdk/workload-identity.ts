@@ -165,9 +165,15 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
     await fetchDoc('/pki/bundle.pem');
     await fetchDoc('/pki/crl/root.crl');
     await fetchDoc('/pki/crl/intermediate.crl');
-    return buildTrust(bodies['/pki/bundle.pem']!, { root: bodies['/pki/crl/root.crl']!, intermediate: bodies['/pki/crl/intermediate.crl']! }, held.intermediates);
+    await fetchDoc('/pki/intermediates.pem');
+    return buildTrust(bodies['/pki/bundle.pem']!, { root: bodies['/pki/crl/root.crl']!, intermediate: bodies['/pki/crl/intermediate.crl']! }, held.intermediates, bodies['/pki/intermediates.pem']);
   }
   let trust = await loadTrust();
+  // The bundle came over TLS verified against the anchor: from now on the CA may present a
+  // certificate from any root in it (after a CA rotation, the new one).
+  const anchorAgent = agent;
+  agent = caAgent({ ca: trust.bundlePem, trustDomain: held.trustDomain, key: held.key, cert: held.chainPem });
+  void anchorAgent.close().catch(() => {});
   let version = 1;
   let closed = false;
   let renewTimer: NodeJS.Timeout | undefined;

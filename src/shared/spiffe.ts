@@ -7,6 +7,16 @@
 export const SERVICE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const TRUST_DOMAIN = /^[a-z0-9.-]+$/;
 
+/**
+ * The CA's own service name: its TLS listener is spiffe://<td>/svc/gatehouse, and the SDK trusts
+ * exactly that identity as the CA. No join token, direct issue or CSR may ever grant it.
+ */
+export const RESERVED_SERVICE = 'gatehouse';
+
+export function isReservedService(service: string): boolean {
+  return service === RESERVED_SERVICE;
+}
+
 export interface SpiffeId {
   trustDomain: string;
   /** Path without the leading slash, e.g. `svc/orders`. */

@@ -139,6 +139,12 @@ export interface CaCertificatesTable {
   key_enc: string | null;
   not_after: number;
   created_at: number;
+  /** Intermediates: the root that signed it. */
+  parent_id: string | null;
+  /** When a rotation retired it (it still signs its CRL while leaves under it are valid). */
+  retired_at: number | null;
+  /** When a retired CA left the trust bundle (every leaf under it expired); its key is erased. */
+  dropped_at: number | null;
 }
 
 export interface CertificatesTable {
@@ -156,6 +162,8 @@ export interface CertificatesTable {
   revocation_reason: string | null;
   cert_pem: string;
   created_at: number;
+  /** ca_certificates.id of the intermediate that signed it. */
+  issuer_id: string | null;
 }
 
 export interface JoinTokensTable {
@@ -169,8 +177,9 @@ export interface JoinTokensTable {
   created_at: number;
 }
 
-export interface CrlsTable {
-  issuer: 'root' | 'intermediate';
+/** The current CRL of each CA (root or intermediate, by ca_certificates.id). */
+export interface CaCrlsTable {
+  ca_id: string;
   crl_number: number;
   crl_pem: string;
   this_update: number;
@@ -191,7 +200,7 @@ export interface Database {
   ca_certificates: CaCertificatesTable;
   certificates: CertificatesTable;
   join_tokens: JoinTokensTable;
-  crls: CrlsTable;
+  ca_crls: CaCrlsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -25,6 +25,13 @@ const seconds = (text: string | undefined, flag: string): number | undefined => 
   }
 };
 
+/** A CRL file as PEM text, or DER bytes. */
+const readCrl = (path: string): string | Uint8Array => {
+  const bytes = readFileSync(path);
+  const text = bytes.toString('latin1');
+  return text.includes('-----BEGIN') ? text : new Uint8Array(bytes);
+};
+
 const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
 
 export function registerCa(program: Command): void {
@@ -33,15 +40,20 @@ export function registerCa(program: Command): void {
   ca.command('init')
     .description('create the root and intermediate CA (also done at first start), or import existing ones')
     .option('--import-root <file>', 'PEM certificate of an existing root CA to import')
-    .option('--root-key <file>', 'PKCS#8 PEM key of the imported root (omit to keep the root offline)')
+    .option('--root-key <file>', 'PKCS#8 PEM key of the imported root (omit to keep the root offline; then --root-crl is required)')
+    .option('--root-crl <file>', 'current CRL (PEM or DER) signed by the imported root: required without --root-key, served as /pki/crl/root.crl')
     .option('--import-intermediate <file>', 'PEM certificate of an intermediate CA signed by that root')
     .option('--intermediate-key <file>', 'PKCS#8 PEM key of the imported intermediate')
     .option('--offline-root <file>', 'export the root key to <file> (0600) and remove it from the store')
-    .action(async (options: { importRoot?: string; rootKey?: string; importIntermediate?: string; intermediateKey?: string; offlineRoot?: string }, command: Command) => {
-      const importing = options.importRoot !== undefined || options.importIntermediate !== undefined || options.intermediateKey !== undefined || options.rootKey !== undefined;
+    .action(async (options: { importRoot?: string; rootKey?: string; rootCrl?: string; importIntermediate?: string; intermediateKey?: string; offlineRoot?: string }, command: Command) => {
+      const importing = options.importRoot !== undefined || options.importIntermediate !== undefined || options.intermediateKey !== undefined || options.rootKey !== undefined || options.rootCrl !== undefined;
       if (importing && (!options.importRoot || !options.importIntermediate || !options.intermediateKey)) {
-        throw new CliUsageError('importing needs --import-root, --import-intermediate and --intermediate-key (and optionally --root-key)');
+        throw new CliUsageError('importing needs --import-root, --import-intermediate and --intermediate-key (and --root-key or --root-crl)');
       }
+      if (importing && options.rootKey === undefined && options.rootCrl === undefined) {
+        throw new CliUsageError('without --root-key the root stays offline and cannot sign its CRL: give its current CRL with --root-crl <file>');
+      }
+      if (options.rootCrl !== undefined && !existsSync(options.rootCrl)) throw new CliUsageError(`--root-crl: no such file ${options.rootCrl}`);
       if (options.offlineRoot !== undefined && existsSync(options.offlineRoot)) throw new CliUsageError(`--offline-root: ${options.offlineRoot} exists; refusing to overwrite a key file`);
       await withContext(command, async (context) => {
         if (importing) {
@@ -50,6 +62,7 @@ export function registerCa(program: Command): void {
             rootKeyPem: options.rootKey === undefined ? undefined : readPem(options.rootKey, '--root-key'),
             intermediatePem: readPem(options.importIntermediate!, '--import-intermediate'),
             intermediateKeyPem: readPem(options.intermediateKey!, '--intermediate-key'),
+            rootCrl: options.rootCrl === undefined ? undefined : readCrl(options.rootCrl),
           }, ACTOR);
           console.log(`imported CA: root ${authority.root.cert.subject}, intermediate ${authority.intermediate.cert.subject}`);
           console.log(`root fingerprint (SHA-256): ${authority.rootFingerprint}`);
@@ -66,6 +79,30 @@ export function registerCa(program: Command): void {
       });
     });
 
+  ca.command('rotate')
+    .description('rotate the CA in phases: --prepare (new root + intermediate published as "next"), then --activate; or --intermediate alone')
+    .option('--prepare', 'create a new root and an intermediate under it (status next); the trust bundle lists both roots from now on')
+    .option('--activate', 'make the prepared chain active (new certificates come from it); the old one is retired and stays trusted until its last certificate expires')
+    .option('--intermediate', 'replace the intermediate under the same root (needs the root key online); active at once')
+    .action(async (options: { prepare?: boolean; activate?: boolean; intermediate?: boolean }, command: Command) => {
+      const phases = (['prepare', 'activate', 'intermediate'] as const).filter((p) => options[p]);
+      if (phases.length !== 1) throw new CliUsageError('give exactly one of --prepare, --activate or --intermediate');
+      const phase = phases[0]!;
+      const { result, status } = await withContext(command, async (context) => ({ result: await context.pki.rotate(phase, ACTOR), status: await context.pki.status() }));
+      const describe = (id: string) => {
+        const ca = status.cas.find((c) => c.id === id);
+        return ca ? `${ca.kind} ${ca.subject}${ca.kind === 'root' ? ` (fingerprint ${ca.fingerprint})` : ''}` : id;
+      };
+      if (phase === 'prepare') {
+        console.log(`prepared: ${result.created.map(describe).join(', ')}`);
+        console.log('the trust bundle now lists both roots; run `gatehouse ca rotate --activate` once every workload has reloaded it (SDK: within its refreshInterval)');
+      } else {
+        console.log(`active: ${result.activated.map(describe).join(', ')}`);
+        console.log(`retired: ${result.retired.join(', ')} (trusted until their last certificate expires)`);
+        if (phase === 'activate') console.log(`join tokens minted from now on pin the new root ${status.root!.fingerprint}; re-mint tokens minted before`);
+      }
+    });
+
   ca.command('status')
     .description('show the CA certificates, root fingerprint, CRLs and certificate counts')
     .option('--json', 'print JSON')
@@ -79,7 +116,8 @@ export function registerCa(program: Command): void {
         ['root fingerprint', status.root!.fingerprint],
         ['intermediate', `${status.intermediate!.subject} (until ${status.intermediate!.notAfter})`],
         ['roots in bundle', String(status.bundleRoots)],
-        ...status.crls.map((c): [string, string] => [`${c.issuer} CRL`, `#${c.number}, next update ${iso(c.nextUpdate)}`]),
+        ...status.cas.filter((c) => c.status !== 'active').map((c): [string, string] => [`${c.status} ${c.kind}`, `${c.subject} (${c.kind === 'root' ? `fingerprint ${c.fingerprint}, ` : ''}until ${c.notAfter})`]),
+        ...status.crls.map((c): [string, string] => [`${c.issuer} CRL`, `#${c.number}, next update ${iso(c.nextUpdate)} (${c.ca})`]),
         ['certificates', `${status.certificates.valid} valid, ${status.certificates.revoked} revoked (unexpired)`],
       ];
       for (const [key, value] of lines) console.log(`${key.padEnd(18)}${value}`);

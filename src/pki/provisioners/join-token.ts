@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { randomToken, sha256Hex } from '../../shared/random.ts';
-import { SERVICE_NAME } from '../../shared/spiffe.ts';
+import { SERVICE_NAME, isReservedService } from '../../shared/spiffe.ts';
 import { GatehouseError } from '../../shared/errors.ts';
 import type { Executor } from '../../store/index.ts';
 import { consumeJoinToken, findJoinToken, insertJoinToken } from '../repository.ts';
@@ -59,6 +59,9 @@ export async function mintJoinToken(
 ): Promise<MintedJoinToken> {
   if (!SERVICE_NAME.test(request.service)) {
     throw new GatehouseError('invalid_request', `Expected a service name like orders (a-z, 0-9, -), received ${JSON.stringify(request.service)}`);
+  }
+  if (isReservedService(request.service)) {
+    throw new GatehouseError('identity_not_allowed', `The service name ${request.service} is reserved for the CA itself`);
   }
   const ttl = request.ttlSeconds ?? limits.joinTokenTtl;
   if (!Number.isInteger(ttl) || ttl <= 0) throw new GatehouseError('invalid_request', 'The token lifetime must be a positive duration');

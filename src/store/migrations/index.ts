@@ -4,6 +4,7 @@ import { core } from './0001_core.ts';
 import { pki } from './0002_pki.ts';
 import { tokensEvents } from './0003_tokens_events.ts';
 import { oauth } from './0004_oauth.ts';
+import { caRotation } from './0005_ca_rotation.ts';
 
 /** Versioned, forward-only migrations, in order. Add a file, add a line. */
 export function migrations(dialect: Dialect): MigrationProvider {
@@ -12,6 +13,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0002_pki': pki(dialect),
     '0003_tokens_events': tokensEvents(dialect),
     '0004_oauth': oauth(dialect),
+    '0005_ca_rotation': caRotation(dialect),
   };
   return { getMigrations: async () => all };
 }
