@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { reportFailure } from './program.ts';
+import { reportFailure, usageLine } from './program.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerConfig } from './commands/config.ts';
@@ -18,10 +18,15 @@ const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
   .option('-c, --config <path>', 'gatehouse.yaml to read (env GATEHOUSE_CONFIG; default ./gatehouse.yaml if present)')
   .option('-d, --data-dir <path>', 'data directory (env GATEHOUSE_DATA_DIR; default ./.gatehouse)')
-  .showHelpAfterError('(run with --help for usage)')
-  .configureOutput({ outputError: (text, write) => write(text) })
+  // Subcommands inherit these (commander copies them into each `.command()`): `gatehouse user
+  // --help` lists --data-dir/--config too, and every usage error is one `gatehouse:` line.
+  .configureHelp({ showGlobalOptions: true })
+  // Help shown because a command is missing goes to stdout; stderr gets the one failure line.
+  .configureOutput({ writeErr: (text) => process.stdout.write(text), outputError: (text) => process.stderr.write(usageLine(text)) })
   .exitOverride((error) => {
-    process.exit(error.exitCode === 0 ? 0 : 2);
+    if (error.exitCode === 0) process.exit(0);
+    if (error.code === 'commander.help') process.stderr.write(usageLine('a command is required'));
+    process.exit(2);
   });
 
 registerServe(program);

@@ -41,11 +41,12 @@ export async function withContext<T>(command: Command, work: (context: ServiceCo
 /** A one-line error on stderr and a non-zero exit: never a stack trace. */
 export function reportFailure(error: unknown): never {
   if (error instanceof ConfigError) {
-    console.error(`gatehouse: ${error.message}`);
+    // Every issue names its key path; all of them on the one line.
+    console.error(`gatehouse: ${error.message.split('\n')[0]} ${error.issues.map((issue) => issue.replace(/\s+/g, ' ')).join('; ')}`);
     process.exit(2);
   }
   if (isGatehouseError(error)) {
-    console.error(`gatehouse: ${error.description} (${error.code})`);
+    console.error(`gatehouse: ${error.description.replace(/\s+/g, ' ')} (${error.code})`);
     process.exit(1);
   }
   if (error instanceof CliUsageError) {
@@ -53,8 +54,18 @@ export function reportFailure(error: unknown): never {
     process.exit(2);
   }
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`gatehouse: ${message.split('\n')[0]}`);
+  console.error(`gatehouse: ${message.split('\n')[0] || 'failed'}`);
   process.exit(1);
+}
+
+/**
+ * commander's usage error text (`error: unknown option '--x'` plus a suggestion line) as the one
+ * line we print: `gatehouse: unknown option '--x' (Did you mean --y?); see --help`.
+ */
+export function usageLine(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const message = lines.join(' ').replace(/^error:\s*/i, '');
+  return `gatehouse: ${message}; see --help\n`;
 }
 
 /** Wrong usage detected after parsing (mutually exclusive flags and the like). */

@@ -1,0 +1,112 @@
+/** The `gatehouse` command as a real process: one-line failures with exit codes, help, migrate, config check, serve auth. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './helpers/service.ts';
+
+const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const env: NodeJS.ProcessEnv = { ...process.env, GATEHOUSE_DATABASE_URL: '' };
+delete env.GATEHOUSE_CONFIG;
+delete env.GATEHOUSE_DATA_DIR;
+let dir: string;
+
+/** process.execPath is the Node 24 that runs the tests (npm test puts it first on PATH). */
+function gatehouse(args: string[]) {
+  const result = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env, cwd: dir });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function assertOneLine(stderr: string, pattern: RegExp): void {
+  assert.match(stderr, /^gatehouse: [^\n]+\n$/, `one line expected, got ${JSON.stringify(stderr)}`);
+  assert.match(stderr, pattern);
+}
+
+before(() => { dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-main-')); });
+after(() => { rmSync(dir, { recursive: true, force: true }); });
+
+test('fail-usage: an unknown command → one line, exit 2', () => {
+  const result = gatehouse(['frobnicate']);
+  assert.equal(result.code, 2);
+  assertOneLine(result.stderr, /unknown command 'frobnicate'/);
+});
+
+test('fail-usage: a missing argument → one line, exit 2', () => {
+  const result = gatehouse(['--data-dir', join(dir, 'data'), 'user', 'show']);
+  assert.equal(result.code, 2);
+  assertOneLine(result.stderr, /missing required argument 'user'/);
+});
+
+test('fail-usage: an unknown option → one line, exit 2', () => {
+  const result = gatehouse(['--data-dir', join(dir, 'data'), 'user', 'list', '--bogus']);
+  assert.equal(result.code, 2);
+  assertOneLine(result.stderr, /unknown option '--bogus'/);
+});
+
+test('fail-usage: a command group without its command → one line, exit 2', () => {
+  const result = gatehouse(['user']);
+  assert.equal(result.code, 2);
+  assertOneLine(result.stderr, /a command is required/);
+});
+
+test('ok: --help exits 0; subcommand help shows the global --data-dir and --config', () => {
+  const root = gatehouse(['--help']);
+  assert.equal(root.code, 0);
+  assert.match(root.stdout, /Usage: gatehouse/);
+  assert.equal(root.stderr, '');
+  const user = gatehouse(['user', '--help']);
+  assert.equal(user.code, 0);
+  assert.match(user.stdout, /Global Options:[\s\S]*--data-dir <path>[\s\S]*/);
+  assert.match(user.stdout, /--config <path>/);
+  assert.match(gatehouse(['user', 'add', '--help']).stdout, /--data-dir <path>/);
+});
+
+test('ok: migrate applies the migrations once, then reports up to date', () => {
+  const data = join(dir, 'migrate');
+  const first = gatehouse(['--data-dir', data, 'migrate']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^applied 0001_core, /);
+  const second = gatehouse(['--data-dir', data, 'migrate']);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /^up to date /);
+});
+
+test('fail-config: config check with a bad file → one line naming the key path, exit 2', () => {
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'throttle:\n  freeAttempts: -1\nlisten:\n  port: eighty\n');
+  const result = gatehouse(['--data-dir', join(dir, 'data'), '--config', file, 'config', 'check']);
+  assert.equal(result.code, 2);
+  assertOneLine(result.stderr, /throttle\.freeAttempts/);
+  assert.match(result.stderr, /listen\.port/);
+  const good = gatehouse(['--data-dir', join(dir, 'data'), 'config', 'check']);
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stdout, /configuration is valid/);
+});
+
+test('ok: serve auth starts, answers /readyz, and exits 0 on SIGTERM', async () => {
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const file = join(dir, 'serve.yaml');
+  writeFileSync(file, `issuer: http://127.0.0.1:${port}\nlisten:\n  host: 127.0.0.1\n  port: ${port}\n  tlsPort: ${tlsPort}\nlog:\n  level: warn\n`);
+  const child = spawn(process.execPath, [main, '--data-dir', join(dir, 'serve'), '--config', file, 'serve', 'auth'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
+  const exited = once(child, 'exit');
+  try {
+    let ready: Response | undefined;
+    for (let i = 0; i < 150 && ready?.status !== 200; i++) {
+      if (child.exitCode !== null) break;
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      if (ready?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(ready?.status, 200, output);
+    assert.deepEqual(await ready!.json(), { status: 'ready' });
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code, signal] = await exited;
+  assert.deepEqual({ code, signal }, { code: 0, signal: null }, output);
+});
