@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import formbody from '@fastify/formbody';
 import type { Logger } from './logger.ts';
 import { GatehouseError, isGatehouseError } from './errors.ts';
+import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 import { toProblem, PROBLEM_CONTENT_TYPE } from './problem.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -28,9 +29,13 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
-/** Maps whatever was thrown to the public error: coded errors as they are, the rest to 500/4xx. */
+/**
+ * Maps whatever was thrown to the public error: coded errors as they are, a database outage to
+ * 503 `store_unavailable` (with Retry-After), the rest to 500/4xx.
+ */
 export function toPublicError(error: unknown): GatehouseError {
   if (isGatehouseError(error)) return error;
+  if (isStoreUnavailable(error)) return storeUnavailable(error);
   const fastifyError = error as FastifyError;
   switch (fastifyError?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

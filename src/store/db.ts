@@ -121,12 +121,21 @@ export function isStoreUnavailable(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   if (code !== undefined && UNAVAILABLE_CODES.has(code) && code !== 'ERR_SQLITE_ERROR') return true;
   const message = error.message;
-  return /database is locked|SQLITE_BUSY|Connection terminated|timeout exceeded when trying to connect|driver has already been destroyed|database is not open/i.test(message);
+  // "is not currently accepting connections": PostgreSQL's 55000 for a database closed to
+  // connections (maintenance, failover); the code alone is too broad to match on.
+  return /database is locked|SQLITE_BUSY|Connection terminated|timeout exceeded when trying to connect|driver has already been destroyed|database is not open|is not currently accepting connections/i.test(message);
 }
 
-/** Translates a failure of the database into the public `store_unavailable` error (503). */
+/** Seconds a client is asked to wait after a database outage (`Retry-After`). */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
+/** Translates a failure of the database into the public `store_unavailable` error (503, with Retry-After). */
 export function storeUnavailable(error: unknown): GatehouseError {
-  return new GatehouseError('store_unavailable', undefined, { cause: error, detail: error instanceof Error ? error.message : String(error) });
+  return new GatehouseError('store_unavailable', undefined, {
+    cause: error,
+    detail: error instanceof Error ? error.message : String(error),
+    headers: { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) },
+  });
 }
 
 /** True for a unique-constraint violation on either dialect. */
