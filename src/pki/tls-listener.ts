@@ -12,6 +12,7 @@ import { createHttpApp } from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Pki, ServerCredentials } from './index.ts';
 import { registerPkiRoutes } from './api.ts';
+import { renewalDelay, retryDelay, type RetryPolicy } from '../shared/backoff.ts';
 import { RESERVED_SERVICE } from '../shared/spiffe.ts';
 
 export interface PkiTlsListener {
@@ -24,7 +25,11 @@ export interface PkiTlsListener {
 
 export const TLS_LISTENER_SERVICE = RESERVED_SERVICE;
 
-export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; bodyLimit: number; serverNames: string[] }): Promise<PkiTlsListener> {
+/** Retries of the listener's own renewal: 1 s doubling up to 60 s, jittered in [d/2, d]. */
+const DEFAULT_RETRY: RetryPolicy = { initialDelay: 1000, maxDelay: 60_000, jitter: 'equal' };
+
+export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; bodyLimit: number; serverNames: string[]; retry?: RetryPolicy }): Promise<PkiTlsListener> {
+  const retry = options.retry ?? DEFAULT_RETRY;
   let authority = await pki.authority();
   const issue = () => pki.issueOwn(TLS_LISTENER_SERVICE, options.serverNames, 'system:tls-listener');
   let credentials: ServerCredentials = await issue();
@@ -61,21 +66,28 @@ export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; 
       options.logger.error({ err: error }, 'TLS listener could not follow a CA change; retrying');
     }
   };
-  const schedule = () => {
-    const lifetime = (credentials.notAfter - credentials.notBefore) * 1000;
-    const due = credentials.notBefore * 1000 + (lifetime * 2) / 3 - Date.now();
-    timer = setTimeout(renewOwn, Math.max(1000, Math.min(due, 2 ** 31 - 1)));
+  let closed = false;
+  // Failed attempts in a row: retries back off (a CA whose store is down is not hammered).
+  let failures = 0;
+  const schedule = (delay: number) => {
+    if (closed) return;
+    timer = setTimeout(() => void renewOwn(), Math.min(delay, 2 ** 31 - 1));
     timer.unref();
   };
+  const scheduleRenewal = () => schedule(renewalDelay(credentials.notBefore * 1000, credentials.notAfter * 1000, 2 / 3, Date.now()));
   const renewOwn = async () => {
     try {
       credentials = await issue();
       (app.server as HttpsServer).setSecureContext(secureOptions(credentials));
+      failures = 0;
       options.logger.info({ serial: credentials.serial, notAfter: credentials.notAfter }, 'TLS listener certificate renewed');
+      scheduleRenewal();
     } catch (error) {
-      options.logger.error({ err: error }, 'TLS listener certificate renewal failed; retrying');
+      const retryIn = retryDelay(retry, failures);
+      failures += 1;
+      options.logger.error({ err: error, attempt: failures, retryIn, notAfter: credentials.notAfter }, 'TLS listener certificate renewal failed; keeping the current one and retrying');
+      schedule(retryIn);
     }
-    schedule();
   };
 
   return {
@@ -87,12 +99,13 @@ export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; 
       await app.listen({ host, port });
       const address = app.server.address() as AddressInfo;
       url = `https://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-      schedule();
+      scheduleRenewal();
       watcher = setInterval(() => void watch(), Math.max(500, pki.checkIntervalMs));
       watcher.unref();
       return url;
     },
     async close() {
+      closed = true;
       if (timer) clearTimeout(timer);
       if (watcher) clearInterval(watcher);
       await app.close();

@@ -6,8 +6,8 @@
  */
 import type { PeerCertificate } from 'node:tls';
 import { Agent, request } from 'undici';
-import { x509, parseCertificates, fingerprintSha256 } from '../shared/x509.ts';
-import { parseSpiffeId } from '../shared/spiffe.ts';
+import { parseCertificates, fingerprintSha256 } from '../shared/x509.ts';
+import { checkLeaf } from '../shared/leaf-check.ts';
 
 export const CA_SERVICE = 'gatehouse';
 
@@ -32,15 +32,18 @@ export class CaRequestError extends Error {
   }
 }
 
+/**
+ * The CA's TLS certificate must pass the full leaf check for a server (serverAuth EKU, not a CA,
+ * keyUsage digitalSignature only, exactly one SPIFFE URI SAN, in our trust domain once known)
+ * and be the CA's own SPIFFE ID — the chain alone only proves it comes from our CA.
+ */
 export function caServerIdentityCheck(trustDomain: string | undefined) {
   return (_host: string, cert: PeerCertificate): Error | undefined => {
+    if (!cert?.raw) return new Error('the CA presented no certificate');
     try {
-      const parsed = new x509.X509Certificate(new Uint8Array(cert.raw));
-      const uris = (parsed.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? []).filter((n) => n.type === 'url');
-      const id = uris.length === 1 ? parseSpiffeId(uris[0]!.value) : undefined;
-      if (!id || id.service !== CA_SERVICE || (trustDomain !== undefined && id.trustDomain !== trustDomain)) {
-        return new Error(`the CA's certificate is not spiffe://${trustDomain ?? '<trust-domain>'}/svc/${CA_SERVICE}`);
-      }
+      const leaf = checkLeaf(new Uint8Array(cert.raw), { trustDomain, usage: 'serverAuth' });
+      if (!leaf.ok) return new Error(`the CA's certificate is refused (${leaf.reason}): ${leaf.detail}`);
+      if (leaf.service !== CA_SERVICE) return new Error(`the CA's certificate is ${leaf.spiffeId}, expected spiffe://${trustDomain ?? '<trust-domain>'}/svc/${CA_SERVICE}`);
       return undefined;
     } catch (error) {
       return new Error(`the CA's certificate cannot be parsed: ${(error as Error).message}`);

@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { checkLeaf, type LeafIdentity } from '../shared/leaf-check.ts';
+import { checkPeerSocket, type LeafIdentity, type PeerCheck } from '../shared/leaf-check.ts';
 import { compileAllow, type AllowRule } from './allow.ts';
 import type { SdkLogger, WorkloadIdentity } from './workload-identity.ts';
 
@@ -27,27 +27,11 @@ export interface MtlsServerOptions {
   logger?: SdkLogger;
 }
 
-type PeerCheck = { ok: true; peer: PeerIdentity } | { ok: false; reason: string; detail: string };
-
 const peers = new WeakMap<TLSSocket, PeerCheck>();
 
 /** The caller's identity on a request served by createMtlsServer. */
 export function peerIdentity(request: IncomingMessage): PeerIdentity | undefined {
   return (request as Partial<MtlsRequest>).peer;
-}
-
-function checkSocket(socket: TLSSocket, trustDomain: string): PeerCheck {
-  const cert = socket.getPeerCertificate();
-  if (!cert || !cert.raw) return { ok: false, reason: 'no_client_certificate', detail: 'no client certificate was presented' };
-  if (!socket.authorized) return { ok: false, reason: 'untrusted_certificate', detail: String(socket.authorizationError ?? 'the chain does not lead to a trusted root') };
-  try {
-    const leaf = checkLeaf(new Uint8Array(cert.raw), { trustDomain, usage: 'clientAuth' });
-    if (!leaf.ok) return { ok: false, reason: leaf.reason, detail: leaf.detail };
-    const { ok: _ok, ...peer } = leaf;
-    return { ok: true, peer };
-  } catch (error) {
-    return { ok: false, reason: 'unparseable_certificate', detail: (error as Error).message };
-  }
 }
 
 function refuse(response: ServerResponse, status: 401 | 403, code: string, title: string, closeConnection: boolean): void {
@@ -68,7 +52,7 @@ export function createMtlsServer(handler: (request: MtlsRequest, response: Serve
     const socket = request.socket as TLSSocket;
     let check = peers.get(socket);
     if (!check) {
-      check = checkSocket(socket, identity.trustDomain);
+      check = checkPeerSocket(socket, { trustDomain: identity.trustDomain });
       peers.set(socket, check);
     }
     const where = { method: request.method, path: request.url?.split('?')[0], remote: socket.remoteAddress };

@@ -6,11 +6,13 @@
  * unchanged document costs a 304). Emits 'changed' when anything a TLS context uses changes.
  */
 import { EventEmitter } from 'node:events';
-import { webcrypto } from 'node:crypto';
 import type { Agent } from 'undici';
-import { Gauge, type Registry } from 'prom-client';
-import { x509, parseCertificates, privateKeyToPem } from '../shared/x509.ts';
+import type { Registry } from 'prom-client';
+import { x509, parseCertificates, generateKeyAndCsr } from '../shared/x509.ts';
 import { checkLeaf } from '../shared/leaf-check.ts';
+import { parseJoinToken } from '../shared/join-token.ts';
+import { retryDelay, renewalDelay, type RetryPolicy } from '../shared/backoff.ts';
+import { reportExpiry } from './expiry-metric.ts';
 import { bootstrapRoot, caAgent, caCall, expectOk, CaRequestError } from './ca-client.ts';
 import { buildTrust, type TrustState } from './trust.ts';
 
@@ -42,7 +44,8 @@ export interface WorkloadIdentityOptions {
   warnAt?: number;
   /** How often to reload the bundle and CRLs, ms. Default 5000. */
   refreshInterval?: number;
-  retry?: { initialDelay?: number; maxDelay?: number };
+  /** Renewal retries: initialDelay 1000 ms doubling up to maxDelay 30 000 ms, `equal` jitter ([d/2, d]) or `full` ([0, d]). */
+  retry?: { initialDelay?: number; maxDelay?: number; jitter?: 'full' | 'equal' };
   logger?: SdkLogger;
   /** prom-client registry for `gatehouse_workload_certificate_expiry_seconds`. */
   registry?: Registry;
@@ -93,26 +96,15 @@ interface Held {
   trustDomain: string;
 }
 
-async function keyAndCsr(options: WorkloadIdentityOptions): Promise<{ key: string; csr: string }> {
-  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  const names: x509.JsonGeneralNames = [
-    ...(options.dnsNames ?? [options.service]).map((value) => ({ type: 'dns' as const, value })),
-    ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
-  ];
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: [{ CN: [options.service] }],
-    keys,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
-  });
-  return { key: await privateKeyToPem(keys.privateKey), csr: csr.toString('pem') };
+function keyAndCsr(options: WorkloadIdentityOptions): Promise<{ keyPem: string; csr: string }> {
+  return generateKeyAndCsr({ cn: options.service, dns: options.dnsNames ?? [options.service], ips: options.ipAddresses });
 }
 
 function hold(key: string, chainPem: string, service: string): Held {
   const [leaf, ...intermediates] = parseCertificates(chainPem);
   if (!leaf || intermediates.length === 0) throw new CaRequestError('the CA answered without a certificate chain');
-  const td = /^spiffe:\/\/([^/]+)\//.exec(leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items.find((n) => n.type === 'url')?.value ?? '')?.[1];
-  const check = checkLeaf(leaf, { trustDomain: td ?? '', usage: 'clientAuth' });
+  // Any trust domain: the CA's own chain (verified on the TLS connection) decides ours.
+  const check = checkLeaf(leaf, { trustDomain: undefined, usage: 'clientAuth' });
   if (!check.ok) throw new CaRequestError(`the CA issued a certificate we cannot use: ${check.detail}`);
   if (check.service !== service) throw new CaRequestError(`the CA issued ${check.spiffeId}, expected service ${service}`);
   return { key, chainPem, leaf, intermediates, serial: check.serial, spiffeId: check.spiffeId, trustDomain: check.trustDomain };
@@ -124,13 +116,13 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
   const renewAt = options.renewAt ?? 2 / 3;
   const warnAt = options.warnAt ?? 1 / 6;
   const refreshInterval = options.refreshInterval ?? 5000;
-  const initialDelay = options.retry?.initialDelay ?? 1000;
-  const maxDelay = options.retry?.maxDelay ?? 30_000;
+  const retry: RetryPolicy = { initialDelay: options.retry?.initialDelay ?? 1000, maxDelay: options.retry?.maxDelay ?? 30_000, jitter: options.retry?.jitter ?? 'equal' };
+  retryDelay(retry, 0); // a bad policy fails here, not at the first renewal
   const emitter = new EventEmitter();
   emitter.on('error', () => {});
 
   // 1. Trust anchor: the bundle given, or the root pinned by the token's fingerprint.
-  const pinned = options.caFingerprint ?? /^ghjt\.[^.]+\.[^.]+\.([a-f0-9]{64})$/.exec(options.joinToken)?.[1];
+  const pinned = options.caFingerprint ?? parseJoinToken(options.joinToken)?.rootFingerprint;
   let anchor: string;
   if (options.caBundle) anchor = options.caBundle;
   else if (pinned) anchor = await bootstrapRoot(caUrl, pinned);
@@ -142,7 +134,7 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
   let held: Held;
   try {
     const response = expectOk(await caCall(enrollAgent, `${caUrl}/pki/enroll`, { method: 'POST', json: { token: options.joinToken, csr: first.csr, ...(options.ttl ? { ttl: options.ttl } : {}) } }), 'enrollment');
-    held = hold(first.key, (JSON.parse(response.body) as { certificate: string }).certificate, options.service);
+    held = hold(first.keyPem, (JSON.parse(response.body) as { certificate: string }).certificate, options.service);
   } finally {
     await enrollAgent.close();
   }
@@ -196,7 +188,7 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
   async function renewOnce(): Promise<void> {
     const next = await keyAndCsr(options);
     const response = expectOk(await caCall(agent, `${caUrl}/pki/renew`, { method: 'POST', json: { csr: next.csr, ...(options.ttl ? { ttl: options.ttl } : {}) } }), 'renewal');
-    const renewed = hold(next.key, (JSON.parse(response.body) as { certificate: string }).certificate, options.service);
+    const renewed = hold(next.keyPem, (JSON.parse(response.body) as { certificate: string }).certificate, options.service);
     held = renewed;
     rebuildAgent();
     logger.info({ spiffeId: held.spiffeId, serial: held.serial, notAfter: held.leaf.notAfter.toISOString() }, 'workload certificate renewed');
@@ -206,7 +198,7 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
   function scheduleRenewal(delay?: number): void {
     if (closed) return;
     if (renewTimer) clearTimeout(renewTimer);
-    const due = delay ?? held.leaf.notBefore.getTime() + lifetimeMs() * renewAt - Date.now();
+    const due = delay ?? renewalDelay(held.leaf.notBefore.getTime(), held.leaf.notAfter.getTime(), renewAt, Date.now());
     renewTimer = setTimeout(() => void runRenewal(0), Math.max(0, Math.min(due, 2 ** 31 - 1)));
     renewTimer.unref();
   }
@@ -218,9 +210,7 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
       await renewing;
       scheduleRenewal();
     } catch (error) {
-      // Exponential backoff with full jitter in [d/2, d], never past the expiry.
-      const base = Math.min(maxDelay, initialDelay * 2 ** attempt);
-      const retryIn = Math.round(base / 2 + Math.random() * (base / 2));
+      const retryIn = retryDelay(retry, attempt);
       logger.warn({ err: error, attempt: attempt + 1, retryIn, expiresIn: expiresIn() }, 'certificate renewal failed; keeping the current certificate and retrying');
       emitter.emit('renewal_failed', { type: 'renewal_failed', attempt: attempt + 1, error: error as Error, retryIn });
       warnIfClose();
@@ -267,17 +257,7 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
     refreshTimer.unref();
   }
 
-  if (options.registry) {
-    new Gauge({
-      name: 'gatehouse_workload_certificate_expiry_seconds',
-      help: 'Seconds until the workload certificate expires',
-      labelNames: ['service'],
-      registers: [options.registry],
-      collect() {
-        this.set({ service: options.service }, expiresIn());
-      },
-    });
-  }
+  const stopReporting = options.registry ? reportExpiry(options.registry, options.service, expiresIn) : () => {};
 
   scheduleRenewal();
   scheduleRefresh();
@@ -303,6 +283,7 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
     off: (event: string, listener: (event: IdentityEvent) => void) => void emitter.off(event, listener),
     async close() {
       closed = true;
+      stopReporting();
       if (renewTimer) clearTimeout(renewTimer);
       if (refreshTimer) clearTimeout(refreshTimer);
       emitter.removeAllListeners();

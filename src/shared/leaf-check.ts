@@ -4,6 +4,7 @@
  * and a leaf without EKU or keyUsage (see STACK-NOTES): we check those here, from the parsed
  * certificate, never from Node's SAN string. Used by the CA (renewal) and by the SDK (mTLS).
  */
+import type { TLSSocket } from 'node:tls';
 import { x509, normalizeSerial } from './x509.ts';
 import { parseSpiffeId } from './spiffe.ts';
 
@@ -31,7 +32,8 @@ export interface LeafIdentity {
 export type LeafCheck = ({ ok: true } & LeafIdentity) | { ok: false; reason: LeafProblem; detail: string };
 
 export interface LeafCheckOptions {
-  trustDomain: string;
+  /** Undefined: any trust domain (only before enrollment, when a pinned root is the anchor). */
+  trustDomain: string | undefined;
   /** The EKU the peer's role needs: clientAuth for callers, serverAuth for servers. */
   usage: 'clientAuth' | 'serverAuth';
   /** Milliseconds since the epoch; default now. */
@@ -63,10 +65,10 @@ export function checkLeaf(input: x509.X509Certificate | ArrayBuffer | Uint8Array
   if (uris.length !== 1) return refuse('uri_san_count', `expected exactly one URI SAN, found ${uris.length}`);
   const parsed = parseSpiffeId(uris[0]!);
   if (!parsed) return refuse('not_spiffe', `the URI SAN is not a SPIFFE ID: ${uris[0]}`);
-  if (parsed.trustDomain !== options.trustDomain) {
+  if (options.trustDomain !== undefined && parsed.trustDomain !== options.trustDomain) {
     return refuse('foreign_trust_domain', `expected trust domain ${options.trustDomain}, received ${parsed.trustDomain}`);
   }
-  if (!parsed.service) return refuse('not_a_service', `expected spiffe://${options.trustDomain}/svc/<service>, received ${uris[0]}`);
+  if (!parsed.service) return refuse('not_a_service', `expected spiffe://${parsed.trustDomain}/svc/<service>, received ${uris[0]}`);
   return {
     ok: true,
     spiffeId: uris[0]!,
@@ -76,4 +78,28 @@ export function checkLeaf(input: x509.X509Certificate | ArrayBuffer | Uint8Array
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
   };
+}
+
+export type PeerProblem = LeafProblem | 'no_client_certificate' | 'untrusted_certificate' | 'unparseable_certificate';
+
+export type PeerCheck = { ok: true; peer: LeafIdentity } | { ok: false; reason: PeerProblem; detail: string };
+
+/**
+ * The client certificate of a TLS connection that asked for one without rejecting the
+ * handshake: present, verified by OpenSSL against our roots (`socket.authorized`), and a
+ * workload leaf for `clientAuth` (checkLeaf). Used by the CA's renewal provisioner and by the
+ * SDK's mTLS server, so both refuse the same certificates for the same reasons.
+ */
+export function checkPeerSocket(socket: TLSSocket, options: { trustDomain: string; now?: number }): PeerCheck {
+  const cert = socket.getPeerCertificate();
+  if (!cert || !cert.raw) return { ok: false, reason: 'no_client_certificate', detail: 'no client certificate was presented' };
+  if (!socket.authorized) return { ok: false, reason: 'untrusted_certificate', detail: String(socket.authorizationError ?? 'the chain does not lead to a trusted root') };
+  try {
+    const leaf = checkLeaf(new Uint8Array(cert.raw), { trustDomain: options.trustDomain, usage: 'clientAuth', ...(options.now === undefined ? {} : { now: options.now }) });
+    if (!leaf.ok) return leaf;
+    const { ok: _ok, ...peer } = leaf;
+    return { ok: true, peer };
+  } catch (error) {
+    return { ok: false, reason: 'unparseable_certificate', detail: (error as Error).message };
+  }
 }

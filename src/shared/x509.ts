@@ -77,3 +77,36 @@ export async function importEcPrivateKey(pem: string, extractable = false): Prom
   }
   throw new TypeError(`expected a PKCS#8 ECDSA P-256 or P-384 private key (${(lastError as Error)?.message ?? 'unreadable'})`);
 }
+
+/** Names a workload asks for in a CSR (the CA's name policy decides what it grants). */
+export interface CsrNames {
+  cn?: string | undefined;
+  dns?: string[] | undefined;
+  ips?: string[] | undefined;
+  uris?: string[] | undefined;
+}
+
+export interface KeyAndCsr {
+  keys: CryptoKeyPair;
+  /** PKCS#8 PEM of the private key: it stays with the caller. */
+  keyPem: string;
+  /** PEM CSR (ECDSA with SHA-256) carrying the names as a subjectAltName extension request. */
+  csr: string;
+}
+
+/** Generates a P-256 key (unless `keys` is given) and a CSR for it: what a workload sends the CA. */
+export async function generateKeyAndCsr(names: CsrNames = {}, keys?: CryptoKeyPair): Promise<KeyAndCsr> {
+  const pair = keys ?? (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
+  const sans: x509.JsonGeneralNames = [
+    ...(names.uris ?? []).map((value) => ({ type: 'url' as const, value })),
+    ...(names.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(names.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    ...(names.cn ? { name: [{ CN: [names.cn] }] } : {}),
+    keys: pair,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans)] : [],
+  });
+  return { keys: pair, keyPem: await privateKeyToPem(pair.privateKey), csr: csr.toString('pem') };
+}

@@ -4,24 +4,13 @@
  */
 import { webcrypto } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { x509, privateKeyToPem, certificatesToPem, randomSerial, type CryptoKey } from '../../src/shared/x509.ts';
+import { x509, privateKeyToPem, certificatesToPem, randomSerial, generateKeyAndCsr, type CryptoKey, type CsrNames, type KeyAndCsr } from '../../src/shared/x509.ts';
 
-export interface KeyAndCsr { keyPem: string; csr: string; keys: webcrypto.CryptoKeyPair }
+export type { KeyAndCsr };
 
-export async function makeCsr(options: { cn?: string; dns?: string[]; ips?: string[]; uris?: string[]; keys?: webcrypto.CryptoKeyPair } = {}): Promise<KeyAndCsr> {
-  const keys = options.keys ?? (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']));
-  const names: x509.JsonGeneralNames = [
-    ...(options.uris ?? []).map((value) => ({ type: 'url' as const, value })),
-    ...(options.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
-    ...(options.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
-  ];
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    ...(options.cn ? { name: [{ CN: [options.cn] }] } : {}),
-    keys,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: names.length ? [new x509.SubjectAlternativeNameExtension(names)] : [],
-  });
-  return { keyPem: await privateKeyToPem(keys.privateKey), csr: csr.toString('pem'), keys };
+/** A P-256 key and a CSR asking for exactly these names (the SDK's own generateKeyAndCsr). */
+export function makeCsr(options: CsrNames & { keys?: webcrypto.CryptoKeyPair } = {}): Promise<KeyAndCsr> {
+  return generateKeyAndCsr(options, options.keys);
 }
 
 export interface Issuer { cert: x509.X509Certificate; key: CryptoKey }

@@ -18,22 +18,9 @@ import { GatehouseError } from '../../shared/errors.ts';
 import type { Executor } from '../../store/index.ts';
 import { consumeJoinToken, findJoinToken, insertJoinToken } from '../repository.ts';
 
-const TOKEN_PATTERN = /^ghjt\.([a-f0-9]{16})\.([A-Za-z0-9_-]{43})\.([a-f0-9]{64})$/;
-
-export interface ParsedJoinToken {
-  id: string;
-  secret: string;
-  rootFingerprint: string;
-}
-
-export function formatJoinToken(id: string, secret: string, rootFingerprint: string): string {
-  return `ghjt.${id}.${secret}.${rootFingerprint}`;
-}
-
-export function parseJoinToken(token: string): ParsedJoinToken | undefined {
-  const match = TOKEN_PATTERN.exec(token);
-  return match ? { id: match[1]!, secret: match[2]!, rootFingerprint: match[3]! } : undefined;
-}
+// The format is parsed in one place, shared with the SDK (which reads the fingerprint to pin).
+import { formatJoinToken, parseJoinToken } from '../../shared/join-token.ts';
+export { formatJoinToken, parseJoinToken, type ParsedJoinToken } from '../../shared/join-token.ts';
 
 export interface MintedJoinToken {
   token: string;

@@ -1,34 +1,24 @@
 /**
  * mTLS renewal provisioner: the caller proves who it is with its current certificate. It must
  * chain to our roots (OpenSSL verified the handshake: `socket.authorized`), pass the leaf checks
- * OpenSSL does not do (./../../shared/leaf-check.ts), be one we issued and still valid in our
+ * OpenSSL does not do (checkPeerSocket in ../../shared/leaf-check.ts, shared with the SDK's mTLS server), be one we issued and still valid in our
  * records (not revoked). The grant is the same identity only.
  */
 import type { TLSSocket } from 'node:tls';
-import { checkLeaf } from '../../shared/leaf-check.ts';
+import { checkPeerSocket, type PeerProblem } from '../../shared/leaf-check.ts';
 import type { Executor } from '../../store/index.ts';
 import { findCertificate } from '../repository.ts';
 
-export type RenewalRefusal =
-  | 'no_client_certificate'
-  | 'untrusted_certificate'
-  | 'unknown_certificate'
-  | 'certificate_revoked'
-  | string;
+export type RenewalRefusal = PeerProblem | 'unknown_certificate' | 'certificate_revoked' | 'identity_mismatch';
 
 export type RenewalGrant =
   | { ok: true; service: string; serial: string; requestedBy: string }
   | { ok: false; reason: RenewalRefusal; detail: string; serial: string | undefined; service: string | undefined };
 
 export async function authorizeRenewal(db: Executor, socket: TLSSocket, trustDomain: string, nowMs: number): Promise<RenewalGrant> {
-  const peer = socket.getPeerCertificate();
-  if (!peer || !peer.raw) return { ok: false, reason: 'no_client_certificate', detail: 'no client certificate was presented', serial: undefined, service: undefined };
-  if (!socket.authorized) {
-    const detail = String(socket.authorizationError ?? 'the chain does not lead to a trusted root');
-    return { ok: false, reason: 'untrusted_certificate', detail, serial: undefined, service: undefined };
-  }
-  const leaf = checkLeaf(new Uint8Array(peer.raw), { trustDomain, usage: 'clientAuth', now: nowMs });
-  if (!leaf.ok) return { ok: false, reason: leaf.reason, detail: leaf.detail, serial: undefined, service: undefined };
+  const check = checkPeerSocket(socket, { trustDomain, now: nowMs });
+  if (!check.ok) return { ok: false, reason: check.reason, detail: check.detail, serial: undefined, service: undefined };
+  const leaf = check.peer;
   const row = await findCertificate(db, leaf.serial);
   if (!row) return { ok: false, reason: 'unknown_certificate', detail: `serial ${leaf.serial} was not issued by this CA`, serial: leaf.serial, service: leaf.service };
   if (row.status !== 'valid') return { ok: false, reason: 'certificate_revoked', detail: `serial ${leaf.serial} is revoked`, serial: leaf.serial, service: leaf.service };

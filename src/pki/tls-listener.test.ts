@@ -1,0 +1,79 @@
+/**
+ * The CA's TLS listener renews its own certificate at two thirds of its life; when issuing
+ * fails it backs off (retryDelay) instead of retrying every second, and once it succeeds new
+ * handshakes see the new certificate.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:tls';
+import { silentLogger } from '../shared/logger.ts';
+import { normalizeSerial } from '../shared/x509.ts';
+import { systemClock } from '../shared/clock.ts';
+import { createAuditLog } from '../events/audit.ts';
+import { configSchema } from '../config/index.ts';
+import { openTestStore } from '../../test/helpers/store.ts';
+import { createPki, createPkiTlsListener, type Pki, type ServerCredentials } from './index.ts';
+
+let closeStore: () => Promise<void>;
+let pki: Pki;
+
+before(async () => {
+  const opened = await openTestStore();
+  closeStore = opened.close;
+  const config = configSchema.parse({ issuer: 'http://127.0.0.1:1', pki: { trustDomain: 'td.test' } });
+  pki = createPki({ store: opened.store, audit: createAuditLog(opened.store.db), config: config.pki, masterKey: randomBytes(32), clock: systemClock, logger: silentLogger() });
+  await pki.ensureInitialized();
+});
+after(async () => {
+  await closeStore();
+});
+
+function presentedSerial(url: string, ca: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), ca, checkServerIdentity: () => undefined }, () => {
+      resolve(normalizeSerial(socket.getPeerCertificate().serialNumber));
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+}
+
+test('ok: a failing renewal of the listener\'s own certificate backs off, then the new certificate is served', async () => {
+  const calls: number[] = [];
+  let last: ServerCredentials | undefined;
+  const FAILURES = 4;
+  const flaky: Pki = Object.create(pki, {
+    issueOwn: {
+      value: async (...args: Parameters<Pki['issueOwn']>) => {
+        calls.push(Date.now());
+        if (calls.length === 1) {
+          // The first certificate claims to be near its end: renewal is due at once.
+          const now = Math.floor(Date.now() / 1000);
+          return { ...(await pki.issueOwn(...args)), notBefore: now - 10, notAfter: now + 1 };
+        }
+        if (calls.length <= 1 + FAILURES) throw new Error('store unavailable');
+        last = await pki.issueOwn(...args);
+        return last;
+      },
+    },
+  });
+  const listener = await createPkiTlsListener(flaky, { logger: silentLogger(), bodyLimit: 65_536, serverNames: ['localhost'], retry: { initialDelay: 40, maxDelay: 160, jitter: 'none' } });
+  try {
+    const url = await listener.listen('127.0.0.1', 0);
+    const deadline = Date.now() + 5000;
+    while (!last && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(last, `renewed after ${calls.length - 1} attempts`);
+    // Attempts 2..6: the gaps after each failure follow 40, 80, 160, 160 ms (not a fixed 1 s).
+    const gaps = calls.slice(2).map((at, i) => at - calls[i + 1]!);
+    assert.equal(gaps.length, FAILURES);
+    const expected = [40, 80, 160, 160];
+    gaps.forEach((gap, i) => assert.ok(gap >= expected[i]! - 5 && gap < expected[i]! + 400, `gap ${i}: ${gap} ms, expected ≈ ${expected[i]} (all: ${gaps})`));
+    assert.equal(await presentedSerial(url, (await pki.authority()).bundlePem), normalizeSerial(last.serial), 'new handshakes see the renewed certificate');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(calls.length, 2 + FAILURES, 'after a success the next renewal waits for two thirds of the new lifetime');
+  } finally {
+    await listener.close();
+  }
+});
