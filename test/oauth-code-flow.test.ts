@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startOAuthService, rp, codeFlow, authorizationUrl, signIn, Browser, formAction, formField, post, tokenRequest, basic, CALLBACK, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
+import type { AuditEvent } from '../src/events/audit.ts';
+import { startOAuthService, rp, codeFlow, authorizationUrl, signIn, Browser, formAction, formField, post, tokenRequest, basic, CALLBACK, PASSWORD, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
 import type { PublishedEvent } from '../src/events/types.ts';
 
 await forEachDialect('oauth code flow', (dialect) => {
@@ -17,6 +18,8 @@ await forEachDialect('oauth code flow', (dialect) => {
     fx.svc.service.context.events.subscribe((event) => published.push(event));
   });
   after(async () => { await fx.close(); });
+  const auditHead = () => auditProbe(fx).head();
+  const lastAudit = (event: AuditEvent, since: number) => auditProbe(fx).last(event, since);
 
   const audit = (event: string) => fx.svc.service.context.audit.list({ event: event as never });
 
@@ -119,9 +122,16 @@ await forEachDialect('oauth code flow', (dialect) => {
     const callback = await signIn(browser, fx.issuer, started.url);
     const code = callback.searchParams.get('code')!;
     const auth = basic('shop', fx.firstParty.secret);
-    const wrong = await tokenRequest(fx.issuer, { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, code_verifier: oidc.randomPKCECodeVerifier() }, auth);
+    const since = await auditHead();
+    const wrongVerifier = oidc.randomPKCECodeVerifier();
+    const wrong = await tokenRequest(fx.issuer, { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, code_verifier: wrongVerifier }, auth);
     assert.equal(wrong.status, 400);
     assert.equal((await wrong.json() as { error: string }).error, 'invalid_grant');
+    const row = await lastAudit('token.refused', since);
+    assert.equal(row.reason, 'invalid_grant');
+    assert.equal(row.clientId, 'shop');
+    assert.equal(row.data?.grantType, 'authorization_code');
+    assert.doesNotMatch(JSON.stringify(row), new RegExp(`${code}|${wrongVerifier}|${fx.firstParty.secret}`));
     const right = await tokenRequest(fx.issuer, { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, code_verifier: started.verifier }, auth);
     assert.equal(right.status, 400);
     assert.equal((await right.json() as { error: string }).error, 'invalid_grant');
@@ -151,11 +161,18 @@ await forEachDialect('oauth code flow', (dialect) => {
     const tokens = await oidc.authorizationCodeGrant(shop, callback, { pkceCodeVerifier: started.verifier, expectedState: started.state });
     assert.ok(tokens.refresh_token);
     const before = published.length;
+    const since = await auditHead();
     const replay = await tokenRequest(fx.issuer, { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: CALLBACK, code_verifier: started.verifier }, basic('shop', fx.firstParty.secret));
     assert.equal(replay.status, 400);
     assert.equal((await replay.json() as { error: string }).error, 'invalid_grant');
     await assert.rejects(oidc.refreshTokenGrant(shop, tokens.refresh_token), (error: { error?: string }) => error.error === 'invalid_grant');
-    assert.ok((await audit('code.reused')).length >= 1);
+    const reused = await lastAudit('code.reused', since);
+    assert.equal(reused.subject, fx.users.alice);
+    assert.equal(reused.reason, 'reuse_detected');
+    assert.equal(reused.clientId, 'shop');
+    const refused = (await audit('token.refused')).filter((e) => e.seq > since);
+    assert.equal(refused[0]?.reason, 'invalid_grant');
+    assert.equal(refused[0]?.data?.grantType, 'authorization_code');
     const jti = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).jti as string;
     const event = published.slice(before).find((e) => e.event.type === 'tokens.revoked');
     assert.ok(event && event.event.type === 'tokens.revoked' && event.event.tokenIds.includes(jti));
@@ -178,7 +195,13 @@ await forEachDialect('oauth code flow', (dialect) => {
     assert.ok(tokens.refresh_token);
     // Disable behind the service's back (no revocation): the protocol checks alone must refuse.
     await ctx.store.db.updateTable('users').set({ status: 'disabled' }).where('id', '=', carol.id).execute();
+    const since = await auditHead();
     await assert.rejects(oidc.refreshTokenGrant(shop, tokens.refresh_token), (error: { error?: string }) => error.error === 'invalid_grant');
+    const row = await lastAudit('token.refused', since);
+    assert.equal(row.reason, 'invalid_grant');
+    assert.equal(row.data?.grantType, 'refresh_token');
+    assert.equal(row.clientId, 'shop');
+    assert.doesNotMatch(JSON.stringify(row), new RegExp(tokens.refresh_token));
     const info = await fetch(`${fx.issuer}/oauth2/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     assert.equal(info.status, 401);
   });

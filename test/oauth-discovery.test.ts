@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startOAuthService, rp, authorizationUrl, CALLBACK, type OAuthFixture } from './oauth/helpers.ts';
+import type { AuditEvent } from '../src/events/audit.ts';
+import { startOAuthService, rp, authorizationUrl, CALLBACK, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
 
 /** fetch() cannot forge Host; node:http can. */
 function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
@@ -22,6 +23,8 @@ await forEachDialect('oauth discovery', (dialect) => {
   let fx: OAuthFixture;
   before(async () => { fx = await startOAuthService(dialect); });
   after(async () => { await fx.close(); });
+  const auditHead = () => auditProbe(fx).head();
+  const lastAudit = (event: AuditEvent, since: number) => auditProbe(fx).last(event, since);
 
   test('ok: discovery lists our endpoints, code flow only, S256 only', async () => {
     const res = await fetch(`${fx.issuer}/.well-known/openid-configuration`);
@@ -72,7 +75,13 @@ await forEachDialect('oauth discovery', (dialect) => {
   test('fail-unregistered-redirect: error page at the server, never a redirect', async () => {
     const config = await rp(fx.issuer, 'shop', fx.firstParty.secret);
     const { url } = await authorizationUrl(config, { redirect_uri: 'https://attacker.example/cb' });
+    const since = await auditHead();
     const res = await fetch(url, { redirect: 'manual', headers: { accept: 'text/html' } });
+    const row = await lastAudit('authorization.refused', since);
+    assert.equal(row.reason, 'invalid_redirect_uri');
+    assert.equal(row.clientId, 'shop');
+    assert.equal(row.data?.delivery, 'error_page');
+    assert.equal(row.data?.redirectUri, 'https://attacker.example/cb');
     assert.equal(res.status, 400);
     assert.equal(res.headers.get('location'), null);
     assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
@@ -84,10 +93,16 @@ await forEachDialect('oauth discovery', (dialect) => {
   });
 
   test('fail-unknown-client: error page at the server', async () => {
+    const since = await auditHead();
     const res = await fetch(`${fx.issuer}/oauth2/authorize?client_id=nobody&response_type=code&redirect_uri=${encodeURIComponent(CALLBACK)}&scope=openid`, { redirect: 'manual', headers: { accept: 'text/html' } });
     assert.equal(res.status, 400);
     assert.equal(res.headers.get('location'), null);
     assert.match(await res.text(), /invalid_client/);
+    const row = await lastAudit('authorization.refused', since);
+    assert.equal(row.reason, 'invalid_client');
+    assert.equal(row.clientId, null);
+    assert.equal(row.data?.presentedClientId, 'nobody');
+    assert.equal(row.data?.delivery, 'error_page');
   });
 
   test('fail-implicit: response_type=token is refused', async () => {
@@ -99,10 +114,15 @@ await forEachDialect('oauth discovery', (dialect) => {
   });
 
   test('fail-pkce-missing: authorization without code_challenge is refused', async () => {
+    const since = await auditHead();
     const res = await fetch(`${fx.issuer}/oauth2/authorize?client_id=shop&response_type=code&redirect_uri=${encodeURIComponent(CALLBACK)}&scope=openid`, { redirect: 'manual' });
     const location = new URL(res.headers.get('location')!);
     assert.equal(location.searchParams.get('error'), 'invalid_request');
     assert.match(location.searchParams.get('error_description') ?? '', /PKCE/);
+    const row = await lastAudit('authorization.refused', since);
+    assert.equal(row.reason, 'invalid_request');
+    assert.equal(row.clientId, 'shop');
+    assert.equal(row.data?.delivery, 'redirect');
   });
 
   test('ok: the stylesheet is served', async () => {

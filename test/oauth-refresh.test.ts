@@ -3,7 +3,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startOAuthService, rp, codeFlow, authorizationUrl, Browser, post, basic, tokenRequest, type OAuthFixture } from './oauth/helpers.ts';
+import type { AuditEvent } from '../src/events/audit.ts';
+import { startOAuthService, rp, codeFlow, authorizationUrl, Browser, post, basic, tokenRequest, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
 import type { PublishedEvent, TokensRevoked } from '../src/events/types.ts';
 
 const OFFLINE = { scope: 'openid offline_access books:read', prompt: 'consent' };
@@ -24,6 +25,8 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
     fx.svc.service.context.events.subscribe((event) => published.push(event));
   });
   after(async () => { await fx.close(); });
+  const auditHead = () => auditProbe(fx).head();
+  const lastAudit = (event: AuditEvent, since: number) => auditProbe(fx).last(event, since);
 
   const revokedEvents = (from: number) => published.slice(from).map((e) => e.event).filter((e): e is TokensRevoked => e.type === 'tokens.revoked');
 
@@ -41,10 +44,14 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
     const { tokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE });
     const refreshed = await oidc.refreshTokenGrant(shop, tokens.refresh_token!);
     const from = published.length;
+    const since = await auditHead();
     await assert.rejects(oidc.refreshTokenGrant(shop, tokens.refresh_token!), isInvalidGrant);
+    const reused = await lastAudit('refresh_token.reused', since);
+    assert.equal(reused.subject, fx.users.alice);
+    assert.equal(reused.reason, 'reuse_detected');
+    assert.equal(reused.clientId, 'shop');
+    assert.equal((await lastAudit('token.refused', since)).reason, 'invalid_grant');
     await assert.rejects(oidc.refreshTokenGrant(shop, refreshed.refresh_token!), isInvalidGrant);
-    const audit = await fx.svc.service.context.audit.list({ event: 'refresh_token.reused' });
-    assert.ok(audit.length >= 1);
     const event = revokedEvents(from).find((e) => e.reason === 'refresh_token_reused');
     assert.ok(event, 'tokens.revoked published');
     assert.ok(event.tokenIds.includes(String(claims(refreshed.access_token).jti)));
@@ -63,9 +70,15 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
 
   test('fail-other-client: a refresh token is bound to its client', async () => {
     const { tokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE });
+    const since = await auditHead();
     const res = await tokenRequest(fx.issuer, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, basic('partner', fx.thirdParty.secret));
     assert.equal(res.status, 400);
     assert.equal((await res.json() as { error: string }).error, 'invalid_grant');
+    const row = await lastAudit('token.refused', since);
+    assert.equal(row.reason, 'invalid_grant');
+    assert.equal(row.clientId, 'partner');
+    assert.equal(row.data?.grantType, 'refresh_token');
+    assert.doesNotMatch(JSON.stringify(row), new RegExp(tokens.refresh_token!));
     // …and it still works for its own client.
     assert.ok((await oidc.refreshTokenGrant(shop, tokens.refresh_token!)).access_token);
   });
@@ -94,6 +107,11 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
     assert.equal(event.subject, fx.users.alice);
     assert.ok(event.tokenIds.includes(String(claims(tokens.access_token).jti)));
     assert.equal(event.sessionId, claims(tokens.access_token).sid);
+    // Deny by issue time up to the logout, until the last outstanding token has expired.
+    const now = Math.floor(Date.now() / 1000);
+    assert.ok(event.issuedBefore >= Number(claims(tokens.access_token).iat) && event.issuedBefore <= now, `issuedBefore ${event.issuedBefore}`);
+    assert.ok(event.until >= Number(claims(tokens.access_token).exp) && event.until <= now + 600, `until ${event.until}`);
+    assert.equal(revokedEvents(from).filter((e) => e.reason === 'logout' && e.subject === fx.users.alice && e.sessionId !== undefined).length, 1);
     // The SSO session is gone: the next authorization asks for the password again.
     const again = await browser.follow((await authorizationUrl(shop)).url.href, fx.issuer);
     assert.match(await again.res.text(), /name="password"/);

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startOAuthService, rp, codeFlow, basic, tokenRequest, type OAuthFixture } from './oauth/helpers.ts';
+import { startOAuthService, rp, codeFlow, basic, tokenRequest, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
 import type { PublishedEvent, TokensRevoked } from '../src/events/types.ts';
+import type { AuditEvent } from '../src/events/audit.ts';
 
 function claims(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
@@ -27,6 +28,8 @@ await forEachDialect('oauth tokens', (dialect) => {
     fx.svc.service.context.events.subscribe((event) => published.push(event));
   });
   after(async () => { await fx.close(); });
+  const auditHead = () => auditProbe(fx).head();
+  const lastAudit = (event: AuditEvent, since: number) => auditProbe(fx).last(event, since);
 
   const introspect = (token: string, auth?: string) => form(`${fx.issuer}/oauth2/introspect`, { token }, auth);
   const asService = () => basic('orders-svc', fx.service.secret);
@@ -50,32 +53,71 @@ await forEachDialect('oauth tokens', (dialect) => {
     assert.equal(claims(tokens.access_token).scope, 'events:read');
   });
 
-  test('fail-wrong-secret: 401 invalid_client, nothing issued', async () => {
+  test('fail-wrong-secret: 401 invalid_client, nothing issued, token.refused audited without the secret', async () => {
+    const since = await auditHead();
     const res = await tokenRequest(fx.issuer, { grant_type: 'client_credentials' }, basic('orders-svc', 'not-the-secret'));
     assert.equal(res.status, 401);
     assert.equal((await res.json() as { error: string }).error, 'invalid_client');
+    const row = await lastAudit('token.refused', since);
+    assert.equal(row.reason, 'invalid_client');
+    assert.equal(row.clientId ?? row.data?.presentedClientId, 'orders-svc');
+    assert.equal(row.ip, '127.0.0.1');
+    assert.equal(row.data?.grantType, 'client_credentials');
+    assert.doesNotMatch(JSON.stringify(row), /not-the-secret/);
+    assert.equal((await fx.svc.service.context.audit.list({ event: 'token.issued' })).filter((e) => e.seq > since).length, 0);
   });
 
-  test('fail-unknown-client: 401 invalid_client', async () => {
+  test('fail-unknown-client: 401 invalid_client, token.refused audited with the presented id', async () => {
+    const since = await auditHead();
     const res = await tokenRequest(fx.issuer, { grant_type: 'client_credentials' }, basic('nobody', 'secret'));
     assert.equal(res.status, 401);
     assert.equal((await res.json() as { error: string }).error, 'invalid_client');
+    const row = await lastAudit('token.refused', since);
+    assert.equal(row.reason, 'invalid_client');
+    assert.equal(row.clientId, null);
+    assert.equal(row.data?.presentedClientId, 'nobody');
   });
 
   test('fail-grant-not-allowed: a client without client_credentials cannot use it', async () => {
+    const since = await auditHead();
     const res = await tokenRequest(fx.issuer, { grant_type: 'client_credentials' }, basic('shop', fx.firstParty.secret));
     assert.equal(res.status, 400);
     assert.equal((await res.json() as { error: string }).error, 'unauthorized_client');
+    const row = await lastAudit('token.refused', since);
+    assert.equal(row.reason, 'unauthorized_client');
+    assert.equal(row.clientId, 'shop');
   });
 
-  test('fail-introspection-unauthenticated: 401 invalid_client', async () => {
+  test('fail-introspection-unauthenticated: 401 invalid_client, introspection.refused audited', async () => {
     const { access_token } = await oidc.clientCredentialsGrant(svcClient, { scope: 'books:read' });
+    const since = await auditHead();
     const res = await introspect(access_token);
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate') ?? '', /Basic/);
     assert.equal((await res.json() as { error: string }).error, 'invalid_client');
+    assert.equal((await lastAudit('introspection.refused', since)).reason, 'invalid_client');
     const publicClient = await form(`${fx.issuer}/oauth2/introspect`, { token: access_token, client_id: 'spa' });
     assert.equal(publicClient.status, 401);
+    const wrongSecret = await introspect(access_token, basic('orders-svc', 'not-the-secret'));
+    assert.equal(wrongSecret.status, 401);
+    const row = await lastAudit('introspection.refused', since);
+    assert.equal(row.reason, 'invalid_client');
+    assert.doesNotMatch(JSON.stringify(row), /not-the-secret/);
+  });
+
+  test('fail-revocation-unauthenticated: 401 invalid_client with WWW-Authenticate, revocation.refused audited', async () => {
+    const { access_token } = await oidc.clientCredentialsGrant(svcClient, { scope: 'books:read' });
+    const since = await auditHead();
+    const res = await form(`${fx.issuer}/oauth2/revoke`, { token: access_token });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('www-authenticate'), 'Basic realm="gatehouse"');
+    assert.equal((await res.json() as { error: string }).error, 'invalid_client');
+    assert.equal((await lastAudit('revocation.refused', since)).reason, 'invalid_client');
+    const wrongSecret = await form(`${fx.issuer}/oauth2/revoke`, { token: access_token }, basic('orders-svc', 'not-the-secret'));
+    assert.equal(wrongSecret.status, 401);
+    assert.equal((await lastAudit('revocation.refused', since)).reason, 'invalid_client');
+    // Nothing was revoked.
+    assert.equal((await (await introspect(access_token, asService())).json() as { active: boolean }).active, true);
   });
 
   test('ok: introspection of a user JWT is active with its claims; garbage is inactive', async () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { startService, type StartOptions, type TestDialect, type TestService } from '../helpers/service.ts';
 import type { Client, CreateClientInput } from '../../src/oauth/index.ts';
+import type { AuditEvent, AuditRecord } from '../../src/events/audit.ts';
 
 export const PASSWORD = 'Quartz-Lantern-Meadow-8142';
 export const CALLBACK = 'http://127.0.0.1:9/callback';
@@ -44,6 +45,19 @@ export async function startOAuthService(dialect: TestDialect, options: StartOpti
     spa: { client: spa.client },
     service: { client: service.client, secret: service.secret! },
     close: () => svc.close(),
+  };
+}
+
+/** Audit assertions: `head()` before a request, then `last(event, head)` is the row that request wrote. */
+export function auditProbe(fx: OAuthFixture) {
+  const audit = () => fx.svc.service.context.audit;
+  return {
+    head: async () => (await audit().list({ latest: true, limit: 1 }))[0]?.seq ?? 0,
+    async last(event: AuditEvent, since: number): Promise<AuditRecord> {
+      const rows = await audit().list({ event, latest: true, limit: 1 });
+      assert.ok(rows[0] && rows[0].seq > since, `no new ${event} audit row`);
+      return rows[0];
+    },
   };
 }
 
