@@ -22,13 +22,19 @@ await forEachDialect('user service', (dialect) => {
   let close: () => Promise<void>;
   let identity: Identity;
   const revoked: Array<[string, string]> = [];
+  let failRevocation = false;
   const auditCount = async (event: AuditEvent, subject?: string) => (await createAuditLog(store.db).list({ event, ...(subject ? { subject } : {}) })).length;
 
   before(async () => {
     ({ store, close } = await openTestStore(dialect));
     identity = createIdentity({
       store, audit: createAuditLog(store.db), config: configSchema.parse({}), clock: frozenClock(), logger: silentLogger(),
-      revokeUser: async (userId, reason) => { revoked.push([userId, reason]); },
+      revokeUser: async (userId, reason, { trx }) => {
+        // Writes through the caller's transaction, then fails when told to: the write must vanish too.
+        await trx.insertInto('audit_log').values({ at: 1, event: 'grant.revoked', actor: 'test', subject: userId, client_id: null, ip: null, reason, data: null }).execute();
+        if (failRevocation) throw new Error('injected revocation failure');
+        revoked.push([userId, reason]);
+      },
     });
   });
   after(async () => { await close(); });
@@ -85,6 +91,23 @@ await forEachDialect('user service', (dialect) => {
     assert.equal(await auditCount('password.changed', user.id), 1);
     const login = await identity.authenticator.authenticate({ username: 'dave', password: 'a different long passphrase', ip: '127.0.0.1' });
     assert.equal(login.ok, true);
+  });
+
+  test('fail-revocation: a failing revocation rolls back the password change or disable with its audit', async () => {
+    const user = await identity.users.create({ username: 'gina', email: 'gina@example.com', password: PASSWORD }, 'cli');
+    const before = await store.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow();
+    failRevocation = true;
+    try {
+      await rejects(identity.users.setPassword('gina', 'a different long passphrase', 'cli'), 'internal_error');
+      await rejects(identity.users.disable('gina', 'cli'), 'internal_error');
+    } finally {
+      failRevocation = false;
+    }
+    assert.deepEqual(await store.db.selectFrom('users').selectAll().where('id', '=', user.id).executeTakeFirstOrThrow(), before);
+    assert.equal(await auditCount('password.changed', user.id), 0);
+    assert.equal(await auditCount('user.disabled', user.id), 0);
+    assert.equal(await auditCount('grant.revoked', user.id), 0);
+    assert.equal((await identity.authenticator.authenticate({ username: 'gina', password: PASSWORD, ip: '127.0.0.1' })).ok, true);
   });
 
   test('ok: grant and revoke roles; unknown role is a validation error', async () => {
