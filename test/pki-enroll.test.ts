@@ -9,7 +9,7 @@ import type { Agent } from 'undici';
 import { x509 } from '../src/shared/x509.ts';
 import { startService, type TestService } from './helpers/service.ts';
 import { forEachDialect } from './helpers/dialects.ts';
-import { makeCsr, foreignCa, craftLeaf, tlsAgent, postJson } from './helpers/pki.ts';
+import { makeCsr, foreignCa, craftLeaf, tlsAgent, postJson, type LeafProfile } from './helpers/pki.ts';
 import type { Pki } from '../src/pki/index.ts';
 
 await forEachDialect('pki enrollment and renewal', (dialect) => {
@@ -64,10 +64,15 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     assert.equal(issued.subject, res.body.serial);
   });
 
-  test('fail-plain-http: the plain listener refuses enrollment and says where TLS is', async () => {
-    const res = await postJson(`${svc.url}/pki/enroll`, { token: await token(), csr: (await makeCsr()).csr });
-    assert.equal(res.status, 400);
-    assert.match(String(res.body.detail), /TLS at https:/);
+  test('fail-plain-http: the plain listener refuses enrollment and renewal and says where TLS is', async () => {
+    const count = await issuedCount();
+    for (const [path, body] of [['/pki/enroll', { token: await token(), csr: (await makeCsr()).csr }], ['/pki/renew', { csr: (await makeCsr({ cn: 'orders' })).csr }]] as const) {
+      const res = await postJson(`${svc.url}${path}`, body);
+      assert.equal(res.status, 400, path);
+      assert.equal(res.body.code, 'invalid_request', path);
+      assert.match(String(res.body.detail), /TLS at https:/, path);
+    }
+    assert.equal(await issuedCount(), count);
   });
 
   test('fail-reused-token: a second use is refused, nothing issued, audit written', async () => {
@@ -153,11 +158,23 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     }
   });
 
+  /** A leaf signed by OUR intermediate with the given (wrong) profile. */
+  const craft = async (profile: LeafProfile) => {
+    const a = await pki.authority();
+    const l = await craftLeaf({ cert: a.intermediate.cert, key: a.intermediate.key! }, { uris: ['spiffe://td.test/svc/orders'], ...profile });
+    return { key: l.keyPem, cert: l.chainPem };
+  };
+
   const renewalRefusals: Array<[string, () => Promise<{ key: string; cert: string }>, string]> = [
     ['revoked', async () => { const c = await enrolled(); await pki.revoke({ serial: c.serial, actor: 'test' }); return c; }, 'certificate_revoked'],
     ['no-client-cert', async () => ({ key: '', cert: '' }), 'no_client_certificate'],
     ['foreign-ca', async () => { const ca = await foreignCa(); const l = await craftLeaf(ca, { uris: ['spiffe://td.test/svc/orders'] }); return { key: l.keyPem, cert: l.chainPem }; }, 'untrusted_certificate'],
     ['ca-cert-as-leaf', async () => { const a = await pki.authority(); const l = await craftLeaf({ cert: a.intermediate.cert, key: a.intermediate.key! }, { uris: ['spiffe://td.test/svc/orders'], ca: true }); return { key: l.keyPem, cert: l.chainPem }; }, 'ca_certificate'],
+    ['expired', async () => craft({ notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) }), 'untrusted_certificate'],
+    ['not-yet-valid', async () => craft({ notBefore: new Date(Date.now() + 3600_000), notAfter: new Date(Date.now() + 7200_000) }), 'untrusted_certificate'],
+    ['no-client-auth', async () => craft({ eku: null }), 'missing_client_auth'],
+    ['two-uri-sans', async () => craft({ uris: ['spiffe://td.test/svc/orders', 'spiffe://td.test/svc/payments'] }), 'uri_san_count'],
+    ['other-trust-domain', async () => craft({ uris: ['spiffe://evil.test/svc/orders'] }), 'foreign_trust_domain'],
     ['not-recorded', async () => { const a = await pki.authority(); const l = await craftLeaf({ cert: a.intermediate.cert, key: a.intermediate.key! }, { uris: ['spiffe://td.test/svc/orders'] }); return { key: l.keyPem, cert: l.chainPem }; }, 'unknown_certificate'],
   ];
   for (const [name, credentials, reason] of renewalRefusals) {
