@@ -68,3 +68,46 @@ test('fail-usage: bad input exits non-zero with one line and no stack', () => {
   assert.match(tooLong.stderr, /at most 86400s/);
   assert.doesNotMatch(tooLong.stderr, /\n\s+at /);
 });
+
+test('fail-reserved-service: ca token and ca issue refuse the CA\'s own service name', () => {
+  const token = gatehouse(['ca', 'token', '--service', 'gatehouse']);
+  assert.equal(token.code, 1);
+  assert.match(token.stderr, /^gatehouse: The service name gatehouse is reserved for the CA itself \(identity_not_allowed\)\n$/);
+  assert.equal(token.stdout, '');
+  const issue = gatehouse(['ca', 'issue', '--service', 'gatehouse', '--key-out', join(dataDir, 'gatehouse.key')]);
+  assert.equal(issue.code, 1);
+  assert.match(issue.stderr, /reserved for the CA itself \(identity_not_allowed\)/);
+  assert.equal(issue.stdout, '');
+});
+
+test('ok: ca rotate --prepare then --activate; --intermediate needs the root key online', () => {
+  const offline = gatehouse(['ca', 'rotate', '--intermediate']);
+  assert.equal(offline.code, 1, 'the root key went offline in the first test');
+  assert.match(offline.stderr, /The root key is offline/);
+  const before = JSON.parse(gatehouse(['ca', 'status', '--json']).stdout) as { root: { fingerprint: string } };
+  const prepared = gatehouse(['ca', 'rotate', '--prepare']);
+  assert.equal(prepared.code, 0, prepared.stderr);
+  assert.match(prepared.stdout, /^prepared: root CN=Gatehouse Root CA .* \(fingerprint [a-f0-9]{64}\), intermediate CN=Gatehouse Intermediate CA/);
+  const status = gatehouse(['ca', 'status']);
+  assert.match(status.stdout, /roots in bundle\s+2/);
+  assert.match(status.stdout, /next root\s+CN=Gatehouse Root CA/);
+  assert.equal(gatehouse(['ca', 'rotate', '--prepare']).code, 1, 'one rotation at a time');
+  const activated = gatehouse(['ca', 'rotate', '--activate']);
+  assert.equal(activated.code, 0, activated.stderr);
+  assert.match(activated.stdout, /join tokens minted from now on pin the new root [a-f0-9]{64}/);
+  const after = JSON.parse(gatehouse(['ca', 'status', '--json']).stdout) as { root: { fingerprint: string; keyOnline: boolean }; bundleRoots: number; cas: Array<{ status: string }> };
+  assert.notEqual(after.root.fingerprint, before.root.fingerprint);
+  assert.equal(after.root.keyOnline, true);
+  assert.equal(after.bundleRoots, 2, 'the retired root stays while its leaves are valid');
+  assert.deepEqual(after.cas.map((c) => c.status).sort(), ['active', 'active', 'retired', 'retired']);
+  const intermediate = gatehouse(['ca', 'rotate', '--intermediate']);
+  assert.equal(intermediate.code, 0, intermediate.stderr);
+  assert.match(intermediate.stdout, /^active: intermediate CN=Gatehouse Intermediate CA/);
+  assert.equal(gatehouse(['ca', 'rotate']).code, 2);
+});
+
+test('fail-usage: importing without the root key needs --root-crl', () => {
+  const result = gatehouse(['ca', 'init', '--import-root', 'r.pem', '--import-intermediate', 'i.pem', '--intermediate-key', 'k.pem']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /without --root-key the root stays offline and cannot sign its CRL: give its current CRL with --root-crl <file>/);
+});

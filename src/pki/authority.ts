@@ -267,7 +267,7 @@ export async function generateAuthority(deps: AuthorityDeps, status: NewStatus =
 
 /** A new intermediate under `root` (its key must be online), stored with `status`. */
 export async function generateIntermediate(deps: AuthorityDeps, root: CaMaterial, status: NewStatus): Promise<string> {
-  if (!root.key) throw new GatehouseError('conflict', 'The root key is offline: an intermediate cannot be signed here (bring the root key back with `ca init --import-…` on a fresh store, or rotate the root with `ca rotate --prepare`)');
+  if (!root.key) throw new GatehouseError('conflict', 'The root key is offline: an intermediate cannot be signed here (rotate the root instead: `gatehouse ca rotate --prepare` creates a new root and intermediate)');
   const now = Math.floor(deps.now() / 1000);
   const id = newId('intermediate');
   const intermediate = await createIntermediate(deps, id, { cert: root.cert, key: root.key }, now);

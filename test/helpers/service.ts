@@ -40,6 +40,8 @@ export interface StartOptions {
   config?: Record<string, unknown>;
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
+  /** Runs on the fresh store before the service starts (e.g. import a CA: first start creates one otherwise). */
+  prepare?: (config: Config) => Promise<void>;
 }
 
 export async function startService(options: StartOptions = {}): Promise<TestService> {
@@ -58,6 +60,7 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
     ...options.config,
   });
   const logger = process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger();
+  await options.prepare?.(config);
   const service = await createSecurityService({ config, logger, ...(options.clock ? { clock: options.clock } : {}), env: { ...options.env } });
   const url = await service.listen();
   return {
