@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
 export type { Logger };
@@ -28,6 +28,8 @@ export const REDACTED_PATHS = [
 export interface LoggerOptions {
   level: string;
   pretty?: boolean | undefined;
+  /** Where JSON lines go instead of stdout (tests capture the log this way). */
+  destination?: DestinationStream;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -36,6 +38,7 @@ export function createLogger(options: LoggerOptions): Logger {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { service: 'gatehouse' },
   };
+  if (options.destination) return pino(base, options.destination);
   const usePretty = options.pretty ?? Boolean(process.stdout.isTTY);
   if (usePretty) {
     return pino(base, pretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'HH:MM:ss', ignore: 'pid,hostname,service', sync: true }));
