@@ -9,7 +9,9 @@ import { Agent, request } from 'undici';
 import { parseCertificates, fingerprintSha256 } from '../shared/x509.ts';
 import { checkLeaf } from '../shared/leaf-check.ts';
 
-export const CA_SERVICE = 'gatehouse';
+// The CA's service name is reserved in one place (never granted to a workload).
+export { RESERVED_SERVICE as CA_SERVICE } from '../shared/spiffe.ts';
+import { RESERVED_SERVICE as CA_SERVICE } from '../shared/spiffe.ts';
 
 export interface CaTls {
   /** PEM roots to trust. */
