@@ -6,7 +6,8 @@
  *   4. certificates live 15 s and renew at two thirds of that, with traffic flowing,
  *   5. revokes orders' certificate with the CLI and shows catalog cutting it off live.
  * Env: GATEHOUSE_DATA_DIR (default ./.gatehouse), GATEHOUSE_CA_URL (default https://127.0.0.1:8443),
- * EXAMPLE_KEEP_RUNNING=1 to skip the revocation and keep calling until Ctrl-C.
+ * EXAMPLE_KEEP_RUNNING=1 to skip the revocation and keep calling until Ctrl-C, EXAMPLE_CERT_TTL
+ * (seconds, default 15, at least 5) for the certificates' lifetime.
  */
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,7 @@ const root = new URL('../..', import.meta.url).pathname;
 const dataDir = process.env.GATEHOUSE_DATA_DIR ?? './.gatehouse';
 const caUrl = process.env.GATEHOUSE_CA_URL ?? 'https://127.0.0.1:8443';
 const keepRunning = process.env.EXAMPLE_KEEP_RUNNING === '1';
+const certTtl = Number(process.env.EXAMPLE_CERT_TTL ?? 15);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function log(who: string, message: string): void {
@@ -51,7 +53,7 @@ log('example', `minting join tokens with the CLI (data dir ${dataDir}); CA at ${
 const identities: WorkloadIdentity[] = [];
 async function enroll(service: string): Promise<WorkloadIdentity> {
   const token = gatehouse(['ca', 'token', '--service', service, '--ttl', '5m']);
-  const identity = await workloadIdentity({ caUrl, service, joinToken: token, ttl: 15, refreshInterval: 2000, logger: sdkLogger(service) });
+  const identity = await workloadIdentity({ caUrl, service, joinToken: token, ttl: certTtl, refreshInterval: 2000, logger: sdkLogger(service) });
   identity.on('changed', (event) => { if (event.type === 'renewed') log(service, `renewed: serial ${event.serial}, valid until ${event.notAfter.toISOString()}`); });
   identities.push(identity);
   return identity;
@@ -71,7 +73,7 @@ log('example', 'orders → catalog (allowed), then catalog → orders (refused)'
 if ((await call('orders', ordersToCatalog, `${catalogUrl}/books/1`)) !== 200) failures += 1;
 if ((await call('catalog', catalogToOrders, `${ordersUrl}/orders`)) !== 403) failures += 1;
 
-log('example', 'calling every 500 ms until orders has renewed its certificate (about 10 s)');
+log('example', `calling every 500 ms until orders has renewed its certificate (about ${Math.round((certTtl * 2) / 3)} s)`);
 while (orders.serial === firstSerial || keepRunning) {
   if ((await call('orders', ordersToCatalog, `${catalogUrl}/books/2`)) !== 200) failures += 1;
   await sleep(500);
