@@ -67,9 +67,9 @@ test('ok: pki.revoke in the service → a stream subscriber receives certificate
 
 test('ok: `gatehouse ca revoke --service` in another process → the subscriber receives certificate.revoked', async () => {
   const serials = [await issue('catalog'), await issue('catalog')];
-  const result = spawnSync(process.execPath, [main, '--data-dir', svc.dataDir, 'ca', 'revoke', '--service', 'catalog'], {
-    encoding: 'utf8', // Same configuration as the service (its issuer signs the SETs the subscriber verifies).
-    env: { ...process.env, GATEHOUSE_DATABASE_URL: '', GATEHOUSE_ISSUER: svc.config.issuer } });
+  // Same configuration as the service: its issuer is the one the subscriber expects on the SETs.
+  const env = { ...process.env, GATEHOUSE_DATABASE_URL: '', GATEHOUSE_ISSUER: svc.config.issuer };
+  const result = spawnSync(process.execPath, [main, '--data-dir', svc.dataDir, 'ca', 'revoke', '--service', 'catalog'], { encoding: 'utf8', env });
   assert.equal(result.status, 0, result.stderr);
   const { event } = await revokedEventFor(serials[0]!);
   assert.equal((event as { service: string }).service, 'catalog');
