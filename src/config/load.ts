@@ -50,7 +50,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Reads, merges (file < env < flags < overrides) and validates the configuration once. */
 export function loadConfig(options: LoadOptions = {}): Config & { source: string } {
   const env = options.env ?? process.env;
-  const explicit = options.configPath ?? env.GATEHOUSE_CONFIG;
+  const explicit = options.configPath ?? (env.GATEHOUSE_CONFIG || undefined);
   const path = explicit ?? (existsSync('gatehouse.yaml') ? 'gatehouse.yaml' : undefined);
   let raw: Record<string, unknown> = {};
   let source = 'defaults';

@@ -28,13 +28,30 @@ function wrap(statement: StatementSync): SqliteStatement {
   };
 }
 
+/** Prepared statements are kept by SQL text: Kysely prepares on every execution, and compiling
+ * the same SQL again costs more than running it. Bounded, oldest evicted first. */
+const STATEMENT_CACHE_SIZE = 512;
+
 export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync } {
   const raw = new DatabaseSync(path);
+  const statements = new Map<string, SqliteStatement>();
+  const prepare = (sql: string): SqliteStatement => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = wrap(raw.prepare(sql));
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
   // WAL lets the CLI work while the server runs; busy_timeout waits for a writer instead of failing.
   raw.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
   return {
     raw,
-    prepare: (sql: string) => wrap(raw.prepare(sql)),
-    close: () => raw.close(),
+    prepare,
+    close: () => {
+      statements.clear();
+      raw.close();
+    },
   };
 }
