@@ -4,7 +4,7 @@
  * All traffic stays on 127.0.0.1.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -37,7 +37,21 @@ export function cli(dataDir: string, args: string[], env: NodeJS.ProcessEnv = {}
   });
 }
 
-export interface BenchService { url: string; dataDir: string; env: NodeJS.ProcessEnv; stop(): Promise<void> }
+export interface BenchService {
+  url: string;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  /** CPU seconds (user + system, all threads) the service process has used so far. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+/** utime + stime of a process from /proc, in seconds. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 /** Starts `gatehouse serve auth` pinned to CPU_SUT with a fresh data dir and waits until ready. */
 export async function startPinnedService(extraEnv: NodeJS.ProcessEnv = {}, configYaml?: string): Promise<BenchService> {
@@ -71,6 +85,7 @@ export async function startPinnedService(extraEnv: NodeJS.ProcessEnv = {}, confi
     url,
     dataDir,
     env: { ...env, GATEHOUSE_CONFIG: configPath },
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
