@@ -8,7 +8,7 @@ import type { Config } from './config/index.ts';
 import { loadMasterKey, loadCookieKeys, ensureDataDir } from './config/index.ts';
 import { openStore, isTokenRevoked, type Store } from './store/index.ts';
 import { createAuditLog, type AuditLog } from './events/audit.ts';
-import { createEventBus, registerEventRoutes, type StreamingEventBus } from './events/index.ts';
+import { createEventBus, registerEventRoutes, announcePolicyVersion, type StreamingEventBus } from './events/index.ts';
 import { createKeyService, createAccessTokenVerifier, type KeyService, type AccessTokenVerifier } from './tokens/index.ts';
 import { createHttpApp } from './shared/http.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
@@ -127,6 +127,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   context.oauth.register(app);
   registerEventRoutes(app, { bus: context.events, store, verifier: context.verifier, issuer: config.issuer, config, logger, clock: context.clock });
   registerPolicyRoutes(app, { policy: context.policy });
+  await announcePolicyVersion(context.events, store, context.policy.version);
   registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
   const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames });

@@ -4,3 +4,4 @@ export { createEventBus, type StreamingEventBus, type EventFeed, type EventBusDe
 export { registerEventRoutes, EVENTS_SCOPE, type EventRoutesDeps } from './routes.ts';
 export { subscribeToEventStream, createSseParser, type EventStreamOptions, type EventStreamSubscription } from './stream-client.ts';
 export { EVENT_TYPE_URIS, SET_TYP, decodeSet, eventFromClaims } from './set-codec.ts';
+export { announcePolicyVersion } from './policy-announcement.ts';
