@@ -1,12 +1,9 @@
 /** The store behaves the same on SQLite and PostgreSQL: migrations, transactions, constraints, failures. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openStore, isUniqueViolation, isStoreUnavailable, type Store } from '../src/store/index.ts';
 import { forEachDialect } from './helpers/dialects.ts';
-import { createTestDatabase } from './helpers/postgres.ts';
+import { openTestStore } from './helpers/store.ts';
 
 const user = (id: string) => ({
   id, username: id, username_key: id, email: `${id}@example.com`, email_key: `${id}@example.com`,
@@ -15,20 +12,9 @@ const user = (id: string) => ({
 
 await forEachDialect('store', (dialect) => {
   let store: Store;
-  let cleanup: () => Promise<void>;
-  before(async () => {
-    if (dialect === 'postgres') {
-      const database = await createTestDatabase();
-      store = openStore({ url: database.url, dataDir: '/nonexistent' });
-      cleanup = async () => { await store.close(); await database.drop(); };
-    } else {
-      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-store-'));
-      store = openStore({ dataDir: dir });
-      cleanup = async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); };
-    }
-    await store.migrate();
-  });
-  after(async () => { await cleanup(); });
+  let close: () => Promise<void>;
+  before(async () => { ({ store, close } = await openTestStore(dialect)); });
+  after(async () => { await close(); });
 
   test('ok: migrations are versioned and a second run applies nothing', async () => {
     assert.deepEqual(await store.migrate(), []);

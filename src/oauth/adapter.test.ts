@@ -1,38 +1,24 @@
 /** The oidc-provider adapter on SQLite and PostgreSQL: expiry, atomic consume, grant revocation, clients. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore, type Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
 import { createAuditLog } from '../events/audit.ts';
 import { configSchema } from '../config/index.ts';
 import { frozenClock } from '../shared/clock.ts';
 import { sha256Hex } from '../shared/random.ts';
 import { forEachDialect } from '../../test/helpers/dialects.ts';
-import { createTestDatabase } from '../../test/helpers/postgres.ts';
+import { openTestStore } from '../../test/helpers/store.ts';
 import { createAdapterFactory, ConsumedTwiceError, sweepExpired } from './adapter.ts';
 import { createClientService } from './clients.ts';
 
 await forEachDialect('oauth adapter', (dialect) => {
   let store: Store;
-  let cleanup: () => Promise<void>;
+  let close: () => Promise<void>;
   const clock = frozenClock(Date.UTC(2026, 0, 1));
   const adapterFor = () => createAdapterFactory({ store, clock });
 
-  before(async () => {
-    if (dialect === 'postgres') {
-      const database = await createTestDatabase();
-      store = openStore({ url: database.url, dataDir: '/nonexistent' });
-      cleanup = async () => { await store.close(); await database.drop(); };
-    } else {
-      const dir = mkdtempSync(join(tmpdir(), 'gatehouse-adapter-'));
-      store = openStore({ dataDir: dir });
-      cleanup = async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); };
-    }
-    await store.migrate();
-  });
-  after(async () => { await cleanup(); });
+  before(async () => { ({ store, close } = await openTestStore(dialect)); });
+  after(async () => { await close(); });
 
   test('ok: upsert, find, findByUid, findByUserCode, destroy', async () => {
     const sessions = adapterFor()('Session');
