@@ -1,20 +1,14 @@
 /** `gatehouse ca …` run as a real process against a fresh data dir. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { x509 } from '../src/shared/x509.ts';
+import { runCli } from './helpers/cli.ts';
 
-const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
 let dataDir: string;
-
-/** process.execPath is the Node 24 that runs the tests (npm test puts it first on PATH). */
-function gatehouse(args: string[]) {
-  const result = spawnSync(process.execPath, [main, '--data-dir', dataDir, ...args], { encoding: 'utf8', env: { ...process.env, GATEHOUSE_DATABASE_URL: '' } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const gatehouse = (args: string[]) => runCli(args, { dataDir });
 
 before(() => { dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-ca-')); });
 after(() => { rmSync(dataDir, { recursive: true, force: true }); });

@@ -1,19 +1,14 @@
 /** `gatehouse keys …` and `gatehouse audit …` run as real processes against a fresh data dir. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from './helpers/cli.ts';
 
-const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
 let dataDir: string;
-
-/** process.execPath is the Node 24 that runs the tests (npm test puts it first on PATH). */
-function gatehouse(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [main, '--data-dir', dataDir, ...args], { encoding: 'utf8', env: { ...process.env, GATEHOUSE_DATABASE_URL: '', GATEHOUSE_MASTER_KEY: '', ...env } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+/** No inherited master key: keys stay unsealed unless a test passes one. */
+const gatehouse = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { dataDir, env: { GATEHOUSE_MASTER_KEY: '', ...env } });
 
 interface KeyInfo { kid: string; state: string; retireUntil: number | null }
 const listKeys = () => JSON.parse(gatehouse(['keys', 'list', '--json']).stdout) as KeyInfo[];

@@ -1,24 +1,18 @@
 /** The `gatehouse` command as a real process: one-line failures with exit codes, help, migrate, config check, serve auth. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './helpers/service.ts';
+import { runCli, cliEntry, cliEnv } from './helpers/cli.ts';
 
-const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
-const env: NodeJS.ProcessEnv = { ...process.env, GATEHOUSE_DATABASE_URL: '' };
-delete env.GATEHOUSE_CONFIG;
-delete env.GATEHOUSE_DATA_DIR;
+/** No inherited config file or data dir: each test names what it uses. */
+const unset: NodeJS.ProcessEnv = { GATEHOUSE_CONFIG: undefined, GATEHOUSE_DATA_DIR: undefined };
 let dir: string;
-
-/** process.execPath is the Node 24 that runs the tests (npm test puts it first on PATH). */
-function gatehouse(args: string[]) {
-  const result = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env, cwd: dir });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const gatehouse = (args: string[]) => runCli(args, { env: unset, cwd: dir });
 
 function assertOneLine(stderr: string, pattern: RegExp): void {
   assert.match(stderr, /^gatehouse: [^\n]+\n$/, `one line expected, got ${JSON.stringify(stderr)}`);
@@ -90,7 +84,7 @@ test('ok: serve auth starts, answers /readyz, and exits 0 on SIGTERM', async () 
   const [port, tlsPort] = [await freePort(), await freePort()];
   const file = join(dir, 'serve.yaml');
   writeFileSync(file, `issuer: http://127.0.0.1:${port}\nlisten:\n  host: 127.0.0.1\n  port: ${port}\n  tlsPort: ${tlsPort}\nlog:\n  level: warn\n`);
-  const child = spawn(process.execPath, [main, '--data-dir', join(dir, 'serve'), '--config', file, 'serve', 'auth'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cliEntry, '--data-dir', join(dir, 'serve'), '--config', file, 'serve', 'auth'], { env: cliEnv(unset), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => { output += chunk; });
   child.stderr.on('data', (chunk) => { output += chunk; });

@@ -7,12 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { startService, type TestService } from './helpers/service.ts';
 import { makeCsr } from './helpers/pki.ts';
+import { runCli } from './helpers/cli.ts';
 import { subscribeToEventStream, type PublishedEvent, type EventStreamSubscription } from '../src/events/index.ts';
 
-const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
 let svc: TestService;
 let subscription: EventStreamSubscription;
 const received: PublishedEvent[] = [];
@@ -68,9 +67,8 @@ test('ok: pki.revoke in the service → a stream subscriber receives certificate
 test('ok: `gatehouse ca revoke --service` in another process → the subscriber receives certificate.revoked', async () => {
   const serials = [await issue('catalog'), await issue('catalog')];
   // Same configuration as the service: its issuer is the one the subscriber expects on the SETs.
-  const env = { ...process.env, GATEHOUSE_DATABASE_URL: '', GATEHOUSE_ISSUER: svc.config.issuer };
-  const result = spawnSync(process.execPath, [main, '--data-dir', svc.dataDir, 'ca', 'revoke', '--service', 'catalog'], { encoding: 'utf8', env });
-  assert.equal(result.status, 0, result.stderr);
+  const result = runCli(['ca', 'revoke', '--service', 'catalog'], { dataDir: svc.dataDir, env: { GATEHOUSE_ISSUER: svc.config.issuer } });
+  assert.equal(result.code, 0, result.stderr);
   const { event } = await revokedEventFor(serials[0]!);
   assert.equal((event as { service: string }).service, 'catalog');
   assert.deepEqual([...(event as { serials: string[] }).serials].sort(), [...serials].sort());
