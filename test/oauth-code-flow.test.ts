@@ -5,18 +5,14 @@ import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { forEachDialect } from './helpers/dialects.ts';
 import type { AuditEvent } from '../src/events/audit.ts';
-import { startOAuthService, rp, codeFlow, authorizationUrl, signIn, Browser, formAction, formField, post, tokenRequest, basic, CALLBACK, PASSWORD, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
+import { startShopFixture, revokedSince, rp, codeFlow, authorizationUrl, signIn, Browser, formAction, formField, post, tokenRequest, basic, CALLBACK, PASSWORD, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
 import type { PublishedEvent } from '../src/events/types.ts';
 
 await forEachDialect('oauth code flow', (dialect) => {
   let fx: OAuthFixture;
   let shop: oidc.Configuration;
-  const published: PublishedEvent[] = [];
-  before(async () => {
-    fx = await startOAuthService(dialect);
-    shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
-    fx.svc.service.context.events.subscribe((event) => published.push(event));
-  });
+  let published: PublishedEvent[];
+  before(async () => { ({ fx, shop, published } = await startShopFixture(dialect)); });
   after(async () => { await fx.close(); });
   const auditHead = () => auditProbe(fx).head();
   const lastAudit = (event: AuditEvent, since: number) => auditProbe(fx).last(event, since);
@@ -174,8 +170,8 @@ await forEachDialect('oauth code flow', (dialect) => {
     assert.equal(refused[0]?.reason, 'invalid_grant');
     assert.equal(refused[0]?.data?.grantType, 'authorization_code');
     const jti = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).jti as string;
-    const event = published.slice(before).find((e) => e.event.type === 'tokens.revoked');
-    assert.ok(event && event.event.type === 'tokens.revoked' && event.event.tokenIds.includes(jti));
+    const event = revokedSince(published, before)[0];
+    assert.ok(event?.tokenIds.includes(jti));
   });
 
   test('fail-expired-code: invalid_grant', async () => {

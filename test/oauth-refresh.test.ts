@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { forEachDialect } from './helpers/dialects.ts';
 import type { AuditEvent } from '../src/events/audit.ts';
-import { startOAuthService, rp, codeFlow, authorizationUrl, Browser, post, basic, tokenRequest, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
-import type { PublishedEvent, TokensRevoked } from '../src/events/types.ts';
+import { startShopFixture, revokedSince, codeFlow, authorizationUrl, Browser, post, basic, tokenRequest, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
+import type { PublishedEvent } from '../src/events/types.ts';
 
 const OFFLINE = { scope: 'openid offline_access books:read', prompt: 'consent' };
 
@@ -18,17 +18,11 @@ const isInvalidGrant = (error: { error?: string }) => error.error === 'invalid_g
 await forEachDialect('oauth refresh and logout', (dialect) => {
   let fx: OAuthFixture;
   let shop: oidc.Configuration;
-  const published: PublishedEvent[] = [];
-  before(async () => {
-    fx = await startOAuthService(dialect);
-    shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
-    fx.svc.service.context.events.subscribe((event) => published.push(event));
-  });
+  let published: PublishedEvent[];
+  before(async () => { ({ fx, shop, published } = await startShopFixture(dialect)); });
   after(async () => { await fx.close(); });
   const auditHead = () => auditProbe(fx).head();
   const lastAudit = (event: AuditEvent, since: number) => auditProbe(fx).last(event, since);
-
-  const revokedEvents = (from: number) => published.slice(from).map((e) => e.event).filter((e): e is TokensRevoked => e.type === 'tokens.revoked');
 
   test('ok: a refresh rotates the refresh token and issues a new JWT', async () => {
     const { tokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE });
@@ -52,7 +46,7 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
     assert.equal(reused.clientId, 'shop');
     assert.equal((await lastAudit('token.refused', since)).reason, 'invalid_grant');
     await assert.rejects(oidc.refreshTokenGrant(shop, refreshed.refresh_token!), isInvalidGrant);
-    const event = revokedEvents(from).find((e) => e.reason === 'refresh_token_reused');
+    const event = revokedSince(published, from).find((e) => e.reason === 'refresh_token_reused');
     assert.ok(event, 'tokens.revoked published');
     assert.ok(event.tokenIds.includes(String(claims(refreshed.access_token).jti)));
     assert.equal(event.sessionId, claims(refreshed.access_token).sid);
@@ -102,7 +96,7 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
     assert.equal(intro.active, false);
     const audit = await fx.svc.service.context.audit.list({ event: 'logout.succeeded' });
     assert.ok(audit.some((e) => e.subject === fx.users.alice));
-    const event = revokedEvents(from).find((e) => e.reason === 'logout');
+    const event = revokedSince(published, from).find((e) => e.reason === 'logout');
     assert.ok(event);
     assert.equal(event.subject, fx.users.alice);
     assert.ok(event.tokenIds.includes(String(claims(tokens.access_token).jti)));
@@ -111,7 +105,7 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
     const now = Math.floor(Date.now() / 1000);
     assert.ok(event.issuedBefore >= Number(claims(tokens.access_token).iat) && event.issuedBefore <= now, `issuedBefore ${event.issuedBefore}`);
     assert.ok(event.until >= Number(claims(tokens.access_token).exp) && event.until <= now + 600, `until ${event.until}`);
-    assert.equal(revokedEvents(from).filter((e) => e.reason === 'logout' && e.subject === fx.users.alice && e.sessionId !== undefined).length, 1);
+    assert.equal(revokedSince(published, from).filter((e) => e.reason === 'logout' && e.subject === fx.users.alice && e.sessionId !== undefined).length, 1);
     // The SSO session is gone: the next authorization asks for the password again.
     const again = await browser.follow((await authorizationUrl(shop)).url.href, fx.issuer);
     assert.match(await again.res.text(), /name="password"/);
@@ -125,6 +119,6 @@ await forEachDialect('oauth refresh and logout', (dialect) => {
     await ctx.users.disable('erin', 'test');
     await ctx.users.enable('erin', 'test');
     await assert.rejects(oidc.refreshTokenGrant(shop, tokens.refresh_token!), isInvalidGrant);
-    assert.ok(revokedEvents(from).some((e) => e.tokenIds.includes(String(claims(tokens.access_token).jti))));
+    assert.ok(revokedSince(published, from).some((e) => e.tokenIds.includes(String(claims(tokens.access_token).jti))));
   });
 });

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { sql } from 'kysely';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startOAuthService, rp, codeFlow, basic, tokenRequest, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
+import { startShopFixture, revokedSince, rp, codeFlow, basic, tokenRequest, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
 import { GatehouseError } from '../src/shared/errors.ts';
-import type { PublishedEvent, TokensRevoked } from '../src/events/types.ts';
+import type { PublishedEvent } from '../src/events/types.ts';
 import type { AuditEvent } from '../src/events/audit.ts';
 
 const OFFLINE = { scope: 'openid offline_access books:read', prompt: 'consent' };
@@ -23,16 +23,11 @@ function claims(jwt: string): { jti: string; sub: string; iat: number; exp: numb
 await forEachDialect('oauth revocation', (dialect) => {
   let fx: OAuthFixture;
   let shop: oidc.Configuration;
-  const published: PublishedEvent[] = [];
-  before(async () => {
-    fx = await startOAuthService(dialect);
-    shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
-    fx.svc.service.context.events.subscribe((event) => published.push(event));
-  });
+  let published: PublishedEvent[];
+  before(async () => { ({ fx, shop, published } = await startShopFixture(dialect)); });
   after(async () => { await fx.close(); });
 
   const ctx = () => fx.svc.service.context;
-  const revokedSince = (from: number) => published.slice(from).map((e) => e.event).filter((e): e is TokensRevoked => e.type === 'tokens.revoked');
   const introspect = async (token: string) => {
     const res = await fetch(`${fx.issuer}/oauth2/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('orders-svc', fx.service.secret) }, body: new URLSearchParams({ token }).toString() });
     return (await res.json() as { active: boolean }).active;
@@ -56,7 +51,7 @@ await forEachDialect('oauth revocation', (dialect) => {
     assert.equal(refresh.status, 401);
     assert.equal((await refresh.json() as { error: string }).error, 'invalid_client');
     assert.equal(await introspect(tokens.access_token), false);
-    const events = revokedSince(from);
+    const events = revokedSince(published, from);
     assert.equal(events.length, 1);
     assert.deepEqual(events[0], { type: 'tokens.revoked', subject: fx.users.alice, tokenIds: [access.jti], issuedBefore: 0, until: access.exp, reason: 'client_removed' });
     const grantsLeft = await ctx().store.db.selectFrom('oidc_models').select('id').where('model', 'in', ['Grant', 'RefreshToken', 'AuthorizationCode']).where('payload', 'like', '%short-lived%').execute();
@@ -112,7 +107,7 @@ await forEachDialect('oauth revocation', (dialect) => {
     const started = now();
     await ctx().users.setPassword('frank', 'a completely new passphrase', 'user:admin');
     const finished = now();
-    const events = revokedSince(from);
+    const events = revokedSince(published, from);
     assert.equal(events.length, 1, 'exactly one tokens.revoked');
     assert.equal(await count('security_events'), eventsBefore + 1);
     const event = events[0]!;
@@ -131,7 +126,7 @@ await forEachDialect('oauth revocation', (dialect) => {
     // Disabling now: nothing outstanding, so the event names no token and expires at once.
     const next = published.length;
     await ctx().users.disable('frank', 'test');
-    const disabled = revokedSince(next);
+    const disabled = revokedSince(published, next);
     assert.equal(disabled.length, 1);
     assert.equal(disabled[0]!.reason, 'user_disabled');
     assert.deepEqual(disabled[0]!.tokenIds, []);

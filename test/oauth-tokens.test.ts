@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startOAuthService, rp, codeFlow, basic, tokenRequest, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
-import type { PublishedEvent, TokensRevoked } from '../src/events/types.ts';
+import { startShopFixture, revokedSince, rp, codeFlow, basic, tokenRequest, auditProbe, type OAuthFixture } from './oauth/helpers.ts';
+import type { PublishedEvent } from '../src/events/types.ts';
 import type { AuditEvent } from '../src/events/audit.ts';
 
 function claims(jwt: string): Record<string, unknown> {
@@ -20,12 +20,10 @@ await forEachDialect('oauth tokens', (dialect) => {
   let fx: OAuthFixture;
   let svcClient: oidc.Configuration;
   let shop: oidc.Configuration;
-  const published: PublishedEvent[] = [];
+  let published: PublishedEvent[];
   before(async () => {
-    fx = await startOAuthService(dialect);
+    ({ fx, shop, published } = await startShopFixture(dialect));
     svcClient = await rp(fx.issuer, 'orders-svc', fx.service.secret);
-    shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
-    fx.svc.service.context.events.subscribe((event) => published.push(event));
   });
   after(async () => { await fx.close(); });
   const auditHead = () => auditProbe(fx).head();
@@ -143,7 +141,7 @@ await forEachDialect('oauth tokens', (dialect) => {
     assert.equal((await (await introspect(tokens.access_token, asService())).json() as { active: boolean }).active, true);
     await oidc.tokenRevocation(shop, tokens.access_token);
     assert.equal((await (await introspect(tokens.access_token, asService())).json() as { active: boolean }).active, false);
-    const event = published.slice(from).map((e) => e.event).find((e): e is TokensRevoked => e.type === 'tokens.revoked');
+    const event = revokedSince(published, from)[0];
     assert.deepEqual(event?.tokenIds, [claims(tokens.access_token).jti]);
     assert.ok((await fx.svc.service.context.audit.list({ event: 'token.revoked' })).length >= 1);
   });

@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import { startService, type StartOptions, type TestDialect, type TestService } from '../helpers/service.ts';
 import type { Client, CreateClientInput } from '../../src/oauth/index.ts';
 import type { AuditEvent, AuditRecord } from '../../src/events/audit.ts';
+import type { PublishedEvent, TokensRevoked } from '../../src/events/types.ts';
 
 export const PASSWORD = 'Quartz-Lantern-Meadow-8142';
 export const CALLBACK = 'http://127.0.0.1:9/callback';
@@ -59,6 +60,22 @@ export function auditProbe(fx: OAuthFixture) {
       return rows[0];
     },
   };
+}
+
+/** What the flow tests share: the service, the first-party `shop` as an RP, and every event the service publishes, in order. */
+export interface ShopFixture { fx: OAuthFixture; shop: oidc.Configuration; published: PublishedEvent[] }
+
+export async function startShopFixture(dialect: TestDialect): Promise<ShopFixture> {
+  const fx = await startOAuthService(dialect);
+  const shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
+  const published: PublishedEvent[] = [];
+  fx.svc.service.context.events.subscribe((event) => published.push(event));
+  return { fx, shop, published };
+}
+
+/** The tokens.revoked events among `published` from index `from` on (take `from` as published.length before acting). */
+export function revokedSince(published: PublishedEvent[], from: number): TokensRevoked[] {
+  return published.slice(from).map((e) => e.event).filter((e): e is TokensRevoked => e.type === 'tokens.revoked');
 }
 
 /** openid-client configuration for one of our clients (discovery over plain http). */
