@@ -8,7 +8,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
-import type { Server as HttpsServer } from 'node:https';
 import { request } from 'undici';
 import { Registry } from 'prom-client';
 import { startService, type TestService } from './helpers/service.ts';
@@ -46,9 +45,23 @@ async function identity(service: string, caUrl: string, options: Partial<Paramet
   return workloadIdentity({ caUrl, service, joinToken: token, refreshInterval: 500, ...options });
 }
 
-async function listen(server: HttpsServer): Promise<string> {
+/** catalog serves `ok` over mTLS to orders only; orders calls it through `agent`. close() ends both sides and both identities. */
+async function ordersCallsCatalog(orders: WorkloadIdentity, catalog: WorkloadIdentity, agentOptions: { connections?: number } = {}) {
+  const server = createMtlsServer((_req, res) => res.end('ok'), { identity: catalog, allow: [{ spiffeId: `spiffe://${TD}/svc/orders` }] });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const agent = mtlsAgent(orders, { expect: `spiffe://${TD}/svc/catalog`, ...agentOptions });
+  return {
+    url,
+    agent,
+    async close() {
+      await agent.close();
+      server.closeAllConnections();
+      server.close();
+      await orders.close();
+      await catalog.close();
+    },
+  };
 }
 
 /** Calls `url` with `concurrency` loops until `until()`; returns counts. */
@@ -81,9 +94,7 @@ test('ok: renewal under steady load — both sides renew, zero failed requests',
   const caUrl = svc.service.tlsUrl!;
   const orders = await identity('orders', caUrl);
   const catalog = await identity('catalog', caUrl);
-  const server = createMtlsServer((_req, res) => res.end('ok'), { identity: catalog, allow: [{ spiffeId: `spiffe://${TD}/svc/orders` }] });
-  const url = await listen(server);
-  const agent = mtlsAgent(orders, { expect: `spiffe://${TD}/svc/catalog`, connections: 4 });
+  const { url, agent, close } = await ordersCallsCatalog(orders, catalog, { connections: 4 });
   const serials = { orders: new Set([orders.serial]), catalog: new Set([catalog.serial]) };
   orders.on('changed', () => serials.orders.add(orders.serial));
   catalog.on('changed', () => serials.catalog.add(catalog.serial));
@@ -100,11 +111,7 @@ test('ok: renewal under steady load — both sides renew, zero failed requests',
     assert.ok(serials.orders.size >= 2, 'the client renewed during the load');
     assert.ok(serials.catalog.size >= 2, 'the server renewed during the load');
   } finally {
-    await agent.close();
-    server.closeAllConnections();
-    server.close();
-    await orders.close();
-    await catalog.close();
+    await close();
   }
 });
 
@@ -112,9 +119,7 @@ test('ok: CA unreachable at renewal time — first attempt at 2/3 of the life, r
   const proxy = await switchableProxy(new URL(svc.service.tlsUrl!));
   const orders = await identity('orders', proxy.url, { ttl: 8, retry: { initialDelay: 200, maxDelay: 1000 } });
   const catalog = await identity('catalog', svc.service.tlsUrl!, { ttl: 60 });
-  const server = createMtlsServer((_req, res) => res.end('ok'), { identity: catalog, allow: [{ spiffeId: `spiffe://${TD}/svc/orders` }] });
-  const url = await listen(server);
-  const agent = mtlsAgent(orders, { expect: `spiffe://${TD}/svc/catalog` });
+  const { url, agent, close } = await ordersCallsCatalog(orders, catalog);
   const failedRenewals: Array<IdentityEvent & { at: number }> = [];
   orders.on('renewal_failed', (event) => failedRenewals.push({ ...event, at: Date.now() }));
   const firstSerial = orders.serial;
@@ -136,11 +141,7 @@ test('ok: CA unreachable at renewal time — first attempt at 2/3 of the life, r
     assert.ok(delays[0]! >= 100 && delays[0]! <= 200, `first retry in [d/2, d] of 200 ms: ${delays}`);
     assert.ok(delays.every((d) => d >= 100 && d <= 1000), `backoff within bounds: ${delays}`);
   } finally {
-    await agent.close();
-    server.closeAllConnections();
-    server.close();
-    await orders.close();
-    await catalog.close();
+    await close();
     proxy.close();
   }
 });
