@@ -11,6 +11,7 @@ import { createAuditLog, type AuditLog } from './events/audit.ts';
 import { createEventBus, registerEventRoutes, announcePolicyVersion, type StreamingEventBus } from './events/index.ts';
 import { createKeyService, createAccessTokenVerifier, type KeyService, type AccessTokenVerifier } from './tokens/index.ts';
 import { createHttpApp } from './shared/http.ts';
+import { registerHealthRoutes } from './shared/health.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
@@ -109,19 +110,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
 
   const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await store.ping();
-      return { status: 'ready' };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', reason: 'store' });
-    }
-  });
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  registerHealthRoutes(app, { metrics, ready: { store: () => store.ping() } });
 
   // ── components register their routes here (one line each) ──
   context.oauth.register(app);
