@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { startService } from '../test/helpers/service.ts';
 import { makeCsr, tlsAgent } from '../test/helpers/pki.ts';
-import { parseCsr, authorizeNames } from '../src/pki/csr.ts';
+import { parseCsr, authorizeNames, namePolicy } from '../src/pki/csr.ts';
 import { workloadIdentity, createMtlsServer, mtlsAgent } from '../src/sdk/index.ts';
 
 const SECONDS = Number(process.env.BENCH_PKI_SECONDS ?? 4);
@@ -34,17 +34,18 @@ async function timed(label: string, unit: 'ops/s' | 'ms/op', work: () => Promise
   return value;
 }
 
-const svc = await startService({ config: { pki: { trustDomain: 'bench.local' } } });
+const svc = await startService({ config: { pki: { trustDomain: 'bench.local', dnsSuffixes: ['bench.local'] } } });
 const pki = svc.service.context.pki;
 const authority = await pki.authority();
 const csrs = await Promise.all(Array.from({ length: 200 }, () => makeCsr({ cn: 'orders', dns: ['orders.bench.local'] })));
+const policy = namePolicy(svc.config.pki);
 let i = 0;
 const nextCsr = () => csrs[i++ % csrs.length]!.csr;
 
 // 1. Issuance: the sign path alone, then with the database record + audit (pki.issue).
 await timed('CA sign path: parse + verify CSR, name policy, sign leaf', 'ops/s', async () => {
   const csr = await parseCsr(nextCsr());
-  const names = authorizeNames(csr, { trustDomain: authority.trustDomain, service: 'orders' });
+  const names = authorizeNames(csr, { trustDomain: authority.trustDomain, service: 'orders' }, policy);
   await authority.signLeaf({ publicKeyInfo: csr.publicKeyInfo, service: 'orders', ...names, ttlSeconds: 3600 });
 });
 await timed('CA issue incl. certificate row + audit (SQLite)', 'ops/s', async () => {

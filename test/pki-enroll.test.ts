@@ -20,7 +20,7 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
   let anonymous: Agent;
 
   before(async () => {
-    svc = await startService({ dialect, config: { pki: { trustDomain: 'td.test' } } });
+    svc = await startService({ dialect, config: { pki: { trustDomain: 'td.test', dnsSuffixes: ['shop.local'] } } });
     pki = svc.service.context.pki;
     tlsUrl = svc.service.tlsUrl!;
     bundle = await (await fetch(`${svc.url}/pki/bundle.pem`)).text();
@@ -111,6 +111,16 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     assert.equal(res.body.code, 'identity_not_allowed');
     assert.equal(await issuedCount(), count);
     assert.equal((await lastRefusal())!.reason, 'identity_not_allowed');
+  });
+
+  test('fail-server-name: a workload cannot get the names of the CA\'s own TLS listener (pki.serverNames) nor a foreign domain', async () => {
+    const count = await issuedCount();
+    for (const names of [{ dns: ['localhost'] }, { ips: ['127.0.0.1'] }, { ips: ['::1'] }, { dns: ['orders.evil.com'] }]) {
+      const res = await enroll({ token: await token('orders'), csr: (await makeCsr({ cn: 'orders', ...names })).csr });
+      assert.equal(res.status, 403, JSON.stringify(names));
+      assert.equal(res.body.code, 'identity_not_allowed', JSON.stringify(names));
+    }
+    assert.equal(await issuedCount(), count);
   });
 
   test('fail-invalid-csr: a weak key is a 400 invalid_csr problem', async () => {

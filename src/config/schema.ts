@@ -132,7 +132,12 @@ export const configSchema = z
         intermediateTtl: duration('Lifetime of a generated intermediate CA.').default(365 * 86400),
         offlineRootCrlTtl: duration('nextUpdate of the last root CRL signed before the root key goes offline (`ca init --offline-root`): re-sign it with the root key before then.').default(180 * 86400),
         caCheckInterval: duration('How often a running service re-reads the CA certificates (rotations, an offline root) changed by another process.').default(5),
-        serverNames: z.array(z.string()).default(['localhost', '127.0.0.1']).describe('DNS names and IPs in the certificate of the Security Service TLS listener.'),
+        serverNames: z.array(z.string()).default(['localhost', '127.0.0.1']).describe('DNS names and IPs in the certificate of the Security Service TLS listener. Never granted to a workload.'),
+        dnsSuffixes: z
+          .array(z.string().toLowerCase().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'a DNS suffix without leading or trailing dot, e.g. shop.svc.cluster.local'))
+          .default([])
+          .describe('DNS suffixes a workload certificate may carry: the credential for service `orders` may ask for `orders` and `orders.<suffix>` for each suffix listed (empty: only the bare service name).'),
+        allowLoopbackNames: z.boolean().default(false).describe('Let workload certificates carry `localhost` and loopback IPs (127.0.0.0/8, ::1) — development only; names of `serverNames` stay refused.'),
       })
       .strict()
       .prefault({})

@@ -23,7 +23,7 @@ let audit: AuditLog;
 let pki: Pki;
 const clock = frozenClock(Date.now());
 const masterKey = randomBytes(32);
-const config = configSchema.parse({ pki: { trustDomain: 'td.test', leafTtl: '1h', maxLeafTtl: '2h', maxJoinTokenTtl: '1h', crlTtl: '10m' } }).pki;
+const config = configSchema.parse({ pki: { trustDomain: 'td.test', leafTtl: '1h', maxLeafTtl: '2h', maxJoinTokenTtl: '1h', crlTtl: '10m', dnsSuffixes: ['local'], allowLoopbackNames: true } }).pki;
 const published: SecurityEvent[] = [];
 const events: EventBus = {
   publish: async (event) => { published.push(event); return { seq: published.length, id: 'x', event, set: '', issuedAt: 0 }; },
@@ -67,7 +67,7 @@ test('ok: init is idempotent and keys are sealed at rest', async () => {
 test('ok: the chain verifies and the leaf has exactly our profile', async () => {
   const a = await pki.authority();
   assert.ok(await a.intermediate.cert.verify({ publicKey: a.root.cert.publicKey, signatureOnly: true }));
-  const { csr } = await makeCsr({ cn: 'orders', dns: ['orders.local'], ips: ['127.0.0.1'] });
+  const { csr } = await makeCsr({ cn: 'orders', dns: ['orders.local'], ips: ['127.0.0.2'] });
   const issued = await pki.issue({ csr, service: 'orders', actor: 'test' });
   const [leaf, intermediate] = parseCertificates(issued.certificate);
   assert.equal(intermediate!.subject, a.intermediate.cert.subject);
@@ -80,7 +80,7 @@ test('ok: the chain verifies and the leaf has exactly our profile', async () => 
   assert.equal(ku.critical, true);
   assert.deepEqual([...leaf!.getExtension(x509.ExtendedKeyUsageExtension)!.usages], [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]);
   const names = leaf!.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON();
-  assert.deepEqual(names, [{ type: 'url', value: 'spiffe://td.test/svc/orders' }, { type: 'dns', value: 'orders.local' }, { type: 'ip', value: '127.0.0.1' }]);
+  assert.deepEqual(names, [{ type: 'url', value: 'spiffe://td.test/svc/orders' }, { type: 'dns', value: 'orders.local' }, { type: 'ip', value: '127.0.0.2' }]);
   assert.equal(leaf!.getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId, a.intermediate.keyId);
   assert.ok(leaf!.getExtension(x509.SubjectKeyIdentifierExtension));
   assert.equal(normalizeSerial(leaf!.serialNumber), issued.serial, 'the recorded serial is the certificate\'s');
@@ -92,7 +92,7 @@ test('ok: the chain verifies and the leaf has exactly our profile', async () => 
   const row = await store.db.selectFrom('certificates').selectAll().where('serial', '=', issued.serial).executeTakeFirstOrThrow();
   assert.equal(row.service, 'orders');
   assert.equal(row.requested_by, 'test');
-  assert.deepEqual(JSON.parse(row.sans), { dns: ['orders.local'], ips: ['127.0.0.1'] });
+  assert.deepEqual(JSON.parse(row.sans), { dns: ['orders.local'], ips: ['127.0.0.2'] });
 });
 
 test('ok: a requested lifetime is honoured when shorter and capped by maxLeafTtl', async () => {

@@ -10,10 +10,14 @@ import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { x509 } from '../shared/x509.ts';
 import { isGatehouseError } from '../shared/errors.ts';
-import { parseCsr, authorizeNames } from './csr.ts';
+import { parseCsr, authorizeNames, namePolicy } from './csr.ts';
 import { makeCsr } from '../../test/helpers/pki.ts';
 
 const grant = { trustDomain: 'td.test', service: 'orders' };
+/** The defaults: no suffix, no loopback names, the TLS listener's names reserved. */
+const strict = namePolicy({ dnsSuffixes: [], allowLoopbackNames: false, serverNames: ['localhost', '127.0.0.1'] });
+const withSuffixes = namePolicy({ dnsSuffixes: ['shop.svc.cluster.local', 'Internal.Example'], allowLoopbackNames: false, serverNames: ['localhost', '127.0.0.1'] });
+const withLoopback = namePolicy({ dnsSuffixes: [], allowLoopbackNames: true, serverNames: ['localhost', '127.0.0.1', 'ca.internal'] });
 
 async function code(promise: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
   try {
@@ -24,10 +28,19 @@ async function code(promise: Promise<unknown> | (() => unknown)): Promise<string
   }
 }
 
-test('ok: a P-256 CSR with allowed names is parsed and granted', async () => {
-  const { csr } = await makeCsr({ cn: 'orders', dns: ['orders', 'orders.shop.svc.cluster.local', 'localhost'], ips: ['127.0.0.1'], uris: ['spiffe://td.test/svc/orders'] });
-  const parsed = await parseCsr(csr);
-  assert.deepEqual(authorizeNames(parsed, grant), { dns: ['orders', 'orders.shop.svc.cluster.local', 'localhost'], ips: ['127.0.0.1'] });
+test('ok: a P-256 CSR with the bare service name is parsed and granted under the default policy', async () => {
+  const { csr } = await makeCsr({ cn: 'orders', dns: ['orders'], uris: ['spiffe://td.test/svc/orders'] });
+  assert.deepEqual(authorizeNames(await parseCsr(csr), grant, strict), { dns: ['orders'], ips: [] });
+});
+
+test('ok: <service>.<suffix> is granted for each configured suffix (pki.dnsSuffixes)', async () => {
+  const { csr } = await makeCsr({ cn: 'orders.shop.svc.cluster.local', dns: ['orders', 'orders.shop.svc.cluster.local', 'orders.internal.example'] });
+  assert.deepEqual(authorizeNames(await parseCsr(csr), grant, withSuffixes), { dns: ['orders', 'orders.shop.svc.cluster.local', 'orders.internal.example'], ips: [] });
+});
+
+test('ok: loopback names other than the server names are granted with pki.allowLoopbackNames', async () => {
+  const { csr } = await makeCsr({ cn: 'orders', dns: ['orders'], ips: ['127.0.0.2', '::1'] });
+  assert.deepEqual(authorizeNames(await parseCsr(csr), grant, withLoopback), { dns: ['orders'], ips: ['127.0.0.2', '::1'] });
 });
 
 test('ok: Ed25519 and P-384 keys are accepted', async () => {
@@ -107,7 +120,7 @@ test('ok: other name types are read and then refused by the name policy', async 
   const withEmail = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=orders', keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'email', value: 'a@b.test' }])] });
   const parsed = await parseCsr(withEmail.toString('pem'));
   assert.deepEqual(parsed.others, ['email:a@b.test']);
-  assert.equal(await code(() => authorizeNames(parsed, grant)), 'identity_not_allowed');
+  assert.equal(await code(() => authorizeNames(parsed, grant, strict)), 'identity_not_allowed');
 });
 
 test('fail-bad-signature: a CSR whose signature does not match is invalid_csr', async () => {
@@ -131,10 +144,46 @@ const refusals: Array<[string, Parameters<typeof makeCsr>[0]]> = [
   ['a look-alike DNS name', { dns: ['ordersx.example'] }],
   ['a non-loopback IP', { ips: ['10.0.0.7'] }],
   ['a CN of another service', { cn: 'payments' }],
+  ['a name under a foreign domain', { dns: ['orders.evil.com'] }],
+  ['an IDN under the service name', { dns: ['orders.xn--80ak6aa92e.com'] }],
+  ['localhost', { dns: ['localhost'] }],
+  ['127.0.0.1', { ips: ['127.0.0.1'] }],
+  ['::1', { ips: ['::1'] }],
+  ['a loopback IP in another spelling', { ips: ['0:0:0:0:0:0:0:1'] }],
 ];
 for (const [name, options] of refusals) {
   test(`fail-identity: a CSR asking for ${name} is identity_not_allowed`, async () => {
     const parsed = await parseCsr((await makeCsr(options)).csr);
-    assert.equal(await code(() => authorizeNames(parsed, grant)), 'identity_not_allowed');
+    assert.equal(await code(() => authorizeNames(parsed, grant, strict)), 'identity_not_allowed');
+  });
+}
+
+const suffixRefusals: Array<[string, Parameters<typeof makeCsr>[0]]> = [
+  ['a name under a suffix not configured', { dns: ['orders.evil.com'] }],
+  ['two labels in front of a suffix', { dns: ['x.orders.shop.svc.cluster.local'] }],
+  ['another service under a suffix', { dns: ['payments.shop.svc.cluster.local'] }],
+  ['the bare suffix', { dns: ['shop.svc.cluster.local'] }],
+  ['localhost (loopback names off)', { dns: ['localhost'] }],
+  ['a loopback IP (loopback names off)', { ips: ['127.0.0.2'] }],
+];
+for (const [name, options] of suffixRefusals) {
+  test(`fail-identity: with dnsSuffixes, a CSR asking for ${name} is identity_not_allowed`, async () => {
+    const parsed = await parseCsr((await makeCsr(options)).csr);
+    assert.equal(await code(() => authorizeNames(parsed, grant, withSuffixes)), 'identity_not_allowed');
+  });
+}
+
+// The names of the CA's own TLS listener stay refused even where loopback names are allowed.
+const serverNameRefusals: Array<[string, Parameters<typeof makeCsr>[0]]> = [
+  ['localhost', { dns: ['localhost'] }],
+  ['127.0.0.1', { ips: ['127.0.0.1'] }],
+  ['127.0.0.1 as an IPv4-mapped IPv6 address', { ips: ['::ffff:127.0.0.1'] }],
+  ['a DNS server name', { dns: ['ca.internal'] }],
+  ['a non-loopback IP', { ips: ['10.0.0.7'] }],
+];
+for (const [name, options] of serverNameRefusals) {
+  test(`fail-server-name: with allowLoopbackNames, a CSR asking for ${name} is identity_not_allowed`, async () => {
+    const parsed = await parseCsr((await makeCsr(options)).csr);
+    assert.equal(await code(() => authorizeNames(parsed, grant, withLoopback)), 'identity_not_allowed');
   });
 }

@@ -4,12 +4,15 @@
  *
  * Name policy for the service a credential grants (`orders` below):
  * - URI SAN: at most one, and it must be that service's SPIFFE ID (added anyway);
- * - DNS SANs: `orders`, `orders.<anything>` (e.g. orders.shop.svc.cluster.local) and `localhost`;
- * - IP SANs: loopback only (127.0.0.0/8, ::1) — a workload must not claim another's address;
- * - subject CN, if any: the service name or one of the DNS names above;
+ * - DNS SANs: `orders`, and `orders.<suffix>` for each suffix of `pki.dnsSuffixes` (exactly one
+ *   label in front of the suffix: `orders.evil.com` or `orders.a.<suffix>` are refused);
+ * - `localhost` and loopback IP SANs (127.0.0.0/8, ::1) only with `pki.allowLoopbackNames`; no
+ *   other IP ever — a workload must not claim another's address;
+ * - never a name of `pki.serverNames` (the CA's own TLS listener), whatever else allows it;
+ * - subject CN, if any: the service name or one of the DNS names granted;
  * - nothing else (e-mail, other name types) is granted.
  */
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { x509 } from '../shared/x509.ts';
@@ -109,15 +112,48 @@ export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
 
 export { SubjectPublicKeyInfo };
 
-function isLoopback(ip: string): boolean {
-  if (isIP(ip) === 4) return ip.startsWith('127.');
-  return ip === '::1' || ip === '0:0:0:0:0:0:0:1';
+/** What a grant may put in DNS/IP SANs besides the SPIFFE ID (the `pki` config keys). */
+export interface NamePolicyConfig {
+  /** `<service>.<suffix>` is granted for each of these (lower case, no leading dot). */
+  dnsSuffixes: readonly string[];
+  /** Grant `localhost` and loopback IPs (127.0.0.0/8, ::1). */
+  allowLoopbackNames: boolean;
+  /** The CA's own TLS listener names: never granted to a workload. */
+  serverNames: readonly string[];
 }
 
-function dnsAllowed(name: string, service: string): boolean {
-  if (name === 'localhost' || name === service) return true;
-  if (!name.startsWith(`${service}.`)) return false;
-  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(name) && name.length <= 253;
+/** The name policy compiled once at load time (`namePolicy(config)`). */
+export interface NamePolicy {
+  dnsAllowed(name: string, service: string): boolean;
+  ipAllowed(ip: string): boolean;
+}
+
+const family = (ip: string) => (isIP(ip) === 6 ? 'ipv6' : 'ipv4');
+
+/** IPs are matched with BlockLists, which match every spelling of an address (::1 and
+ * 0:0:0:0:0:0:0:1, ::ffff:127.0.0.1 for 127.0.0.1). */
+export function namePolicy(config: NamePolicyConfig): NamePolicy {
+  const loopback = new BlockList();
+  loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+  loopback.addAddress('::1', 'ipv6');
+  const serverIps = new BlockList();
+  const serverDns = new Set<string>();
+  for (const name of config.serverNames) {
+    if (isIP(name)) serverIps.addAddress(name, family(name));
+    else serverDns.add(name.toLowerCase().replace(/\.$/, ''));
+  }
+  const suffixes = config.dnsSuffixes.map((suffix) => suffix.toLowerCase());
+  return {
+    dnsAllowed(name, service) {
+      if (serverDns.has(name)) return false;
+      if (name === 'localhost') return config.allowLoopbackNames;
+      return name === service || suffixes.some((suffix) => name === `${service}.${suffix}`);
+    },
+    ipAllowed(ip) {
+      if (!isIP(ip) || serverIps.check(ip, family(ip))) return false;
+      return config.allowLoopbackNames && loopback.check(ip, family(ip));
+    },
+  };
 }
 
 export interface GrantedNames {
@@ -126,7 +162,7 @@ export interface GrantedNames {
 }
 
 /** Applies the name policy for `service`; throws `identity_not_allowed` naming the first refused name. */
-export function authorizeNames(csr: ParsedCsr, grant: { trustDomain: string; service: string }): GrantedNames {
+export function authorizeNames(csr: ParsedCsr, grant: { trustDomain: string; service: string }, policy: NamePolicy): GrantedNames {
   const { service } = grant;
   const spiffeId = spiffeIdFor(grant.trustDomain, service);
   const refuse = (name: string) =>
@@ -134,8 +170,8 @@ export function authorizeNames(csr: ParsedCsr, grant: { trustDomain: string; ser
   if (csr.others.length > 0) throw refuse(csr.others[0]!);
   if (csr.uris.length > 1) throw refuse(csr.uris[1]!);
   if (csr.uris.length === 1 && csr.uris[0] !== spiffeId) throw refuse(csr.uris[0]!);
-  for (const name of csr.dns) if (!dnsAllowed(name, service)) throw refuse(name);
-  for (const ip of csr.ips) if (!isLoopback(ip)) throw refuse(ip);
+  for (const name of csr.dns) if (!policy.dnsAllowed(name, service)) throw refuse(name);
+  for (const ip of csr.ips) if (!policy.ipAllowed(ip)) throw refuse(ip);
   if (csr.commonName !== undefined && csr.commonName !== service && !csr.dns.includes(csr.commonName.toLowerCase())) {
     throw refuse(`CN=${csr.commonName}`);
   }

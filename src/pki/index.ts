@@ -19,6 +19,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { generateAuthority, importAuthority, loadAuthority, type Authority, type AuthorityDeps, type ImportRequest } from './authority.ts';
 import { enroll, renew, issueDirect, signAndRecord, leafTtl, type IssuanceDeps, type IssuedCertificate } from './issuance.ts';
+import { namePolicy } from './csr.ts';
 import { mintJoinToken, type MintedJoinToken } from './provisioners/join-token.ts';
 import { revoke, type RevokeRequest, type RevokeResult } from './revocation.ts';
 import { crlDocument, refreshCrls, signCrl } from './crl.ts';
@@ -156,7 +157,8 @@ export function createPki(deps: PkiDeps): Pki {
     }
   }
 
-  const issuanceDeps: IssuanceDeps = { store, audit: deps.audit, authority, limits: config, now };
+  const names = namePolicy(config);
+  const issuanceDeps: IssuanceDeps = { store, audit: deps.audit, authority, limits: config, names, now };
 
   async function refresh(force: boolean): Promise<CaKind[]> {
     let a = await authority({ fresh: true });

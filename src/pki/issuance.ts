@@ -10,7 +10,7 @@ import { GatehouseError, isGatehouseError } from '../shared/errors.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { Executor, Store } from '../store/index.ts';
 import type { Authority, SignedLeaf } from './authority.ts';
-import { authorizeNames, parseCsr, type ParsedCsr } from './csr.ts';
+import { authorizeNames, parseCsr, type NamePolicy, type ParsedCsr } from './csr.ts';
 import { insertCertificate } from './repository.ts';
 import { isReservedService } from '../shared/spiffe.ts';
 import { redeemJoinToken } from './provisioners/join-token.ts';
@@ -21,6 +21,8 @@ export interface IssuanceDeps {
   audit: AuditLog;
   authority: () => Promise<Authority>;
   limits: { leafTtl: number; maxLeafTtl: number };
+  /** Which DNS/IP SANs a workload may have (pki.dnsSuffixes, pki.allowLoopbackNames, pki.serverNames), compiled. */
+  names: NamePolicy;
   now: () => number;
 }
 
@@ -83,11 +85,11 @@ function reservedRefusal(service: string): GatehouseError {
   return new GatehouseError('identity_not_allowed', `The service name ${service} is reserved for the CA itself`);
 }
 
-function grantNames(csr: ParsedCsr | GatehouseError, grant: { trustDomain: string; service: string }): { dns: string[]; ips: string[] } | GatehouseError {
+function grantNames(csr: ParsedCsr | GatehouseError, grant: { trustDomain: string; service: string }, policy: NamePolicy): { dns: string[]; ips: string[] } | GatehouseError {
   if (isReservedService(grant.service)) return reservedRefusal(grant.service);
   if (isGatehouseError(csr)) return csr;
   try {
-    return authorizeNames(csr, grant);
+    return authorizeNames(csr, grant, policy);
   } catch (error) {
     if (isGatehouseError(error)) return error;
     throw error;
@@ -105,7 +107,7 @@ export async function enroll(deps: IssuanceDeps, request: { token: string; csr: 
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.tokenId ? `join-token:${grant.tokenId}` : null, subject: grant.service ?? null, ip: request.ip ?? null, reason: grant.reason, data: { flow: 'enroll' } }, trx);
       return { ok: false, error: new GatehouseError('invalid_join_token', undefined, { detail: grant.reason }) };
     }
-    const names = grantNames(csr, { trustDomain: authority.trustDomain, service: grant.service });
+    const names = grantNames(csr, { trustDomain: authority.trustDomain, service: grant.service }, deps.names);
     if (isGatehouseError(names)) {
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip: request.ip ?? null, reason: names.code, data: { flow: 'enroll', detail: names.description } }, trx);
       return { ok: false, error: names };
@@ -130,7 +132,7 @@ export async function renew(deps: IssuanceDeps, request: { socket: TLSSocket; cs
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.serial ? `renewal:${grant.serial}` : null, subject: grant.service ?? null, ip: request.ip ?? null, reason: grant.reason, data: { flow: 'renew', detail: grant.detail } }, trx);
       return { ok: false, error: new GatehouseError('certificate_rejected', undefined, { detail: `${grant.reason}: ${grant.detail}` }) };
     }
-    const names = grantNames(csr, { trustDomain: authority.trustDomain, service: grant.service });
+    const names = grantNames(csr, { trustDomain: authority.trustDomain, service: grant.service }, deps.names);
     if (isGatehouseError(names)) {
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip: request.ip ?? null, reason: names.code, data: { flow: 'renew', detail: names.description } }, trx);
       return { ok: false, error: names };
@@ -150,7 +152,7 @@ export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; s
   const authority = await deps.authority();
   const ttl = leafTtl(deps.limits, request.ttl);
   const csr = await parseCsr(request.csr);
-  const names = authorizeNames(csr, { trustDomain: authority.trustDomain, service: request.service });
+  const names = authorizeNames(csr, { trustDomain: authority.trustDomain, service: request.service }, deps.names);
   return signAndRecord(deps, authority, csr.publicKeyInfo, request.service, names, ttl, request.actor);
 }
 
