@@ -2,6 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
+import { decodeJwt } from 'jose';
+import type { PublishedEvent, TokensRevoked } from '../src/events/types.ts';
 import { forEachDialect } from './helpers/dialects.ts';
 import { startOAuthService, rp, codeFlow, tokenRequest, basic, type OAuthFixture } from './oauth/helpers.ts';
 
@@ -24,6 +26,29 @@ await forEachDialect('admin api tokens', (dialect) => {
   });
   after(async () => { await fx.close(); });
 
+  test('fail-demoted: revoking bob\'s admin role publishes tokens.revoked (role_revoked) naming his token, which is refused at once', async () => {
+    const token = await bobsAdminToken();
+    assert.equal((await users(token)).status, 200);
+    const published: PublishedEvent[] = [];
+    const stop = fx.svc.service.context.events.subscribe((event) => published.push(event));
+    try {
+      await fx.svc.service.context.users.revokeRole('bob', 'admin', 'test');
+    } finally {
+      stop();
+    }
+    const event = published.map((e) => e.event).find((e): e is TokensRevoked => e.type === 'tokens.revoked');
+    assert.equal(event?.reason, 'role_revoked');
+    assert.equal(event?.subject, fx.users.bob);
+    assert.ok(event?.tokenIds.includes(decodeJwt(token).jti!));
+    assert.ok(event!.issuedBefore > 0);
+    const res = await users(token);
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+    const grant = (await fx.svc.service.context.audit.list({ event: 'grant.revoked', subject: fx.users.bob })).at(-1);
+    assert.equal(grant?.reason, 'role_revoked');
+    await fx.svc.service.context.users.grantRole('bob', 'admin', 'test');
+  });
+
   test('fail-revoked: after an admin\'s password change the token issued before it is 401 invalid_token', async () => {
     const token = await bobsAdminToken();
     assert.equal((await users(token)).status, 200);
@@ -32,6 +57,17 @@ await forEachDialect('admin api tokens', (dialect) => {
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="gatehouse", error="invalid_token"/);
     assert.equal(((await res.json()) as { code: string }).code, 'invalid_token');
+  });
+
+  test('fail-client-demoted: a client_credentials admin token of a client no longer registered with the admin role → 403', async () => {
+    const { client, secret } = await fx.svc.service.context.oauth.clients.create({ clientId: 'ex-ops-bot', name: 'Ex ops bot', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'admin', roles: ['admin'] }, 'test');
+    const token = await clientToken(client.clientId, secret!, 'admin');
+    assert.equal((await users(token)).status, 200);
+    // Clients have no role update: change the registration underneath, as a future update would.
+    await fx.svc.service.context.store.db.updateTable('clients').set({ roles: '[]' }).where('client_id', '=', client.clientId).execute();
+    const res = await users(token);
+    assert.equal(res.status, 403);
+    assert.match(res.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
   });
 
   test('fail-insufficient-scope: a service token for the issuer with only events:read → 403, even with the admin role', async () => {

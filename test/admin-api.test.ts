@@ -99,6 +99,30 @@ await forEachDialect('admin api', (dialect) => {
     assert.equal((await call('GET', '/users', { token: await mint('no-such-user', ['admin']) })).status, 401);
   });
 
+  test('fail-demoted: an admin whose admin role was revoked → the same token is refused at once, audited', async () => {
+    const id = await user('demoted-admin', ['admin']);
+    const token = await mint(id, ['admin']);
+    assert.equal((await call('GET', '/users', { token })).status, 200);
+    await svc.service.context.users.revokeRole(id, 'admin', 'test');
+    const res = await call('GET', '/users', { token });
+    assert.equal(res.status, 403);
+    assert.match(res.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
+    const last = (await svc.service.context.audit.list({ event: 'admin.denied' })).at(-1)!;
+    assert.deepEqual([last.actor, last.reason], [`user:${id}`, 'insufficient_scope']);
+  });
+
+  test('fail-demoted-grant: a demoted admin cannot grant the admin role to anyone', async () => {
+    const id = await user('ex-admin', ['admin']);
+    const accomplice = await user('accomplice', ['customer']);
+    const token = await mint(id, ['admin']);
+    await svc.service.context.users.revokeRole(id, 'admin', 'test');
+    for (const target of [accomplice, id]) {
+      const res = await call('POST', `/users/${target}/roles`, { token, body: { role: 'admin' } });
+      assert.equal(res.status, 403);
+      assert.deepEqual((await svc.service.context.users.find(target)).roles.includes('admin'), false);
+    }
+  });
+
   test('ok: users — create, list, show, disable, enable, password, grant, revoke', async () => {
     const created = await call('POST', '/users', { token: admin, body: { username: 'alice', email: 'alice@example.com', password: 'correct horse battery staple', roles: ['customer'] } });
     assert.equal(created.status, 201);
@@ -121,7 +145,8 @@ await forEachDialect('admin api', (dialect) => {
     assert.deepEqual((await json(await call('DELETE', '/users/alice/roles/customer', { token: admin }))).roles, ['staff']);
     const audit = await svc.service.context.audit.list({ subject: alice.id });
     // grant.revoked: disable and password change revoked the user's tokens through the OAuth component
-    assert.deepEqual(audit.map((e) => e.event), ['user.created', 'user.disabled', 'grant.revoked', 'user.enabled', 'password.changed', 'grant.revoked', 'login.succeeded', 'role.granted', 'role.revoked']);
+    assert.deepEqual(audit.map((e) => e.event), ['user.created', 'user.disabled', 'grant.revoked', 'user.enabled', 'password.changed', 'grant.revoked', 'login.succeeded', 'role.granted', 'role.revoked', 'grant.revoked']);
+    assert.equal(audit.at(-1)!.reason, 'role_revoked');
     assert.equal(audit[0]!.actor, `user:${adminId}`);
   });
 

@@ -1,7 +1,8 @@
 /**
  * Who may call the admin API: a valid access token for the issuer audience that carries the
  * `admin` scope AND the `admin` role, that was not revoked, and whose subject is still allowed
- * in — an active user (or, for a client_credentials token, a client that still exists).
+ * in — an active user who holds the `admin` role NOW (or, for a client_credentials token, a
+ * client that still exists and is still registered with the `admin` role).
  *
  * The signature alone is not enough here: a disabled admin, or one whose password was changed,
  * would keep a 10-minute token. So each call costs one indexed read of `issued_tokens` and one
@@ -38,6 +39,7 @@ function checkGrants(claims: AccessTokenClaims): void {
 }
 
 const revoked = (detail: string) => bearerError('invalid_token', 'The access token is invalid or expired', detail);
+const noLongerAdmin = (detail: string) => bearerError('insufficient_scope', 'The admin role is required', detail, ADMIN_SCOPE);
 
 /** An onRequest hook: authenticates and authorizes the caller, or audits and throws. */
 export function adminAuthenticator(deps: AdminAuthDeps) {
@@ -47,16 +49,20 @@ export function adminAuthenticator(deps: AdminAuthDeps) {
     if (await deps.isTokenRevoked(claims.jti)) throw revoked(`token ${claims.jti} was revoked`);
     if (claims.sub === claims.client_id) {
       // client_credentials: the subject is the client itself.
+      let client;
       try {
-        await deps.clients.find(claims.client_id);
+        client = await deps.clients.find(claims.client_id);
       } catch (error) {
         if (isGatehouseError(error) && error.code === 'not_found') throw revoked(`client ${claims.client_id} is gone`);
         throw error;
       }
+      if (!client.roles.includes(ADMIN_ROLE)) throw noLongerAdmin(`client ${claims.client_id} no longer holds the admin role`);
       return;
     }
     const user = await deps.users.findById(claims.sub);
     if (!user || user.status !== 'active') throw revoked(`user ${claims.sub} is ${user ? user.status : 'gone'}`);
+    // The token's `roles` claim is a snapshot from issuance: a demoted admin is refused at once.
+    if (!user.roles.includes(ADMIN_ROLE)) throw noLongerAdmin(`user ${claims.sub} no longer holds the admin role`);
   }
 
   return async function authenticateAdmin(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -120,6 +120,21 @@ await forEachDialect('user service', (dialect) => {
     assert.equal(await auditCount('role.revoked', user.id), 1);
   });
 
+  test('ok: revokeRole revokes the user\'s tokens (reason role_revoked); a failing revocation keeps the role', async () => {
+    const user = await identity.users.create({ username: 'hank', email: 'hank@example.com', roles: ['admin', 'staff'] }, 'cli');
+    failRevocation = true;
+    try {
+      await rejects(identity.users.revokeRole('hank', 'admin', 'cli'), 'internal_error');
+    } finally {
+      failRevocation = false;
+    }
+    assert.deepEqual((await identity.users.find('hank')).roles, ['admin', 'staff']);
+    assert.equal(await auditCount('role.revoked', user.id), 0);
+    assert.deepEqual((await identity.users.revokeRole('hank', 'admin', 'user:root')).roles, ['staff']);
+    assert.deepEqual(revoked.at(-1), [user.id, 'role_revoked']);
+    assert.equal(await auditCount('role.revoked', user.id), 1);
+  });
+
   test('ok: list returns every user sorted by name with roles', async () => {
     const names = (await identity.users.list()).map((u) => u.username);
     assert.deepEqual(names, [...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())));

@@ -1,7 +1,7 @@
 /**
  * The user service: the one implementation behind the CLI (`gatehouse user …`) and the admin
- * API. Writes that belong together (user + roles + audit; status change or password change +
- * the revocation of the user's tokens + audit + the revocation event) are one transaction: a
+ * API. Writes that belong together (user + roles + audit; status change, password change or role
+ * revocation + the revocation of the user's tokens + audit + the revocation event) are one transaction: a
  * failure anywhere leaves nothing changed.
  */
 import { randomUUID } from 'node:crypto';
@@ -166,6 +166,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
           await trx.deleteFrom('user_roles').where('user_id', '=', user.id).where('role', '=', role).execute();
           await trx.updateTable('users').set({ updated_at: now() }).where('id', '=', user.id).execute();
           await audit.record({ event: 'role.revoked', actor, subject: user.id, data: { role } }, trx);
+          // Issued tokens carry the roles of their time: end them so gateways stop honouring the old role.
+          await revoke(trx, user.id, 'role_revoked', actor);
         });
         return find(user.id);
       }),

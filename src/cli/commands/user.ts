@@ -113,7 +113,7 @@ export function registerUser(program: Command): void {
 
   user
     .command('revoke <user> <role>')
-    .description('revoke a role')
+    .description('revoke a role (also revokes their tokens, which carry the old roles)')
     .action(async (name: string, role: string, _options: unknown, command: Command) => {
       const done = await withContext(command, (context) => context.users.revokeRole(name, role, ACTOR));
       console.log(`${done.username} now has roles: ${done.roles.join(', ') || '(none)'}`);
