@@ -133,6 +133,45 @@ await forEachDialect('oauth tokens', (dialect) => {
     assert.equal((await (await introspect(forged, asService())).json() as { active: boolean }).active, false);
   });
 
+  test('ok: a client introspects its own JWT access token and refresh token', async () => {
+    const { tokens } = await codeFlow(shop, fx.issuer, { params: { scope: 'openid offline_access books:read', prompt: 'consent' } });
+    const asShop = basic('shop', fx.firstParty.secret);
+    const access = await (await introspect(tokens.access_token, asShop)).json() as Record<string, unknown>;
+    assert.deepEqual([access.active, access.client_id, access.sub], [true, 'shop', fx.users.alice]);
+    const refresh = await (await introspect(tokens.refresh_token!, asShop)).json() as Record<string, unknown>;
+    assert.deepEqual([refresh.active, refresh.client_id], [true, 'shop']);
+  });
+
+  test('fail-other-client: a client without tokens:introspect learns nothing about another client\'s JWT, refresh or opaque token', async () => {
+    const { tokens } = await codeFlow(shop, fx.issuer, { params: { scope: 'openid offline_access books:read', prompt: 'consent' } });
+    const opaque = (await codeFlow(shop, fx.issuer, { params: { scope: 'openid profile' } })).tokens.access_token;
+    assert.equal(opaque.split('.').length, 1, 'a grant of OpenID scopes alone gets an opaque token');
+    const { secret } = await fx.svc.service.context.oauth.clients.create({ clientId: 'nosy-svc', name: 'Nosy', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'books:read events:read' }, 'test');
+    for (const auth of [basic('partner', fx.thirdParty.secret), basic('nosy-svc', secret!)]) {
+      for (const token of [tokens.access_token, tokens.refresh_token!, opaque]) {
+        const res = await introspect(token, auth);
+        assert.equal(res.status, 200);
+        assert.deepEqual(await res.json(), { active: false });
+      }
+    }
+    // Its own token is still visible to it, and the tokens are still active for their owner.
+    const nosy = await rp(fx.issuer, 'nosy-svc', secret!);
+    const own = (await oidc.clientCredentialsGrant(nosy, { scope: 'books:read' })).access_token;
+    assert.equal((await (await introspect(own, basic('nosy-svc', secret!))).json() as { active: boolean }).active, true);
+    for (const token of [tokens.access_token, tokens.refresh_token!, opaque]) {
+      assert.equal((await (await introspect(token, basic('shop', fx.firstParty.secret))).json() as { active: boolean }).active, true);
+    }
+  });
+
+  test('ok: a tokens:introspect client sees another client\'s JWT, refresh and opaque token with their claims', async () => {
+    const { tokens } = await codeFlow(shop, fx.issuer, { params: { scope: 'openid offline_access books:read', prompt: 'consent' } });
+    const opaque = (await codeFlow(shop, fx.issuer, { params: { scope: 'openid profile' } })).tokens.access_token;
+    for (const token of [tokens.access_token, tokens.refresh_token!, opaque]) {
+      const body = await (await introspect(token, asService())).json() as Record<string, unknown>;
+      assert.deepEqual([body.active, body.client_id, body.sub], [true, 'shop', fx.users.alice]);
+    }
+  });
+
   test('ok: revoking a JWT access token makes it inactive and publishes its jti', async () => {
     const { tokens } = await codeFlow(shop, fx.issuer);
     const from = published.length;

@@ -10,8 +10,15 @@ import { epochSeconds, type Clock } from '../shared/clock.ts';
 import type { KeySource } from './types.ts';
 import type { Revoker } from './revocation.ts';
 
+/** Who asks: a client sees its own tokens; one registered with `tokens:introspect` sees any. */
+export interface IntrospectionCaller {
+  clientId: string;
+  anyClient: boolean;
+}
+
 export interface JwtAccessTokens {
-  introspect(token: string): Promise<Record<string, unknown>>;
+  /** RFC 7662 answer; `{ active: false }` for a token the caller may not see (nothing leaks). */
+  introspect(token: string, caller: IntrospectionCaller): Promise<Record<string, unknown>>;
   /** Revokes the token if it verifies and belongs to `clientId`; anything else is silently ignored (RFC 7009 §2.2). */
   revoke(token: string, clientId: string): Promise<void>;
   /** Forget cached keys (after a rotation). */
@@ -63,9 +70,10 @@ export function createJwtAccessTokens(deps: { keys: KeySource; issuer: string; s
   }
 
   return {
-    async introspect(token) {
+    async introspect(token, caller) {
       const payload = await verify(token, { allowExpired: false });
       if (!payload) return { active: false };
+      if (!caller.anyClient && payload.client_id !== caller.clientId) return { active: false };
       const record = await revoker.issuedToken(payload.jti);
       if (record?.revokedAt !== null && record?.revokedAt !== undefined) return { active: false };
       if (record?.grantId && !(await grantExists(record.grantId))) return { active: false };

@@ -9,7 +9,8 @@
  *   token, failed code use    → the code is consumed: a wrong PKCE verifier cannot be retried
  *   token, grant not allowed  → unauthorized_client (RFC 6749 §5.2) instead of invalid_request
  *   authorization, any error  → audit `authorization.refused` (error page or redirect to the client)
- *   introspection             → 401 invalid_client without client authentication; JWT tokens answered by us;
+ *   introspection             → 401 invalid_client without client authentication; JWT tokens answered by us
+ *                               (another client's token only for a `tokens:introspect` client);
  *                               errors audited `introspection.refused`
  *   revocation                → 401 invalid_client without client authentication; JWT access tokens
  *                               revoked by us; revoked grants published; errors audited `revocation.refused`
@@ -26,6 +27,7 @@ import { isStoreUnavailable } from '../store/index.ts';
 import { requestState } from './request-state.ts';
 import type { Revoker } from './revocation.ts';
 import type { JwtAccessTokens } from './jwt-access-tokens.ts';
+import { mayIntrospectAnyToken } from './resources.ts';
 
 export interface MiddlewareDeps {
   revoker: Revoker;
@@ -164,8 +166,9 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
 
   async function afterIntrospection(ctx: Ctx, oidc: Ctx['oidc']): Promise<void> {
     if (requireClientAuthentication(ctx, oidc, false) && bodyError(ctx) === 'unsupported_token_type') {
+      const client = oidc.client!;
       ctx.status = 200;
-      ctx.body = await jwtTokens.introspect(String(oidc.params?.token));
+      ctx.body = await jwtTokens.introspect(String(oidc.params?.token), { clientId: client.clientId, anyClient: mayIntrospectAnyToken(client.scope) });
     }
     if (ctx.status >= 400) await recordRefusal('introspection.refused', ctx, oidc);
   }

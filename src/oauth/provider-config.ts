@@ -9,7 +9,7 @@ import { errors } from 'oidc-provider';
 import type { Config } from '../config/index.ts';
 import { isStoreUnavailable } from '../store/index.ts';
 import { FIRST_PARTY_PROPERTY, ROLES_PROPERTY } from './clients.ts';
-import { OIDC_SCOPES, knownScopes, resourceServers } from './resources.ts';
+import { OIDC_SCOPES, knownScopes, mayIntrospectAnyToken, resourceServers } from './resources.ts';
 import type { AccountUser, UserLookup } from './types.ts';
 import type { Revoker } from './revocation.ts';
 import type { OidcAdapter } from './adapter.ts';
@@ -174,8 +174,11 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       userinfo: { enabled: true },
       introspection: {
         enabled: true,
-        // Resource servers introspect tokens issued to other clients; a public client cannot authenticate.
-        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+        // A client introspects its own tokens; only one registered with `tokens:introspect` (a
+        // resource server, a gateway) those of other clients. Anything else answers `active: false`.
+        // A public client cannot authenticate at all.
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && (token.clientId === client.clientId || mayIntrospectAnyToken(client.scope)),
       },
       revocation: {
         enabled: true,

@@ -2,7 +2,9 @@
  * The APIs access tokens are issued for (RFC 8707 resource indicators). `config.resources` are
  * the application's APIs (the first is the default audience); the Security Service itself is one
  * more resource, audience = the issuer, with `events:read` (service credentials for the event
- * stream) and `admin` (the admin API; what a caller may do there is decided by its roles).
+ * stream), `tokens:introspect` (a client registered with it — a resource server, a gateway — may
+ * introspect tokens issued to any client; others only their own) and `admin` (the admin API;
+ * what a caller may do there is decided by its roles).
  */
 import type { Config } from '../config/index.ts';
 
@@ -11,7 +13,16 @@ export interface ResourceServer {
   scopes: string[];
 }
 
-export const ISSUER_SCOPES = ['events:read', 'admin'] as const;
+export const EVENTS_READ_SCOPE = 'events:read';
+export const INTROSPECT_SCOPE = 'tokens:introspect';
+export const ISSUER_SCOPES = [EVENTS_READ_SCOPE, INTROSPECT_SCOPE, 'admin'] as const;
+/** Scopes for service credentials only: never on a client that signs users in (authorization_code). */
+export const SERVICE_ONLY_SCOPES: readonly string[] = [EVENTS_READ_SCOPE, INTROSPECT_SCOPE];
+
+/** Whether a client registered with `scope` may introspect tokens issued to other clients. */
+export function mayIntrospectAnyToken(scope: string | undefined): boolean {
+  return (scope ?? '').split(' ').includes(INTROSPECT_SCOPE);
+}
 
 /** OpenID scopes every client may ask for; `roles` adds the `roles` claim to ID tokens and userinfo. */
 export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email', 'roles'] as const;

@@ -35,7 +35,7 @@ export async function startOAuthService(dialect: TestDialect, options: StartOpti
   const fp = await make({ clientId: 'shop', name: 'Shop', firstParty: true, redirectUris: [CALLBACK], postLogoutRedirectUris: ['http://127.0.0.1:9/bye'], grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid profile email roles offline_access books:read orders:write admin' });
   const tp = await make({ clientId: 'partner', name: 'Partner App', firstParty: false, redirectUris: [CALLBACK], grantTypes: ['authorization_code', 'refresh_token'] });
   const spa = await make({ clientId: 'spa', name: 'SPA', firstParty: true, public: true, redirectUris: [CALLBACK], grantTypes: ['authorization_code', 'refresh_token'] });
-  const service = await make({ clientId: 'orders-svc', name: 'Orders service', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'books:read events:read', roles: ['staff'] });
+  const service = await make({ clientId: 'orders-svc', name: 'Orders service', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'books:read events:read tokens:introspect', roles: ['staff'] });
   return {
     svc,
     issuer,
