@@ -36,7 +36,7 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Where the Security Service listens.'),
-    dataDir: z.string().default('./.gatehouse').describe('Directory for the embedded SQLite database and generated secrets (created 0700). Env GATEHOUSE_DATA_DIR, flag --data-dir.'),
+    dataDir: z.string().default('./.gatehouse').describe('Directory for the embedded SQLite database and generated secrets: created 0700 (an existing one is restricted to 0700 at start), database files 0600; a master.key / cookie.key readable by group or others stops the start (chmod 600 it). Env GATEHOUSE_DATA_DIR, flag --data-dir.'),
     database: z
       .object({
         url: z

@@ -1,21 +1,51 @@
 /**
- * Secrets the service generates on first start: they live in the data directory, mode 0600,
- * written atomically (temp file + rename). None is ever logged or committed.
+ * Secrets the service generates on first start: they live in the data directory (mode 0700),
+ * mode 0600, written atomically (temp file + rename). None is ever logged or committed. The data
+ * directory also holds the SQLite database (password hashes, sessions, refresh tokens): a
+ * directory or keyfile others can read is fixed (directory) or refused (keyfiles) at start.
  */
-import { mkdirSync, readFileSync, writeFileSync, renameSync, chmodSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, renameSync, chmodSync, existsSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** POSIX modes mean nothing on Windows (every file reads as 0666/0444). */
+const CHECK_MODES = process.platform !== 'win32';
+
+/** Creates the data directory mode 0700, and restricts an existing one to 0700. */
 export function ensureDataDir(dataDir: string): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (!CHECK_MODES || (statSync(dataDir).mode & 0o077) === 0) return;
+  try {
+    chmodSync(dataDir, 0o700);
+  } catch (error) {
+    throw new Error(`cannot restrict the data directory ${dataDir} to mode 0700 (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): run \`chmod 700 ${dataDir}\` as its owner`);
+  }
 }
 
-/** Writes `contents` to `path` atomically with mode 0600. */
+/**
+ * Writes `contents` to `path` atomically with mode 0600: a temp file with a random name created
+ * exclusively (`wx`: fails on any existing file or symlink, so a pre-planted link cannot redirect
+ * the write), then renamed over `path` (rename replaces a symlink, never follows it).
+ */
 export function writeSecretFile(path: string, contents: string): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, contents, { mode: 0o600 });
-  chmodSync(temp, 0o600);
-  renameSync(temp, path);
+  const temp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  writeFileSync(temp, contents, { mode: 0o600, flag: 'wx' });
+  try {
+    chmodSync(temp, 0o600);
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Refuses a keyfile that group or others can access: it would be the only copy of a secret. */
+function assertPrivate(path: string): void {
+  if (!CHECK_MODES) return;
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new Error(`${path} is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')}): run \`chmod 600 ${path}\``);
+  }
 }
 
 /**
@@ -26,7 +56,10 @@ export function loadOrCreateSecret(dataDir: string, name: string, bytes: number,
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   ensureDataDir(dataDir);
   const path = join(dataDir, name);
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  if (existsSync(path)) {
+    assertPrivate(path);
+    return readFileSync(path, 'utf8').trim();
+  }
   const secret = randomBytes(bytes).toString('base64url');
   writeSecretFile(path, `${secret}\n`);
   return secret;

@@ -80,6 +80,7 @@ export function openStore(options: StoreOptions): Store {
     location = redactUrl(options.url);
   } else {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    // openSqlite creates the database 0600 (and so its -wal/-shm files).
     const file = join(options.dataDir, 'gatehouse.db');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(file) }) });
     location = file;

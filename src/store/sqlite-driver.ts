@@ -2,6 +2,7 @@
  * Adapts `node:sqlite` to the database interface Kysely's SqliteDialect expects
  * (the better-sqlite3 shape: prepare → { reader, all, iterate, run }, close).
  */
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
 
@@ -32,7 +33,21 @@ function wrap(statement: StatementSync): SqliteStatement {
  * the same SQL again costs more than running it. Bounded, oldest evicted first. */
 const STATEMENT_CACHE_SIZE = 512;
 
+/**
+ * The database holds password hashes, sessions and refresh tokens: mode 0600. The file is created
+ * 0600 before SQLite opens it, and SQLite creates its -wal and -shm files with the database
+ * file's mode; files left 0644 by an older version are restricted here.
+ */
+function restrictFiles(path: string): void {
+  if (process.platform === 'win32' || path === ':memory:' || path.startsWith('file:')) return;
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
+}
+
 export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync } {
+  restrictFiles(path);
   const raw = new DatabaseSync(path);
   const statements = new Map<string, SqliteStatement>();
   const prepare = (sql: string): SqliteStatement => {

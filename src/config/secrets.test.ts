@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDataDir, loadCookieKeys, loadMasterKey, writeSecretFile } from './secrets.ts';
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+function withDir(run: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-secrets-'));
+  try {
+    run(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('ok: ensureDataDir restricts a pre-existing 0755 data directory to 0700', () => withDir((parent) => {
+  const dataDir = join(parent, 'data');
+  mkdirSync(dataDir, { mode: 0o755 });
+  chmodSync(dataDir, 0o755);
+  ensureDataDir(dataDir);
+  assert.equal(mode(dataDir), 0o700);
+}));
+
+test('ok: a generated master.key and cookie.key are 0600 and read back unchanged', () => withDir((dir) => {
+  const key = loadMasterKey(dir, {});
+  assert.equal(mode(join(dir, 'master.key')), 0o600);
+  assert.deepEqual(loadMasterKey(dir, {}), key);
+  loadCookieKeys(dir, {});
+  assert.equal(mode(join(dir, 'cookie.key')), 0o600);
+}));
+
+for (const [name, load] of [['master.key', (dir: string) => loadMasterKey(dir, {})], ['cookie.key', (dir: string) => loadCookieKeys(dir, {})]] as const) {
+  test(`fail-key-readable: a ${name} readable by group or others is refused with a chmod 600 hint`, () => withDir((dir) => {
+    load(dir);
+    const path = join(dir, name);
+    for (const loose of [0o644, 0o640, 0o604]) {
+      chmodSync(path, loose);
+      assert.throws(() => load(dir), (error: Error) => error.message.includes(`chmod 600 ${path}`) && !error.message.includes('\n'));
+    }
+    chmodSync(path, 0o600);
+    load(dir);
+  }));
+}
+
+test('fail-symlink: a symlink planted at the old predictable temp name does not redirect writeSecretFile', () => withDir((dir) => {
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'untouched');
+  const target = join(dir, 'root-key.pem');
+  symlinkSync(victim, `${target}.${process.pid}.tmp`);
+  writeSecretFile(target, 'SECRET\n');
+  assert.equal(readFileSync(victim, 'utf8'), 'untouched');
+  assert.equal(readFileSync(target, 'utf8'), 'SECRET\n');
+  assert.equal(mode(target), 0o600);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp') && !f.includes(String(process.pid))), [], 'no temp file left behind');
+}));
