@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { x509 } from '../src/shared/x509.ts';
@@ -21,10 +22,28 @@ test('ok: ca init creates the CA once, exports the root offline, and status show
   assert.match(init.stdout, /root fingerprint \(SHA-256\): [a-f0-9]{64}/);
   assert.equal(statSync(keyFile).mode & 0o777, 0o600);
   assert.match(readFileSync(keyFile, 'utf8'), /BEGIN PRIVATE KEY/);
+  assert.match(init.stdout, /UNENCRYPTED: set GATEHOUSE_ROOT_KEY_PASSPHRASE/);
   assert.match(gatehouse(['ca', 'init']).stdout, /^already initialized/);
   const status = JSON.parse(gatehouse(['ca', 'status', '--json']).stdout) as { initialized: boolean; root: { keyOnline: boolean } };
   assert.equal(status.initialized, true);
   assert.equal(status.root.keyOnline, false);
+});
+
+test('ok: with GATEHOUSE_ROOT_KEY_PASSPHRASE the offline root key is written as encrypted PKCS#8', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-ca-enc-'));
+  try {
+    const keyFile = join(dir, 'root-key.pem');
+    const init = runCli(['ca', 'init', '--offline-root', keyFile], { dataDir: join(dir, 'data'), env: { GATEHOUSE_ROOT_KEY_PASSPHRASE: 'correct horse battery staple' } });
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stdout, /encrypted with GATEHOUSE_ROOT_KEY_PASSPHRASE/);
+    const pem = readFileSync(keyFile, 'utf8');
+    assert.match(pem, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.equal(createPrivateKey({ key: pem, passphrase: 'correct horse battery staple' }).asymmetricKeyType, 'ec');
+    assert.throws(() => createPrivateKey({ key: pem, passphrase: 'wrong' }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('ok: ca token prints a one-time token that pins the root', () => {

@@ -2,7 +2,7 @@
  * `gatehouse ca …` — the internal CA: parse, call the PKI component, print.
  */
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
-import { webcrypto } from 'node:crypto';
+import { webcrypto, createPrivateKey } from 'node:crypto';
 import type { Command } from 'commander';
 import { withContext, printRows, CliUsageError } from '../program.ts';
 import { writeSecretFile } from '../../config/index.ts';
@@ -14,6 +14,32 @@ const ACTOR = 'cli';
 const readPem = (path: string, what: string) => {
   if (!existsSync(path)) throw new CliUsageError(`${what}: no such file ${path}`);
   return readFileSync(path, 'utf8');
+};
+
+/** Env var with the passphrase of the exported root key (`--offline-root`) and of encrypted imported keys. */
+const PASSPHRASE_ENV = 'GATEHOUSE_ROOT_KEY_PASSPHRASE';
+
+/** A PKCS#8 key file; an encrypted one (BEGIN ENCRYPTED PRIVATE KEY) is decrypted with $GATEHOUSE_ROOT_KEY_PASSPHRASE. */
+const readKey = (path: string, what: string): string => {
+  const pem = readPem(path, what);
+  if (!pem.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) return pem;
+  const passphrase = process.env[PASSPHRASE_ENV];
+  if (!passphrase) throw new CliUsageError(`${what}: ${path} is encrypted; set ${PASSPHRASE_ENV} to its passphrase`);
+  try {
+    return createPrivateKey({ key: pem, format: 'pem', passphrase }).export({ format: 'pem', type: 'pkcs8' }).toString();
+  } catch {
+    throw new CliUsageError(`${what}: cannot decrypt ${path} with ${PASSPHRASE_ENV}`);
+  }
+};
+
+/**
+ * The root key leaving the store: PKCS#8 PEM, encrypted (PBES2, AES-256-CBC) when
+ * $GATEHOUSE_ROOT_KEY_PASSPHRASE is set, otherwise plain — move it to offline storage either way.
+ */
+const exportRootKey = (pem: string): { pem: string; encrypted: boolean } => {
+  const passphrase = process.env[PASSPHRASE_ENV];
+  if (!passphrase) return { pem, encrypted: false };
+  return { pem: createPrivateKey(pem).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase }).toString(), encrypted: true };
 };
 
 const seconds = (text: string | undefined, flag: string): number | undefined => {
@@ -40,11 +66,11 @@ export function registerCa(program: Command): void {
   ca.command('init')
     .description('create the root and intermediate CA (also done at first start), or import existing ones')
     .option('--import-root <file>', 'PEM certificate of an existing root CA to import')
-    .option('--root-key <file>', 'PKCS#8 PEM key of the imported root (omit to keep the root offline; then --root-crl is required)')
+    .option('--root-key <file>', 'PKCS#8 PEM key of the imported root, encrypted ones with $GATEHOUSE_ROOT_KEY_PASSPHRASE (omit to keep the root offline; then --root-crl is required)')
     .option('--root-crl <file>', 'current CRL (PEM or DER) signed by the imported root: required without --root-key, served as /pki/crl/root.crl')
     .option('--import-intermediate <file>', 'PEM certificate of an intermediate CA signed by that root')
     .option('--intermediate-key <file>', 'PKCS#8 PEM key of the imported intermediate')
-    .option('--offline-root <file>', 'export the root key to <file> (0600) and remove it from the store')
+    .option('--offline-root <file>', 'export the root key to <file> (PKCS#8, 0600; encrypted with $GATEHOUSE_ROOT_KEY_PASSPHRASE if set, else unencrypted) and remove it from the store')
     .action(async (options: { importRoot?: string; rootKey?: string; rootCrl?: string; importIntermediate?: string; intermediateKey?: string; offlineRoot?: string }, command: Command) => {
       const importing = options.importRoot !== undefined || options.importIntermediate !== undefined || options.intermediateKey !== undefined || options.rootKey !== undefined || options.rootCrl !== undefined;
       if (importing && (!options.importRoot || !options.importIntermediate || !options.intermediateKey)) {
@@ -59,9 +85,9 @@ export function registerCa(program: Command): void {
         if (importing) {
           const authority = await context.pki.importAuthority({
             rootPem: readPem(options.importRoot!, '--import-root'),
-            rootKeyPem: options.rootKey === undefined ? undefined : readPem(options.rootKey, '--root-key'),
+            rootKeyPem: options.rootKey === undefined ? undefined : readKey(options.rootKey, '--root-key'),
             intermediatePem: readPem(options.importIntermediate!, '--import-intermediate'),
-            intermediateKeyPem: readPem(options.intermediateKey!, '--intermediate-key'),
+            intermediateKeyPem: readKey(options.intermediateKey!, '--intermediate-key'),
             rootCrl: options.rootCrl === undefined ? undefined : readCrl(options.rootCrl),
           }, ACTOR);
           console.log(`imported CA: root ${authority.root.cert.subject}, intermediate ${authority.intermediate.cert.subject}`);
@@ -72,9 +98,9 @@ export function registerCa(program: Command): void {
           console.log(`root fingerprint (SHA-256): ${authority.rootFingerprint}`);
         }
         if (options.offlineRoot !== undefined) {
-          const pem = await context.pki.takeRootOffline(ACTOR);
-          writeSecretFile(options.offlineRoot, pem);
-          console.log(`root key written to ${options.offlineRoot} (0600) and removed from the store; keep it offline`);
+          const exported = exportRootKey(await context.pki.takeRootOffline(ACTOR));
+          writeSecretFile(options.offlineRoot, exported.pem);
+          console.log(`root key written to ${options.offlineRoot} (0600, ${exported.encrypted ? `encrypted with ${PASSPHRASE_ENV}` : `UNENCRYPTED: set ${PASSPHRASE_ENV} to encrypt it`}) and removed from the store; move it to offline storage`);
         }
       });
     });
