@@ -222,6 +222,24 @@ await forEachDialect('admin api', (dialect) => {
     assert.deepEqual((await json(res)).errors.map((e: { path: string }) => e.path).sort(), ['firstParty', 'grantTypes.0']);
   });
 
+  test('fail-validation: a javascript: redirect URI, a UUID-shaped client id, events:read on a login client → 422, nothing stored', async () => {
+    const base = { name: 'Evil', firstParty: true, grantTypes: ['authorization_code'], redirectUris: ['https://app.example/cb'] };
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...base, clientId: 'evil-js', redirectUris: ['javascript://app.example/%0aalert(1)'] }, 'redirectUris.0'],
+      [{ ...base, clientId: 'evil-logout', postLogoutRedirectUris: ['http://evil.example/'] }, 'postLogoutRedirectUris.0'],
+      [{ ...base, clientId: randomUUID() }, 'clientId'],
+      [{ ...base, clientId: 'evil-events', scope: 'openid events:read' }, 'scope'],
+    ];
+    for (const [body, path] of cases) {
+      const res = await call('POST', '/clients', { token: admin, body });
+      assert.equal(res.status, 422, path);
+      const problem = await json(res);
+      assert.equal(problem.code, 'validation_failed');
+      assert.deepEqual(problem.errors.map((e: { path: string }) => e.path), [path]);
+      assert.equal((await call('GET', `/clients/${body.clientId as string}`, { token: admin })).status, 404);
+    }
+  });
+
   test('ok: the OpenAPI document is public JSON listing every route with its schemas', async () => {
     const res = await fetch(`${svc.url}/admin/api/openapi.json`);
     assert.equal(res.status, 200);

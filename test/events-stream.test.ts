@@ -207,6 +207,22 @@ await forEachDialect('security event stream', (dialect) => {
     }
   });
 
+  test('fail-user-token: a user\'s token with events:read → 403 insufficient_scope on both endpoints', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const userToken = (extra: Record<string, unknown>) => svc.service.context.keys.sign({ iss: svc.config.issuer, sub: randomUUID(), aud: svc.config.issuer, client_id: 'shop', scope: 'openid events:read', roles: ['admin'], jti: randomUUID(), iat: now, exp: now + 60, ...extra }, { typ: 'at+jwt' });
+    // A user's token from a login (with sid), one without sid, and a client's token with a session id.
+    const tokens = [await userToken({ sid: 'sid-1' }), await userToken({}), await userToken({ sub: 'shop', sid: 'sid-2' })];
+    for (const path of ['/events/stream', '/events/poll']) {
+      const method = path === '/events/poll' ? 'POST' : 'GET';
+      for (const token of tokens) {
+        const res = await fetch(`${svc.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+        assert.equal(res.status, 403, path);
+        assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="gatehouse", error="insufficient_scope", scope="events:read"');
+        assert.equal(((await res.json()) as { code: string }).code, 'insufficient_scope');
+      }
+    }
+  });
+
   test('ok: subscribeToEventStream reconnects after a drop and resumes from the last seq it saw', async () => {
     const bus = svc.service.context.events;
     const received: PublishedEvent[] = [];

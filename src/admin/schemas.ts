@@ -59,11 +59,11 @@ export const clientListSchema = z.object({ clients: z.array(clientSchema) }).met
 /** Shape only: the client service checks scopes, roles and grant combinations against config. */
 export const createClientBody = z
   .object({
-    clientId: z.string().min(3).max(100).optional().describe('Chosen id; generated when absent.'),
+    clientId: z.string().min(3).max(100).optional().describe('Chosen id; generated when absent. Not shaped like a UUID (user ids are UUIDs).'),
     name: z.string().min(1).max(100),
     firstParty: z.boolean(),
     public: z.boolean().optional(),
-    redirectUris: redirectUris.default([]).describe('Exact-match redirect URIs (authorization_code).'),
+    redirectUris: redirectUris.default([]).describe('Exact-match redirect URIs (authorization_code): https, http to localhost / a loopback address, or a reverse-DNS private-use scheme (com.example.app:/cb).'),
     postLogoutRedirectUris: redirectUris.optional(),
     grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1),
     scope: z.string().max(1000).optional(),

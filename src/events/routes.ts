@@ -1,7 +1,8 @@
 /**
  * Routes of the security event stream, for other processes (gateways, services) holding a
- * service credential: an access token whose audience is the issuer and whose scope includes
- * `events:read`.
+ * service credential: a client_credentials access token (no `sid`, `sub` = `client_id`) whose
+ * audience is the issuer and whose scope includes `events:read`. A user's token is refused even
+ * with that scope: the stream names every user's revocations.
  *
  *   GET  /events/stream   server-sent events, resumable (./sse.ts)
  *   POST /events/poll     RFC 8936 poll-based delivery with per-receiver acks (./poll.ts)
@@ -13,7 +14,7 @@ import type { Store } from '../store/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, systemClock, type Clock } from '../shared/clock.ts';
-import { requireAccessToken, requireScope, type AccessTokenVerifier } from '../tokens/index.ts';
+import { requireAccessToken, requireScope, bearerError, type AccessTokenClaims, type AccessTokenVerifier } from '../tokens/index.ts';
 import type { StreamingEventBus } from './bus.ts';
 import { openEventStream, type StreamRegistry } from './sse.ts';
 import { handlePoll } from './poll.ts';
@@ -35,12 +36,22 @@ export interface EventRoutesDeps {
 
 const RETENTION_SWEEP_MS = 10 * 60 * 1000;
 
+const requireEventsScope = requireScope(EVENTS_SCOPE);
+
+/** The scope, on a client_credentials token: its subject is the client itself and it has no session. */
+export function requireServiceCredential(claims: AccessTokenClaims): void {
+  requireEventsScope(claims);
+  if (claims.sid !== undefined || claims.sub !== claims.client_id) {
+    throw bearerError('insufficient_scope', 'The event stream needs a service credential (a client_credentials token)', `sub ${claims.sub} is not the client ${claims.client_id}`, EVENTS_SCOPE);
+  }
+}
+
 export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps): void {
   const { bus, store, config, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const streams: StreamRegistry = new Set();
   const waiting = new Set<() => void>();
-  const authenticate = requireAccessToken({ verifier: deps.verifier, audience: deps.issuer, check: requireScope(EVENTS_SCOPE) });
+  const authenticate = requireAccessToken({ verifier: deps.verifier, audience: deps.issuer, check: requireServiceCredential });
 
   app.get('/events/stream', { preHandler: authenticate }, (request, reply) =>
     openEventStream(request, reply, { feed: bus, logger, clock, heartbeatSeconds: config.events.heartbeat }, streams));

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { openStore, type Store } from '../store/index.ts';
 import { createAuditLog } from '../events/audit.ts';
 import { configSchema } from '../config/index.ts';
@@ -60,6 +61,17 @@ const refusals: Array<[string, Partial<CreateClientInput>]> = [
   ['fail-public-service: client_credentials for a public client', { public: true, grantTypes: ['client_credentials'], redirectUris: [] }],
   ['fail-scope: an unknown scope', { scope: 'openid launch:missiles' }],
   ['fail-role: an undefined role', { roles: ['wizard'] }],
+  ['fail-redirect-scheme: a javascript: redirect URI', { redirectUris: ['javascript://web.example/%0aalert(1)'] }],
+  ['fail-redirect-scheme: a data: redirect URI', { redirectUris: ['data:text/html,hi'] }],
+  ['fail-redirect-scheme: a private-use scheme not in reverse-DNS form', { redirectUris: ['myapp:/callback'] }],
+  ['fail-redirect-http: plain http to a remote host', { redirectUris: ['http://web.example/cb'] }],
+  ['fail-redirect-http: plain http to a host that only starts like loopback', { redirectUris: ['http://127.0.0.1.evil.example/cb'] }],
+  ['fail-post-logout-scheme: a javascript: post-logout redirect URI', { postLogoutRedirectUris: ['javascript://web.example/%0aalert(1)'] }],
+  ['fail-post-logout-http: plain http post-logout redirect to a remote host', { postLogoutRedirectUris: ['http://web.example/bye'] }],
+  ['fail-uuid-id: a client id shaped like a user id (UUID)', { clientId: randomUUID() }],
+  ['fail-uuid-id: an upper-case UUID client id', { clientId: randomUUID().toUpperCase() }],
+  ['fail-service-scope: events:read on an authorization_code client', { scope: 'openid events:read' }],
+  ['fail-service-scope: tokens:introspect on an authorization_code client', { scope: 'openid tokens:introspect' }],
 ];
 for (const [name, change] of refusals) {
   test(name, async () => {
@@ -68,6 +80,23 @@ for (const [name, change] of refusals) {
     assert.equal((await clients.list()).length, before);
   });
 }
+
+test('ok: https, loopback http and reverse-DNS private-use redirect URIs are accepted', async () => {
+  const redirectUris = ['https://web.example/cb', 'http://localhost:5173/cb', 'http://127.0.0.1:9/cb', 'http://[::1]:8080/cb', 'com.example.app:/oauth2redirect'];
+  const postLogoutRedirectUris = ['https://web.example/', 'http://localhost:5173/', 'com.example.app:/bye'];
+  const { client } = await clients.create({ ...web, clientId: 'native-app', redirectUris, postLogoutRedirectUris }, 'test');
+  assert.deepEqual(client.redirectUris, redirectUris);
+  assert.deepEqual(client.postLogoutRedirectUris, postLogoutRedirectUris);
+});
+
+test('ok: a client_credentials service client may hold events:read and tokens:introspect', async () => {
+  const { client } = await clients.create({ clientId: 'gateway', name: 'Gateway', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'events:read tokens:introspect' }, 'test');
+  assert.equal(client.scope, 'events:read tokens:introspect');
+});
+
+test('fail-service-scope: the validation error names the scope and the grant', async () => {
+  await assert.rejects(clients.create({ ...web, scope: 'openid events:read' }, 'test'), (e) => isGatehouseError(e) && e.code === 'validation_failed' && /events:read/.test(e.description) && /authorization_code/.test(e.description));
+});
 
 test('fail-conflict: a taken client id', async () => {
   await clients.create({ ...web, clientId: 'dup' }, 'test');

@@ -15,12 +15,27 @@ import { epochSeconds, type Clock } from '../shared/clock.ts';
 import { GatehouseError, fail } from '../shared/errors.ts';
 import { randomToken, sha256Hex } from '../shared/random.ts';
 import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
-import { defaultClientScope, knownScopes } from './resources.ts';
+import { SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
 import type { Revoker } from './revocation.ts';
 
 /** Client metadata extensions oidc-provider carries for us (see `extraClientMetadata`). */
 export const FIRST_PARTY_PROPERTY = 'gatehouse_first_party';
 export const ROLES_PROPERTY = 'gatehouse_roles';
+
+const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/**
+ * Which redirect targets a browser may be sent to with a code (RFC 8252 §7, RFC 9700 §4.1):
+ * https; http only to this machine (a native app's loopback listener); or a private-use scheme
+ * in reverse-DNS form (`com.example.app:/cb`, it contains a dot) for a native app. Anything else
+ * — `javascript:`, `data:`, `file:`, plain http to a host — is refused.
+ */
+export function isAllowedRedirectUri(url: URL): boolean {
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme === 'https') return url.hostname !== '';
+  if (scheme === 'http') return LOOPBACK_HOSTS.test(url.hostname);
+  return scheme.includes('.');
+}
 
 const redirectUri = z
   .string()
@@ -29,14 +44,25 @@ const redirectUri = z
   .refine((value) => {
     const url = URL.parse(value);
     return url !== null && url.hash === '' && !value.includes('#') && /^[a-z][a-z0-9+.-]*:$/.test(url.protocol);
-  }, 'an absolute URI without a fragment, e.g. https://app.example.com/callback');
+  }, 'an absolute URI without a fragment, e.g. https://app.example.com/callback')
+  .refine((value) => {
+    const url = URL.parse(value);
+    return url === null || isAllowedRedirectUri(url);
+  }, 'https, http to localhost / a loopback address, or a private-use scheme in reverse-DNS form (com.example.app:/callback)');
+
+/** User ids are UUIDs; a client's tokens have `sub` = client id, so a UUID-shaped id could pass for a user. */
+const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function inputSchema(config: Config) {
   const scopes = new Set(knownScopes(config));
   const roles = new Set(Object.keys(config.roles));
   return z
     .object({
-      clientId: z.string().regex(/^[A-Za-z0-9._~-]{3,100}$/, '3–100 characters: letters, digits, . _ ~ -').optional(),
+      clientId: z
+        .string()
+        .regex(/^[A-Za-z0-9._~-]{3,100}$/, '3–100 characters: letters, digits, . _ ~ -')
+        .refine((id) => !UUID_SHAPED.test(id), 'must not be shaped like a UUID (user ids are UUIDs)')
+        .optional(),
       name: z.string().trim().min(1).max(100),
       firstParty: z.boolean(),
       public: z.boolean().default(false),
@@ -63,6 +89,11 @@ function inputSchema(config: Config) {
       }
       if (!grants.has('authorization_code') && input.redirectUris.length > 0) {
         ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'redirect URIs are only used by authorization_code' });
+      }
+      const serviceOnly = (input.scope ?? '').split(' ').filter((s) => SERVICE_ONLY_SCOPES.includes(s));
+      if (grants.has('authorization_code') && serviceOnly.length > 0) {
+        // A user's token would carry them: the event stream and introspection of every token are for services.
+        ctx.addIssue({ code: 'custom', path: ['scope'], message: `${serviceOnly.join(' ')} is for service clients (client_credentials only), not for a client with authorization_code` });
       }
     });
 }
