@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:https';
+import { createServer as createHttpsServer, type Server } from 'node:https';
 import { connect } from 'node:tls';
 import { request } from 'undici';
 import { normalizeSerial } from '../src/shared/x509.ts';
@@ -102,6 +102,33 @@ test('fail-wrong-server-identity: the agent refuses a server whose SPIFFE ID is 
     await assert.rejects(request(`${catalogUrl}/books/1`, { dispatcher: agent }), /server identity mismatch/);
   } finally {
     await agent.close();
+  }
+});
+
+test('fail-tls12-client: createMtlsServer refuses a TLS 1.2-only client, even with a valid certificate', async () => {
+  const { hostname, port } = new URL(catalogUrl);
+  const c = orders.credentials();
+  const outcome = await new Promise<string>((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port), key: c.key, cert: c.cert, ca: c.ca, checkServerIdentity: () => undefined, maxVersion: 'TLSv1.2' }, () => {
+      resolve(`connected with ${socket.getProtocol()}`);
+      socket.destroy();
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+  assert.match(outcome, /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/);
+});
+
+test('fail-tls12-server: mtlsAgent refuses a server that offers only TLS 1.2', async () => {
+  const c = catalog.credentials();
+  const legacy = createHttpsServer({ key: c.key, cert: c.cert, ca: c.ca, requestCert: true, rejectUnauthorized: false, maxVersion: 'TLSv1.2' }, (_req, res) => res.end('ok'));
+  const url = await listen(legacy);
+  const agent = mtlsAgent(orders, { expect: `spiffe://${TD}/svc/catalog` });
+  try {
+    await assert.rejects(request(`${url}/books/1`, { dispatcher: agent }), (error: NodeJS.ErrnoException) => /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/.test(`${error.code} ${error.message}`));
+  } finally {
+    await agent.close();
+    legacy.closeAllConnections();
+    legacy.close();
   }
 });
 

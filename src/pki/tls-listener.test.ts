@@ -77,3 +77,26 @@ test('ok: a failing renewal of the listener\'s own certificate backs off, then t
     await listener.close();
   }
 });
+
+/** Resolves with the negotiated protocol, or the error code of a refused handshake. */
+function handshake(url: string, version: 'TLSv1.2' | 'TLSv1.3'): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port), rejectUnauthorized: false, minVersion: version, maxVersion: version }, () => {
+      resolve(String(socket.getProtocol()));
+      socket.destroy();
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+test('fail-tls12: the PKI TLS listener refuses a TLS 1.2-only client and speaks TLS 1.3', async () => {
+  const listener = await createPkiTlsListener(pki, { logger: silentLogger(), bodyLimit: 65_536, serverNames: ['localhost'] });
+  try {
+    const url = await listener.listen('127.0.0.1', 0);
+    assert.match(await handshake(url, 'TLSv1.2'), /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/);
+    assert.equal(await handshake(url, 'TLSv1.3'), 'TLSv1.3');
+  } finally {
+    await listener.close();
+  }
+});

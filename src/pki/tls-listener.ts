@@ -36,11 +36,12 @@ export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; 
   let issuedUnder = authority.intermediate.id;
   const secureOptions = (c: ServerCredentials) => ({ key: c.key, cert: c.cert, ca: authority.bundlePem });
 
+  // Every client is the Gatehouse SDK (or the CLI's openssl/curl equivalents): TLS 1.3 only.
   const app = createHttpApp({
     logger: options.logger,
     bodyLimit: options.bodyLimit,
     trustProxy: false,
-    https: { ...secureOptions(credentials), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+    https: { ...secureOptions(credentials), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
   });
   registerPkiRoutes(app, pki, { tls: true });
 

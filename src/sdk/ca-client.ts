@@ -60,6 +60,7 @@ export function caAgent(tls: CaTls): Agent {
       ...(tls.key && tls.cert ? { key: tls.key, cert: tls.cert } : {}),
       rejectUnauthorized: true,
       checkServerIdentity: caServerIdentityCheck(tls.trustDomain),
+      minVersion: 'TLSv1.3',
       timeout: 5000,
     },
     keepAliveTimeout: 10_000,
@@ -107,7 +108,7 @@ export function expectOk(response: CaResponse, what: string): CaResponse {
  * SHA-256 fingerprint is the pinned one. Everything after that is verified against it.
  */
 export async function bootstrapRoot(caUrl: string, fingerprint: string): Promise<string> {
-  const insecure = new Agent({ connect: { rejectUnauthorized: false, timeout: 5000 } });
+  const insecure = new Agent({ connect: { rejectUnauthorized: false, minVersion: 'TLSv1.3', timeout: 5000 } });
   try {
     const response = await caCall(insecure, `${caUrl}/pki/bundle.pem`);
     if (response.status !== 200) throw new CaRequestError(`the CA did not serve its trust bundle (${response.status})`, response.status);

@@ -68,7 +68,8 @@ export function mtlsAgent(identity: WorkloadIdentity, options: MtlsAgentOptions)
     const c = identity.credentials();
     return new Agent({
       connections: options.connections ?? null,
-      connect: { key: c.key, cert: c.cert, ca: c.ca, rejectUnauthorized: true, checkServerIdentity: serverIdentityCheck(identity, expected) },
+      // Every peer is a Gatehouse SDK server: TLS 1.3 only (no CBC/SHA-1 suites of TLS 1.2).
+      connect: { key: c.key, cert: c.cert, ca: c.ca, rejectUnauthorized: true, minVersion: 'TLSv1.3', checkServerIdentity: serverIdentityCheck(identity, expected) },
     });
   };
   return new MtlsDispatcher(identity, build);

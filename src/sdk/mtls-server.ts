@@ -48,7 +48,8 @@ export function createMtlsServer(handler: (request: MtlsRequest, response: Serve
     const c = identity.credentials();
     return { key: c.key, cert: c.cert, ca: c.ca };
   };
-  const server = createServer({ ...tlsOptions(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, (request, response) => {
+  // Every caller is a Gatehouse SDK client: TLS 1.3 only (no CBC/SHA-1 suites of TLS 1.2).
+  const server = createServer({ ...tlsOptions(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' }, (request, response) => {
     const socket = request.socket as TLSSocket;
     let check = peers.get(socket);
     if (!check) {
