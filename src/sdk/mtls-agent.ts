@@ -23,6 +23,8 @@ export function serverIdentityCheck(identity: WorkloadIdentity, expected: Readon
     const leaf = checkLeaf(new Uint8Array(cert.raw), { trustDomain: identity.trustDomain, usage: 'serverAuth' });
     if (!leaf.ok) return new Error(`server certificate refused (${leaf.reason}): ${leaf.detail}`);
     if (!expected.has(leaf.spiffeId)) return new Error(`server identity mismatch: expected ${[...expected].join(' or ')}, received ${leaf.spiffeId}`);
+    const stale = identity.crlStale();
+    if (stale !== undefined) return new Error(`server certificate ${leaf.serial} (${leaf.spiffeId}) refused: ${stale}`);
     if (identity.isRevoked(leaf.serial)) return new Error(`server certificate ${leaf.serial} (${leaf.spiffeId}) is revoked`);
     return undefined;
   };

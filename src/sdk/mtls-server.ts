@@ -2,8 +2,8 @@
  * An HTTPS server that requires a client certificate from our trust bundle. Node verifies the
  * chain; we accept the handshake either way (rejectUnauthorized false) so every refusal can be
  * logged with its reason, then check what OpenSSL does not (cA, keyUsage, EKU clientAuth,
- * exactly one SPIFFE ID in our trust domain), and on EVERY request the revocation set and
- * expiry: a kept-alive connection opened before a revocation is cut off as soon as the CRL
+ * exactly one SPIFFE ID in our trust domain), and on EVERY request the CRL's freshness
+ * (`maxCrlStaleness`), the revocation set and expiry: a kept-alive connection opened before a revocation is cut off as soon as the CRL
  * arrives. Our own certificate is hot-swapped (`setSecureContext`) when the identity renews.
  */
 import { createServer, type Server } from 'node:https';
@@ -34,7 +34,7 @@ export function peerIdentity(request: IncomingMessage): PeerIdentity | undefined
   return (request as Partial<MtlsRequest>).peer;
 }
 
-function refuse(response: ServerResponse, status: 401 | 403, code: string, title: string, closeConnection: boolean): void {
+function refuse(response: ServerResponse, status: 401 | 403 | 503, code: string, title: string, closeConnection: boolean): void {
   const body = JSON.stringify({ type: `urn:gatehouse:error:${code}`, title, status, code });
   response.writeHead(status, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body), ...(closeConnection ? { connection: 'close' } : {}) });
   response.end(body, () => { if (closeConnection) response.socket?.destroy(); });
@@ -62,6 +62,11 @@ export function createMtlsServer(handler: (request: MtlsRequest, response: Serve
       return refuse(response, 401, 'certificate_rejected', 'The client certificate is missing, invalid or revoked', true);
     }
     const { peer } = check;
+    const stale = identity.crlStale();
+    if (stale !== undefined) {
+      logger?.warn({ ...where, spiffeId: peer.spiffeId, serial: peer.serial, reason: 'crl_stale', detail: stale }, 'mTLS caller refused: revocation status unknown');
+      return refuse(response, 503, 'crl_stale', 'The revocation list is out of date: callers cannot be checked', true);
+    }
     if (identity.isRevoked(peer.serial)) {
       logger?.warn({ ...where, spiffeId: peer.spiffeId, serial: peer.serial, reason: 'certificate_revoked' }, 'mTLS caller refused: certificate revoked');
       return refuse(response, 401, 'certificate_rejected', 'The client certificate is missing, invalid or revoked', true);

@@ -4,7 +4,8 @@
  * intermediate, concatenated PEM); each one is verified against ITS issuer (same subject and a
  * valid signature) before its serials count, and one that no trusted CA signed fails the whole
  * load (the last good state is kept). A CRL past nextUpdate is kept (and logged) rather than
- * dropped, so a CA outage does not turn into an outage of every service.
+ * dropped, so a CA outage does not turn into an outage of every service — for at most
+ * `maxCrlStaleness` (workload-identity.ts), after which mTLS peers are refused.
  */
 import { x509, parseCertificates, normalizeSerial } from '../shared/x509.ts';
 

@@ -49,6 +49,12 @@ export interface WorkloadIdentityOptions {
   logger?: SdkLogger;
   /** prom-client registry for `gatehouse_workload_certificate_expiry_seconds`. */
   registry?: Registry;
+  /**
+   * How long past its nextUpdate a CRL is still trusted, ms. Default 24 h. Beyond it the
+   * revocation status of peers is unknown: createMtlsServer refuses callers (503) and mtlsAgent
+   * refuses servers until a fresh CRL arrives (a CA outage shorter than this changes nothing).
+   */
+  maxCrlStaleness?: number;
 }
 
 export interface Credentials {
@@ -63,7 +69,8 @@ export type IdentityEvent =
   | { type: 'renewed'; serial: string; notAfter: Date }
   | { type: 'trust'; revoked: number }
   | { type: 'renewal_failed'; attempt: number; error: Error; retryIn: number }
-  | { type: 'expiring'; secondsLeft: number };
+  | { type: 'expiring'; secondsLeft: number }
+  | { type: 'crl_stale'; nextUpdate: Date; reason: string };
 
 export interface WorkloadIdentity {
   readonly service: string;
@@ -76,12 +83,14 @@ export interface WorkloadIdentity {
   readonly version: number;
   credentials(): Credentials;
   isRevoked(serial: string): boolean;
+  /** Why peers cannot be trusted now (a CRL more than `maxCrlStaleness` past nextUpdate), or undefined. */
+  crlStale(): string | undefined;
   /** Seconds until the current certificate expires. */
   expiresIn(): number;
   renewNow(): Promise<void>;
   refreshTrust(): Promise<boolean>;
   on(event: 'changed', listener: (event: IdentityEvent) => void): void;
-  on(event: 'renewal_failed' | 'expiring', listener: (event: IdentityEvent) => void): void;
+  on(event: 'renewal_failed' | 'expiring' | 'crl_stale', listener: (event: IdentityEvent) => void): void;
   off(event: string, listener: (event: IdentityEvent) => void): void;
   close(): Promise<void>;
 }
@@ -116,6 +125,8 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
   const renewAt = options.renewAt ?? 2 / 3;
   const warnAt = options.warnAt ?? 1 / 6;
   const refreshInterval = options.refreshInterval ?? 5000;
+  const maxCrlStaleness = options.maxCrlStaleness ?? 24 * 3_600_000;
+  if (!(maxCrlStaleness >= 0)) throw new TypeError(`maxCrlStaleness must be a number of milliseconds ≥ 0, received ${options.maxCrlStaleness}`);
   const retry: RetryPolicy = { initialDelay: options.retry?.initialDelay ?? 1000, maxDelay: options.retry?.maxDelay ?? 30_000, jitter: options.retry?.jitter ?? 'equal' };
   retryDelay(retry, 0); // a bad policy fails here, not at the first renewal
   const emitter = new EventEmitter();
@@ -243,6 +254,21 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
     return true;
   }
 
+  function crlStale(): string | undefined {
+    if (Date.now() <= trust.crlNextUpdate + maxCrlStaleness) return undefined;
+    return `the CRL expired at ${new Date(trust.crlNextUpdate).toISOString()} and is more than ${Math.round(maxCrlStaleness / 1000)} s stale (maxCrlStaleness): revocation status unknown`;
+  }
+
+  let staleReportedFor: number | undefined;
+  /** Logs and emits `crl_stale` once per stale CRL. */
+  function reportStale(): void {
+    const reason = crlStale();
+    if (reason === undefined || staleReportedFor === trust.crlNextUpdate) return;
+    staleReportedFor = trust.crlNextUpdate;
+    logger.error({ nextUpdate: new Date(trust.crlNextUpdate).toISOString(), maxCrlStaleness }, `refusing mTLS peers: ${reason}`);
+    emitter.emit('crl_stale', { type: 'crl_stale', nextUpdate: new Date(trust.crlNextUpdate), reason });
+  }
+
   function scheduleRefresh(): void {
     if (closed) return;
     refreshTimer = setTimeout(async () => {
@@ -252,6 +278,7 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
         logger.warn({ err: error }, 'could not reload the trust bundle and CRLs; keeping the last ones');
       }
       warnIfClose();
+      reportStale();
       scheduleRefresh();
     }, refreshInterval);
     refreshTimer.unref();
@@ -272,6 +299,11 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
     get version() { return version; },
     credentials: () => ({ key: held.key, cert: held.chainPem, ca: trust.bundlePem }),
     isRevoked: (serial) => trust.revoked.has(serial),
+    crlStale() {
+      const reason = crlStale();
+      if (reason !== undefined) reportStale();
+      return reason;
+    },
     expiresIn,
     async renewNow() {
       if (renewing) return renewing;
