@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.ts';
 import { loadMasterKey, loadCookieKeys, ensureDataDir } from './config/index.ts';
+import { validateCookieKey } from './config/cookie-key.ts';
 import { openStore, isTokenRevoked, type Store } from './store/index.ts';
 import { createAuditLog, type AuditLog } from './events/audit.ts';
 import { createEventBus, registerEventRoutes, announcePolicyVersion, type StreamingEventBus } from './events/index.ts';
@@ -65,6 +66,8 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   const logger = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
   const clock = options.clock ?? systemClock;
   ensureDataDir(config.dataDir);
+  // A weak cookie key is refused before anything is opened.
+  const cookieKeys = loadCookieKeys(config.dataDir, env).map(validateCookieKey);
   const store = openStore({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
   const applied = await store.migrate();
   if (applied.length > 0) logger.info({ applied, store: store.location }, 'database migrated');
@@ -78,7 +81,7 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
     audit: createAuditLog(store.db, clock),
     metrics,
     masterKey: loadMasterKey(config.dataDir, env),
-    cookieKeys: loadCookieKeys(config.dataDir, env),
+    cookieKeys,
   } as ServiceContext;
   // ── components are built here, in dependency order ──
   context.keys = createKeyService(context);
@@ -108,7 +111,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   const context = await createContext(options);
   const { config, logger, store, metrics } = context;
 
-  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics });
+  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:' });
 
   registerHealthRoutes(app, { metrics, ready: { store: () => store.ping() } });
 

@@ -19,7 +19,12 @@ export interface HttpAppOptions {
   bodyLimit: number;
   trustProxy: boolean;
   metrics?: Metrics;
+  /** Send `Strict-Transport-Security` on every response (the public origin is https). */
+  hsts?: boolean;
 }
+
+/** One year (RFC 6797); subdomains are not ours to pin. */
+export const HSTS_HEADER = 'max-age=31536000';
 
 /** Headers every response carries; pages add their CSP themselves. */
 export const SECURITY_HEADERS: Record<string, string> = {
@@ -89,6 +94,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
+    // On the raw response: routes that hijack the reply (the OAuth provider) send it too.
+    if (options.hsts) reply.raw.setHeader('strict-transport-security', HSTS_HEADER);
   });
   if (options.metrics) {
     const { httpDuration } = options.metrics;
