@@ -25,15 +25,18 @@ function describeType(schema: JsonSchema): string {
   if (schema.anyOf) {
     const isDuration = schema.anyOf.some((s) => s.pattern?.includes('ms|s|m|h|d'));
     if (isDuration) return 'duration';
-    return schema.anyOf.map(describeType).join(' | ');
+    return schema.anyOf.map(describeType).join(" or ");
   }
-  if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
+  if (schema.enum) return schema.enum.map((v) => `\`${String(v)}\``).join(", ");
   if (schema.type === 'array') return `list of ${schema.items ? describeType(schema.items) : 'any'}`;
   if (schema.type === 'object' && schema.additionalProperties && typeof schema.additionalProperties === 'object') {
     return `map of ${describeType(schema.additionalProperties)}`;
   }
   if (schema.format === 'uri') return 'URL';
-  const range = schema.minimum !== undefined || schema.maximum !== undefined ? ` (${schema.minimum ?? ''}–${schema.maximum ?? ''})` : '';
+  const bound = (n: number | undefined) => (n === undefined || Math.abs(n) >= Number.MAX_SAFE_INTEGER ? undefined : n);
+  const min = bound(schema.minimum);
+  const max = bound(schema.maximum);
+  const range = min !== undefined && max !== undefined ? ` (${min}–${max})` : min !== undefined ? ` (≥ ${min})` : max !== undefined ? ` (≤ ${max})` : '';
   return `${Array.isArray(schema.type) ? schema.type.join(' | ') : (schema.type ?? 'any')}${range}`;
 }
 
@@ -44,36 +47,45 @@ function humanSeconds(seconds: number): string {
   return `${seconds}s`;
 }
 
-function describeDefault(schema: JsonSchema, type: string): string {
-  if (schema.default === undefined) return '—';
-  if (type === 'duration' && typeof schema.default === 'number') return `\`${humanSeconds(schema.default)}\``;
-  if (typeof schema.default === 'object' && schema.default !== null && Object.keys(schema.default).length === 0) return '—';
-  const text = JSON.stringify(schema.default);
+/** The default of a key, read from what the schema produces for an empty file (the JSON Schema
+ * export drops defaults of transformed types such as durations). */
+function describeDefault(path: string, type: string, defaults: Record<string, unknown>): string {
+  let value: unknown = defaults;
+  for (const key of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  if (value === undefined) return '—';
+  if (type === 'duration' && typeof value === 'number') return `\`${humanSeconds(value)}\``;
+  const text = JSON.stringify(value);
   return text.length > 80 ? 'see below' : `\`${text}\``;
 }
 
-function rows(schema: JsonSchema, prefix: string, out: string[], sections: string[]): void {
+/** Appends this object's own keys to `out` and one section per nested object to `sections`, after them. */
+function rows(schema: JsonSchema, prefix: string, out: string[], sections: string[], defaults: Record<string, unknown>): void {
+  const nestedObjects: Array<[string, JsonSchema]> = [];
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const path = prefix ? `${prefix}.${key}` : key;
     if (child.type === 'object' && child.properties) {
-      sections.push(`\n## \`${path}\`\n\n${child.description ?? ''}\n\n| key | type | default | description |\n|---|---|---|---|`);
-      const nested: string[] = [];
-      rows(child, path, nested, sections);
-      sections.push(...nested);
+      nestedObjects.push([path, child]);
       continue;
     }
     const type = describeType(child);
-    const line = `| \`${path}\` | ${type} | ${describeDefault(child, type)} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`;
-    out.push(line);
+    out.push(`| \`${path}\` | ${type} | ${describeDefault(path, type, defaults)} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
+  }
+  for (const [path, child] of nestedObjects) {
+    const own: string[] = [];
+    const below: string[] = [];
+    rows(child, path, own, below, defaults);
+    sections.push(`\n## \`${path}\`\n\n${child.description ?? ''}\n`);
+    if (own.length > 0) sections.push('| key | type | default | description |\n|---|---|---|---|', ...own);
+    sections.push(...below);
   }
 }
 
 export function renderConfigReference(): string {
   const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const defaults = configSchema.parse({});
   const top: string[] = [];
   const sections: string[] = [];
-  rows(schema, '', top, sections);
-  const defaults = configSchema.parse({});
+  rows(schema, '', top, sections, defaults as unknown as Record<string, unknown>);
   return [
     '# Configuration reference',
     '',
@@ -96,7 +108,7 @@ export function renderConfigReference(): string {
     '',
     '```yaml',
     'roles:',
-    ...Object.entries(defaults.roles).map(([role, permissions]) => `  ${role}: [${permissions.join(', ')}]`),
+    ...Object.entries(defaults.roles).map(([role, permissions]) => `  ${role}: [${permissions.map((p) => (p === '*' ? "'*'" : p)).join(', ')}]`),
     '```',
     '',
   ].join('\n');
