@@ -17,19 +17,14 @@ export const errorCatalogue = {
   body_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported content type' },
   not_found: { status: 404, title: 'No such resource' },
-  method_not_allowed: { status: 405, title: 'Method not allowed on this resource' },
   conflict: { status: 409, title: 'The resource already exists or changed meanwhile' },
-  precondition_failed: { status: 412, title: 'The resource changed since it was read' },
   // authentication and authorization of API callers
   unauthorized: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The access token is missing, malformed, expired or revoked' },
   forbidden: { status: 403, title: 'The caller is not allowed to do this' },
   insufficient_scope: { status: 403, title: 'The access token lacks a required role or scope' },
-  csrf_failed: { status: 403, title: 'The form was not submitted from this site' },
   // identity
   weak_password: { status: 422, title: 'The password does not meet the password policy' },
-  account_locked: { status: 429, title: 'Too many failed attempts; try again later' },
-  rate_limited: { status: 429, title: 'Too many requests; try again later' },
   user_disabled: { status: 403, title: 'The user account is disabled' },
   // pki
   invalid_csr: { status: 400, title: 'The certificate signing request is invalid' },
