@@ -44,6 +44,15 @@ await forEachDialect('oauth discovery', (dialect) => {
     assert.ok(!(doc.grant_types_supported as string[]).includes('password'));
     assert.ok((doc.grant_types_supported as string[]).includes('client_credentials'));
     assert.deepEqual(doc.id_token_signing_alg_values_supported, ['ES256']);
+    // Every advertised endpoint answers: nothing is announced that is not routed.
+    assert.equal(doc.pushed_authorization_request_endpoint, undefined);
+    assert.equal(doc.dpop_signing_alg_values_supported, undefined);
+    for (const [key, value] of Object.entries(doc)) {
+      if (!key.endsWith('_endpoint') && key !== 'jwks_uri') continue;
+      const probe = await fetch(String(value), { redirect: 'manual' });
+      await probe.arrayBuffer();
+      assert.notEqual(probe.status, 404, `${key} ${String(value)} is not routed`);
+    }
   });
 
   test('ok: a forged Host header does not change discovery', async () => {

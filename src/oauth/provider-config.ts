@@ -170,6 +170,9 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     },
     features: {
       devInteractions: { enabled: false },
+      // Not offered (yet): discovery must not advertise what is not routed or supported.
+      pushedAuthorizationRequests: { enabled: false },
+      dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
       introspection: {
