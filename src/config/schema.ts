@@ -154,6 +154,9 @@ export const configSchema = z
       .object({
         bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),
         trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-For for the client IP (only behind a proxy you run).'),
+        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403) from one client IP within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api and /events after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
+        refusalWindow: duration('Window in which refusals from one client IP are counted.').default(60),
+        refusalBlock: duration('How long a client IP that reached refusalLimit is answered 429 (with Retry-After).').default(60),
       })
       .strict()
       .prefault({})
