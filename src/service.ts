@@ -15,6 +15,7 @@ import { createHttpApp } from './shared/http.ts';
 import { registerHealthRoutes } from './shared/health.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
+import { createMemoryRefusalCounter, createRefusalLimiter, type RefusalLimiter } from './shared/refusal-limit.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, type UserService, type Authenticator, type IdentityDeps } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
@@ -47,6 +48,8 @@ export interface ServiceContext {
   policy: CompiledPolicy;
   pki: Pki;
   oauth: OAuthComponent;
+  /** Per-client-IP refusal limiting of the credential-checking endpoints, shared by both listeners. */
+  refusals: RefusalLimiter;
 }
 
 export interface SecurityService {
@@ -89,13 +92,19 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   context.verifier = createAccessTokenVerifier({ keys: context.keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl) });
   context.events = createEventBus({ store, keys: context.keys, issuer: config.issuer, clock, logger });
   context.policy = compilePolicy(config.roles);
+  context.refusals = createRefusalLimiter({
+    counter: createMemoryRefusalCounter(),
+    clock,
+    settings: { limit: config.http.refusalLimit, window: config.http.refusalWindow, block: config.http.refusalBlock },
+    onBlocked: (ip, until) => context.audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: 'too_many_refusals', data: { until } }),
+  });
   context.pki = createPki({ store, audit: context.audit, config: config.pki, masterKey: context.masterKey, clock, logger, events: context.events });
   // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
   let revokeUser: IdentityDeps['revokeUser'] = async (userId, reason) => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
   const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason, options) => revokeUser(userId, reason, options) });
   context.users = identity.users;
   context.authenticator = identity.authenticator;
-  context.oauth = createOAuth({ config, store, keys: context.keys, users: context.users, authenticator: context.authenticator, audit: context.audit, events: context.events, clock, logger, cookieKeys: context.cookieKeys, metrics });
+  context.oauth = createOAuth({ config, store, keys: context.keys, users: context.users, authenticator: context.authenticator, audit: context.audit, events: context.events, clock, logger, cookieKeys: context.cookieKeys, metrics, refusals: context.refusals });
   revokeUser = (userId, reason, options) => context.oauth.revocation.revokeUser(userId, reason, options);
   return context;
 }
@@ -111,7 +120,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   const context = await createContext(options);
   const { config, logger, store, metrics } = context;
 
-  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:' });
+  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals });
 
   registerHealthRoutes(app, { metrics, ready: { store: () => store.ping() } });
 
@@ -122,7 +131,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   await announcePolicyVersion(context.events, store, context.policy.version);
   registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
-  const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames });
+  const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames, refusals: context.refusals });
   registerPkiRoutes(app, context.pki, { tls: false, tlsUrl: () => pkiTls.url });
 
   const closers: Array<() => Promise<void>> = [];

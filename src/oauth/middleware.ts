@@ -23,6 +23,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../events/audit.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
+import { isRefusal, type RefusalLimiter } from '../shared/refusal-limit.ts';
 import { isStoreUnavailable } from '../store/index.ts';
 import { requestState } from './request-state.ts';
 import type { Revoker } from './revocation.ts';
@@ -35,6 +36,8 @@ export interface MiddlewareDeps {
   audit: AuditLog;
   logger: Logger;
   metrics?: Metrics | undefined;
+  /** Counts refusals of the client-authenticating endpoints per client IP (blocked IPs never get here). */
+  refusals?: RefusalLimiter | undefined;
 }
 
 type Ctx = KoaContextWithOIDC & Context;
@@ -67,6 +70,14 @@ function presentedClientId(ctx: Ctx, oidc: Ctx['oidc']): string | undefined {
   const param = (oidc.params as Record<string, unknown> | undefined)?.client_id ?? (oidc.body as Record<string, unknown> | undefined)?.client_id ?? ctx.query.client_id;
   id ??= typeof param === 'string' ? param : undefined;
   return id === undefined || id === '' ? undefined : id.slice(0, 100);
+}
+
+const LIMITED_ROUTES = new Set(['token', 'introspection', 'revocation']);
+
+/** The client IP as fastify resolved it (http.trustProxy): the mount pins it in X-Forwarded-For. */
+function clientIp(ctx: Ctx): string {
+  const pinned = ctx.req.headers['x-forwarded-for'];
+  return typeof pinned === 'string' && pinned !== '' ? pinned : ctx.ip;
 }
 
 /** `ctx.oidc` exists only once a provider route matched. */
@@ -237,6 +248,14 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       ctx.type = 'json';
       ctx.body = { error: 'server_error', error_description: 'An unexpected error occurred.' };
       logger.error({ err: error, path: ctx.path }, 'oauth request failed');
+    }
+    const route = oidcOf(ctx)?.route;
+    if (deps.refusals && route !== undefined && LIMITED_ROUTES.has(route) && isRefusal(ctx.status)) {
+      try {
+        await deps.refusals.refused(clientIp(ctx));
+      } catch (error) {
+        logger.error({ err: error }, 'refusal limiter failed');
+      }
     }
     if (ctx.status === 500 && state.serverError !== undefined && isStoreUnavailable(state.serverError)) {
       ctx.status = 503;

@@ -10,6 +10,7 @@ import type { EventBus } from '../events/types.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
+import type { RefusalLimiter } from '../shared/refusal-limit.ts';
 
 export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
@@ -110,6 +111,8 @@ export interface OAuthDeps {
   logger: Logger;
   cookieKeys: string[];
   metrics?: Metrics;
+  /** Per-client-IP refusal limiting (src/shared/refusal-limit.ts). */
+  refusals?: RefusalLimiter;
 }
 
 export interface OAuth {

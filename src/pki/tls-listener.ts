@@ -10,6 +10,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import { createHttpApp } from '../shared/http.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { RefusalLimiter } from '../shared/refusal-limit.ts';
 import type { Pki, ServerCredentials } from './index.ts';
 import { registerPkiRoutes } from './api.ts';
 import { renewalDelay, retryDelay, type RetryPolicy } from '../shared/backoff.ts';
@@ -28,7 +29,7 @@ export const TLS_LISTENER_SERVICE = RESERVED_SERVICE;
 /** Retries of the listener's own renewal: 1 s doubling up to 60 s, jittered in [d/2, d]. */
 const DEFAULT_RETRY: RetryPolicy = { initialDelay: 1000, maxDelay: 60_000, jitter: 'equal' };
 
-export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; bodyLimit: number; serverNames: string[]; retry?: RetryPolicy }): Promise<PkiTlsListener> {
+export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; bodyLimit: number; serverNames: string[]; retry?: RetryPolicy; refusals?: RefusalLimiter }): Promise<PkiTlsListener> {
   const retry = options.retry ?? DEFAULT_RETRY;
   let authority = await pki.authority();
   const issue = () => pki.issueOwn(TLS_LISTENER_SERVICE, options.serverNames, 'system:tls-listener');
@@ -42,6 +43,7 @@ export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; 
     bodyLimit: options.bodyLimit,
     trustProxy: false,
     https: { ...secureOptions(credentials), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
+    ...(options.refusals ? { refusals: options.refusals } : {}),
   });
   registerPkiRoutes(app, pki, { tls: true });
 

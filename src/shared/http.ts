@@ -11,6 +11,7 @@ import { GatehouseError, isGatehouseError } from './errors.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 import { toProblem, PROBLEM_CONTENT_TYPE } from './problem.ts';
 import type { Metrics } from './metrics.ts';
+import { isRefusal, limitedEndpoint, tooManyRefusals, type RefusalLimiter } from './refusal-limit.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -21,6 +22,8 @@ export interface HttpAppOptions {
   metrics?: Metrics;
   /** Send `Strict-Transport-Security` on every response (the public origin is https). */
   hsts?: boolean;
+  /** Per-client-IP refusal limiting of the credential-checking endpoints (./refusal-limit.ts). */
+  refusals?: RefusalLimiter;
 }
 
 /** One year (RFC 6797); subdomains are not ours to pin. */
@@ -76,6 +79,32 @@ export function logError(request: FastifyRequest, error: GatehouseError): void {
   else request.log.info(entry, 'request refused');
 }
 
+/**
+ * A blocked IP is answered 429 before routing goes further (no handler, no audit row). Refusals
+ * of the problem-document endpoints are counted here; the OAuth endpoints hijack their reply, so
+ * the provider middleware counts theirs.
+ */
+function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const kind = limitedEndpoint(request.url);
+    if (kind === undefined) return;
+    const wait = await refusals.retryAfter(request.ip);
+    if (wait === 0) return;
+    if (kind === 'oauth') {
+      return reply.code(429).header('retry-after', String(wait)).type('application/json').send({ error: 'invalid_request', error_description: tooManyRefusals(wait) });
+    }
+    return sendProblem(request, reply, new GatehouseError('rate_limited', tooManyRefusals(wait), { headers: { 'retry-after': String(wait) } }));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (limitedEndpoint(request.url) !== 'api' || !isRefusal(reply.statusCode)) return;
+    try {
+      await refusals.refused(request.ip);
+    } catch (error) {
+      request.log.error({ err: error }, 'refusal limiter failed');
+    }
+  });
+}
+
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   // pino's Logger and fastify's base logger type differ only in generics; the instance is the same.
   const app = Fastify({
@@ -97,6 +126,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     // On the raw response: routes that hijack the reply (the OAuth provider) send it too.
     if (options.hsts) reply.raw.setHeader('strict-transport-security', HSTS_HEADER);
   });
+  if (options.refusals) limitRefusals(app, options.refusals);
   if (options.metrics) {
     const { httpDuration } = options.metrics;
     app.addHook('onResponse', async (request, reply) => {
