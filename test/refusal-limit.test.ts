@@ -43,6 +43,9 @@ test('fail-too-many-refusals: after 5 wrong client secrets the right one gets 42
   const ip = '203.0.113.1';
   for (let i = 0; i < LIMIT; i++) assert.equal((await token(ip, 'wrong-secret')).status, 401);
   const refusedBefore = await count('token.refused');
+  // The refusals were audited with the client's address (trusted X-Forwarded-For), not the proxy's.
+  const refusals = await audit().list({ event: 'token.refused' });
+  assert.equal(refusals.at(-1)!.ip, ip);
   for (let i = 0; i < 3; i++) {
     const res = await token(ip, fx.service.secret);
     assert.equal(res.status, 429);

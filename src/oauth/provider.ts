@@ -19,9 +19,10 @@ export interface BuildProviderDeps extends ProviderConfigDeps, MiddlewareDeps {
 
 export function buildProvider(deps: BuildProviderDeps): Provider {
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps));
-  // Behind TLS termination the issuer is https while the socket is not; the mount pins
-  // X-Forwarded-Proto from the issuer, so trusting it here is safe.
-  provider.proxy = new URL(deps.config.issuer).protocol === 'https:';
+  // The mount (./mount.ts) rewrites every X-Forwarded-* header from trusted values before the
+  // provider sees a request — the proto from the issuer, the client address as fastify resolved
+  // it under http.trustProxy — so trusting them here is safe, and ctx.ip is the real client.
+  provider.proxy = true;
 
   // Stored secrets are SHA-256 digests (the metadata's client_secret holds the digest).
   provider.Client.prototype.compareClientSecret = function compareDigest(this: { clientSecret?: string }, actual: string) {
