@@ -7,7 +7,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import { GatehouseError, isGatehouseError } from '../shared/errors.ts';
-import type { AuditLog } from '../events/audit.ts';
+import type { AuditEntry, AuditLog } from '../events/audit.ts';
 import type { Executor, Store } from '../store/index.ts';
 import type { Authority, SignedLeaf } from './authority.ts';
 import { authorizeNames, parseCsr, type NamePolicy, type ParsedCsr } from './csr.ts';
@@ -96,54 +96,84 @@ function grantNames(csr: ParsedCsr | GatehouseError, grant: { trustDomain: strin
   }
 }
 
-export async function enroll(deps: IssuanceDeps, request: { token: string; csr: unknown; ttl?: number | undefined; ip?: string | undefined }): Promise<IssuedCertificate> {
+/** What a provisioner decided inside the issuing transaction: a grant, or a refusal to audit. */
+type Authorization =
+  | { ok: true; service: string; requestedBy: string; issuedAudit: (leaf: SignedLeaf, names: GrantedNames) => AuditEntry }
+  | { ok: false; refusal: Omit<AuditEntry, 'event' | 'ip'>; error: GatehouseError };
+
+type GrantedNames = { dns: string[]; ips: string[] };
+
+/**
+ * The flow both provisioners share: authorize (in the transaction, so a token is burned with the
+ * refusal's audit entry) → check the CSR's names against the grant → sign → record → audit.
+ */
+async function issueUnderGrant(
+  deps: IssuanceDeps,
+  request: { csr: unknown; ttl?: number | undefined; ip?: string | undefined },
+  flow: 'enroll' | 'renew',
+  authorize: (trx: Executor, authority: Authority, now: number) => Promise<Authorization>,
+): Promise<IssuedCertificate> {
   const authority = await deps.authority();
   const ttl = leafTtl(deps.limits, request.ttl);
   const csr = await tryParse(request.csr);
   const now = Math.floor(deps.now() / 1000);
+  const ip = request.ip ?? null;
   const outcome = await deps.store.transaction(async (trx): Promise<Outcome> => {
-    const grant = await redeemJoinToken(trx, request.token, now);
+    const grant = await authorize(trx, authority, now);
     if (!grant.ok) {
-      await deps.audit.record({ event: 'enrollment.refused', actor: grant.tokenId ? `join-token:${grant.tokenId}` : null, subject: grant.service ?? null, ip: request.ip ?? null, reason: grant.reason, data: { flow: 'enroll' } }, trx);
-      return { ok: false, error: new GatehouseError('invalid_join_token', undefined, { detail: grant.reason }) };
+      await deps.audit.record({ event: 'enrollment.refused', ip, ...grant.refusal }, trx);
+      return { ok: false, error: grant.error };
     }
     const names = grantNames(csr, { trustDomain: authority.trustDomain, service: grant.service }, deps.names);
     if (isGatehouseError(names)) {
-      await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip: request.ip ?? null, reason: names.code, data: { flow: 'enroll', detail: names.description } }, trx);
+      await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip, reason: names.code, data: { flow, detail: names.description } }, trx);
       return { ok: false, error: names };
     }
     const leaf = await authority.signLeaf({ publicKeyInfo: (csr as ParsedCsr).publicKeyInfo, service: grant.service, ...names, ttlSeconds: ttl });
     await record(trx, leaf, grant.service, names, grant.requestedBy, now);
-    await deps.audit.record({ event: 'cert.issued', actor: grant.requestedBy, subject: leaf.serial, ip: request.ip ?? null, data: { service: grant.service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }, trx);
+    await deps.audit.record({ ...grant.issuedAudit(leaf, names), ip }, trx);
     return { ok: true, result: issued(leaf, grant.service) };
   });
   if (!outcome.ok) throw outcome.error;
   return outcome.result;
 }
 
-export async function renew(deps: IssuanceDeps, request: { socket: TLSSocket; csr: unknown; ttl?: number | undefined; ip?: string | undefined }): Promise<IssuedCertificate> {
-  const authority = await deps.authority();
-  const ttl = leafTtl(deps.limits, request.ttl);
-  const csr = await tryParse(request.csr);
-  const now = Math.floor(deps.now() / 1000);
-  const outcome = await deps.store.transaction(async (trx): Promise<Outcome> => {
+export function enroll(deps: IssuanceDeps, request: { token: string; csr: unknown; ttl?: number | undefined; ip?: string | undefined }): Promise<IssuedCertificate> {
+  return issueUnderGrant(deps, request, 'enroll', async (trx, _authority, now) => {
+    const grant = await redeemJoinToken(trx, request.token, now);
+    if (!grant.ok) {
+      return {
+        ok: false,
+        refusal: { actor: grant.tokenId ? `join-token:${grant.tokenId}` : null, subject: grant.service ?? null, reason: grant.reason, data: { flow: 'enroll' } },
+        error: new GatehouseError('invalid_join_token', undefined, { detail: grant.reason }),
+      };
+    }
+    return {
+      ok: true,
+      service: grant.service,
+      requestedBy: grant.requestedBy,
+      issuedAudit: (leaf, names) => ({ event: 'cert.issued', actor: grant.requestedBy, subject: leaf.serial, data: { service: grant.service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }),
+    };
+  });
+}
+
+export function renew(deps: IssuanceDeps, request: { socket: TLSSocket; csr: unknown; ttl?: number | undefined; ip?: string | undefined }): Promise<IssuedCertificate> {
+  return issueUnderGrant(deps, request, 'renew', async (trx, authority) => {
     const grant = await authorizeRenewal(trx, request.socket, authority.trustDomain, deps.now());
     if (!grant.ok) {
-      await deps.audit.record({ event: 'enrollment.refused', actor: grant.serial ? `renewal:${grant.serial}` : null, subject: grant.service ?? null, ip: request.ip ?? null, reason: grant.reason, data: { flow: 'renew', detail: grant.detail } }, trx);
-      return { ok: false, error: new GatehouseError('certificate_rejected', undefined, { detail: `${grant.reason}: ${grant.detail}` }) };
+      return {
+        ok: false,
+        refusal: { actor: grant.serial ? `renewal:${grant.serial}` : null, subject: grant.service ?? null, reason: grant.reason, data: { flow: 'renew', detail: grant.detail } },
+        error: new GatehouseError('certificate_rejected', undefined, { detail: `${grant.reason}: ${grant.detail}` }),
+      };
     }
-    const names = grantNames(csr, { trustDomain: authority.trustDomain, service: grant.service }, deps.names);
-    if (isGatehouseError(names)) {
-      await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip: request.ip ?? null, reason: names.code, data: { flow: 'renew', detail: names.description } }, trx);
-      return { ok: false, error: names };
-    }
-    const leaf = await authority.signLeaf({ publicKeyInfo: (csr as ParsedCsr).publicKeyInfo, service: grant.service, ...names, ttlSeconds: ttl });
-    await record(trx, leaf, grant.service, names, grant.requestedBy, now);
-    await deps.audit.record({ event: 'cert.renewed', actor: grant.requestedBy, subject: leaf.serial, ip: request.ip ?? null, data: { service: grant.service, previous: grant.serial, notAfter: leaf.notAfter } }, trx);
-    return { ok: true, result: issued(leaf, grant.service) };
+    return {
+      ok: true,
+      service: grant.service,
+      requestedBy: grant.requestedBy,
+      issuedAudit: (leaf) => ({ event: 'cert.renewed', actor: grant.requestedBy, subject: leaf.serial, data: { service: grant.service, previous: grant.serial, notAfter: leaf.notAfter } }),
+    };
   });
-  if (!outcome.ok) throw outcome.error;
-  return outcome.result;
 }
 
 /** Direct issue by an operator (`gatehouse ca issue`) or by the service for its own TLS listener. */
@@ -157,7 +187,7 @@ export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; s
 }
 
 /** Signs a leaf for a key the service holds itself (no CSR; the name policy is ours to choose). */
-export async function signAndRecord(deps: IssuanceDeps, authority: Authority, publicKeyInfo: ParsedCsr['publicKeyInfo'], service: string, names: { dns: string[]; ips: string[] }, ttl: number, actor: string): Promise<IssuedCertificate> {
+export async function signAndRecord(deps: IssuanceDeps, authority: Authority, publicKeyInfo: ParsedCsr['publicKeyInfo'], service: string, names: GrantedNames, ttl: number, actor: string): Promise<IssuedCertificate> {
   const now = Math.floor(deps.now() / 1000);
   return deps.store.transaction(async (trx) => {
     const leaf = await authority.signLeaf({ publicKeyInfo, service, ...names, ttlSeconds: ttl });
