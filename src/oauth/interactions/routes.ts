@@ -75,6 +75,15 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
     return { details, provider, uid: details.uid };
   }
 
+  /** Every form post: the interaction, the parsed form, and its CSRF token checked — in this order, in one place. */
+  async function loadForm<T extends { csrf: string }>(request: FastifyRequest, reply: FastifyReply, schema: z.ZodType<T>, pageName: string) {
+    const loaded = await load(request, reply);
+    const form = schema.safeParse(request.body);
+    if (!form.success) throw badForm();
+    if (!csrfValid(cookieKeys, loaded.details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', `The form was not submitted from this ${pageName}. Go back and try again.`);
+    return { ...loaded, form: form.data };
+  }
+
   function send(reply: FastifyReply, status: number, html: string, details?: Details): FastifyReply {
     const targets = details ? originsOf([details.params.redirect_uri as string | undefined]) : [];
     return reply.code(status).headers(PAGE_HEADERS(targets)).send(html);
@@ -138,33 +147,27 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
     });
 
     scope.post(`${INTERACTION_PREFIX}/:uid/login`, async (request, reply) => {
-      const { details, provider } = await load(request, reply);
-      const form = loginForm.safeParse(request.body);
-      if (!form.success) throw badForm();
-      if (!csrfValid(cookieKeys, details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', 'The form was not submitted from this sign-in page. Go back and try again.');
+      const { details, provider, form } = await loadForm(request, reply, loginForm, 'sign-in page');
       if (details.prompt.name !== 'login') throw expired();
       const client = await clientOf(provider, details);
       const clientName = client.clientName ?? client.clientId;
-      const outcome = await authenticator.authenticate({ username: form.data.username, password: form.data.password, ip: request.ip });
+      const outcome = await authenticator.authenticate({ username: form.username, password: form.password, ip: request.ip });
       if (outcome.ok) return finish(request, reply, provider, { login: { accountId: outcome.user.id } });
       // One message for unknown user and wrong password; a lockout is reported the same way
       // whether or not the account exists (identity throttles by name and by IP alike).
       if (outcome.reason === 'locked') {
         const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 60));
         reply.header('retry-after', String(wait));
-        return send(reply, 429, loginHtml(details, clientName, { username: form.data.username, message: `Too many failed sign-in attempts. Try again in ${minutes(wait)}.` }), details);
+        return send(reply, 429, loginHtml(details, clientName, { username: form.username, message: `Too many failed sign-in attempts. Try again in ${minutes(wait)}.` }), details);
       }
       if (outcome.reason === 'disabled') {
-        return send(reply, 403, loginHtml(details, clientName, { username: form.data.username, message: 'This account is disabled. Contact your administrator.' }), details);
+        return send(reply, 403, loginHtml(details, clientName, { username: form.username, message: 'This account is disabled. Contact your administrator.' }), details);
       }
-      return send(reply, 401, loginHtml(details, clientName, { username: form.data.username, message: 'Incorrect username or password.' }), details);
+      return send(reply, 401, loginHtml(details, clientName, { username: form.username, message: 'Incorrect username or password.' }), details);
     });
 
     scope.post(`${INTERACTION_PREFIX}/:uid/consent`, async (request, reply) => {
-      const { details, provider } = await load(request, reply);
-      const form = csrfForm.safeParse(request.body);
-      if (!form.success) throw badForm();
-      if (!csrfValid(cookieKeys, details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', 'The form was not submitted from this page. Go back and try again.');
+      const { details, provider } = await loadForm(request, reply, csrfForm, 'page');
       if (details.prompt.name !== 'consent') throw expired();
       const { result, scopes } = await grantConsent(provider, details);
       await audit.record({ event: 'consent.granted', actor: `user:${details.session?.accountId}`, subject: details.session?.accountId ?? null, clientId: String(details.params.client_id), ip: request.ip, reason: 'user_consent', data: { scopes } });
@@ -172,10 +175,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
     });
 
     scope.post(`${INTERACTION_PREFIX}/:uid/abort`, async (request, reply) => {
-      const { details, provider } = await load(request, reply);
-      const form = csrfForm.safeParse(request.body);
-      if (!form.success) throw badForm();
-      if (!csrfValid(cookieKeys, details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', 'The form was not submitted from this page. Go back and try again.');
+      const { provider } = await loadForm(request, reply, csrfForm, 'page');
       return finish(request, reply, provider, { error: 'access_denied', error_description: 'The user cancelled the request' });
     });
   });
