@@ -20,7 +20,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, type UserService, type Authenticator, type IdentityDeps } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
-import { createOAuth, type OAuthComponent } from './oauth/index.ts';
+import { createOAuth, OAUTH_ROUTES, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 
 export interface ServiceOptions {
@@ -96,6 +96,12 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
     counter: createMemoryRefusalCounter(),
     clock,
     settings: { limit: config.http.refusalLimit, window: config.http.refusalWindow, block: config.http.refusalBlock },
+    // The endpoints that check credentials: a refusal there may be guessing.
+    endpoints: {
+      oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation],
+      api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events'],
+      apiPrefixes: ['/admin/api/', '/events/'],
+    },
     onBlocked: (ip, until) => context.audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: 'too_many_refusals', data: { until } }),
   });
   context.pki = createPki({ store, audit: context.audit, config: config.pki, masterKey: context.masterKey, clock, logger, events: context.events });

@@ -11,7 +11,7 @@ import { GatehouseError, isGatehouseError } from './errors.ts';
 import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
 import { toProblem, PROBLEM_CONTENT_TYPE } from './problem.ts';
 import type { Metrics } from './metrics.ts';
-import { isRefusal, limitedEndpoint, tooManyRefusals, type RefusalLimiter } from './refusal-limit.ts';
+import { isRefusal, tooManyRefusals, type RefusalLimiter } from './refusal-limit.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -86,7 +86,7 @@ export function logError(request: FastifyRequest, error: GatehouseError): void {
  */
 function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter): void {
   app.addHook('onRequest', async (request, reply) => {
-    const kind = limitedEndpoint(request.url);
+    const kind = refusals.endpoint(request.url);
     if (kind === undefined) return;
     const wait = await refusals.retryAfter(request.ip);
     if (wait === 0) return;
@@ -96,7 +96,7 @@ function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter): void {
     return sendProblem(request, reply, new GatehouseError('rate_limited', tooManyRefusals(wait), { headers: { 'retry-after': String(wait) } }));
   });
   app.addHook('onResponse', async (request, reply) => {
-    if (limitedEndpoint(request.url) !== 'api' || !isRefusal(reply.statusCode)) return;
+    if (refusals.endpoint(request.url) !== 'api' || !isRefusal(reply.statusCode)) return;
     try {
       await refusals.refused(request.ip);
     } catch (error) {

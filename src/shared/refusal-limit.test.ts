@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frozenClock } from './clock.ts';
-import { createMemoryRefusalCounter, createRefusalLimiter, limitedEndpoint } from './refusal-limit.ts';
+import { createMemoryRefusalCounter, createRefusalLimiter, endpointMatcher } from './refusal-limit.ts';
 
 function limiter(maxEntries = 100) {
   const clock = frozenClock(1_000_000);
   const blocked: string[] = [];
   const counter = createMemoryRefusalCounter({ maxEntries });
-  const limits = createRefusalLimiter({ counter, clock, settings: { limit: 3, window: 60, block: 30 }, onBlocked: async (ip) => { blocked.push(ip); } });
+  const limits = createRefusalLimiter({ counter, clock, settings: { limit: 3, window: 60, block: 30 }, endpoints: { oauth: [], api: [], apiPrefixes: [] }, onBlocked: async (ip) => { blocked.push(ip); } });
   return { clock, blocked, counter, limits };
 }
 
@@ -43,7 +43,8 @@ test('ok: the map is bounded: past maxEntries the stalest entry goes first', asy
   assert.equal(await counter.increment('a', now, 60_000), 1, 'a was forgotten');
 });
 
-test('ok: only the credential-checking endpoints are limited', () => {
+test('ok: only the listed endpoints are limited', () => {
+  const limitedEndpoint = endpointMatcher({ oauth: ['/oauth2/token'], api: ['/pki/enroll', '/admin/api'], apiPrefixes: ['/admin/api/', '/events/'] });
   assert.equal(limitedEndpoint('/oauth2/token?x=1'), 'oauth');
   assert.equal(limitedEndpoint('/admin/api/users'), 'api');
   assert.equal(limitedEndpoint('/events/poll'), 'api');

@@ -78,6 +78,8 @@ export interface RefusalLimitSettings {
 }
 
 export interface RefusalLimiter {
+  /** Whether `url` is limited, and how its refusals are answered. */
+  endpoint(url: string): 'oauth' | 'api' | undefined;
   /** Whole seconds `ip` must still wait; 0 when it may go ahead. */
   retryAfter(ip: string): Promise<number>;
   /** Counts one refused request from `ip`; starts a block when it reaches the limit. */
@@ -88,11 +90,13 @@ export function createRefusalLimiter(deps: {
   counter: RefusalCounter;
   clock: Clock;
   settings: RefusalLimitSettings;
+  endpoints: LimitedEndpoints;
   /** Called once per block, when it starts (the audit entry). `until` is epoch seconds. */
   onBlocked(ip: string, until: number): Promise<void>;
 }): RefusalLimiter {
   const { counter, clock, settings } = deps;
   return {
+    endpoint: endpointMatcher(deps.endpoints),
     async retryAfter(ip) {
       const now = clock.now();
       const until = await counter.blockedUntil(ip, now);
@@ -113,20 +117,26 @@ export function createRefusalLimiter(deps: {
 /** 400, 401 and 403 are refusals; 429 (already blocked), 404 and 5xx are not. */
 export const isRefusal = (status: number): boolean => status === 400 || status === 401 || status === 403;
 
-/** The OAuth endpoints that authenticate clients; they answer RFC 6749 errors (oidc-provider's ROUTES). */
-const OAUTH_ENDPOINTS = new Set(['/oauth2/token', '/oauth2/introspect', '/oauth2/revoke']);
-const API_ENDPOINTS = new Set(['/pki/enroll', '/pki/renew', '/admin/api', '/events']);
-const API_PREFIXES = ['/admin/api/', '/events/'];
+/** The endpoints that are limited, named by the composition root (shared code knows no routes). */
+export interface LimitedEndpoints {
+  /** Paths answering RFC 6749 errors (the provider middleware counts their refusals). */
+  oauth: readonly string[];
+  /** Exact paths answering problem documents (the shared HTTP app counts their refusals). */
+  api: readonly string[];
+  /** Path prefixes answering problem documents. */
+  apiPrefixes: readonly string[];
+}
 
-/**
- * Which limited endpoint a request URL is: `oauth` (RFC 6749 error bodies, counted by the
- * provider middleware), `api` (problem documents, counted by the shared HTTP app), or none.
- */
-export function limitedEndpoint(url: string): 'oauth' | 'api' | undefined {
-  const path = url.split('?')[0] ?? url;
-  if (OAUTH_ENDPOINTS.has(path)) return 'oauth';
-  if (API_ENDPOINTS.has(path) || API_PREFIXES.some((prefix) => path.startsWith(prefix))) return 'api';
-  return undefined;
+/** Which limited endpoint a request URL is: `oauth`, `api`, or none. Compiled once. */
+export function endpointMatcher(endpoints: LimitedEndpoints): (url: string) => 'oauth' | 'api' | undefined {
+  const oauth = new Set(endpoints.oauth);
+  const api = new Set(endpoints.api);
+  return (url) => {
+    const path = url.split('?')[0] ?? url;
+    if (oauth.has(path)) return 'oauth';
+    if (api.has(path) || endpoints.apiPrefixes.some((prefix) => path.startsWith(prefix))) return 'api';
+    return undefined;
+  };
 }
 
 export const tooManyRefusals = (seconds: number): string => `Too many failed requests from this address; retry after ${seconds} s`;
