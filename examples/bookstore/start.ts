@@ -7,8 +7,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { loadConfig } from '../../src/config/index.ts';
 import { createSecurityService } from '../../src/service.ts';
-import { reportFailure } from '../../src/cli/program.ts';
-import { stopOnSignal } from '../../src/cli/commands/serve.ts';
+import { stopOnSignal, exitWithFailure } from '../../src/process.ts';
 import { seedDemo, applyDemoPasswordOverride } from './seed.ts';
 import { registerDemoPages } from './demo-pages.ts';
 
@@ -50,5 +49,5 @@ const program = new Command('npm start')
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  reportFailure(error);
+  exitWithFailure(error);
 }

@@ -4,10 +4,10 @@
  * component, print.
  */
 import { Command } from 'commander';
-import { loadConfig, ConfigError, type Config } from '../config/index.ts';
+import { exitWithFailure } from '../process.ts';
+import { loadConfig, type Config } from '../config/index.ts';
 import { createContext, closeContext, type ServiceContext } from '../service.ts';
 import { silentLogger, createLogger } from '../shared/logger.ts';
-import { isGatehouseError } from '../shared/errors.ts';
 
 export interface GlobalOptions {
   config?: string;
@@ -40,22 +40,11 @@ export async function withContext<T>(command: Command, work: (context: ServiceCo
 
 /** A one-line error on stderr and a non-zero exit: never a stack trace. */
 export function reportFailure(error: unknown): never {
-  if (error instanceof ConfigError) {
-    // Every issue names its key path; all of them on the one line.
-    console.error(`gatehouse: ${error.message.split('\n')[0]} ${error.issues.map((issue) => issue.replace(/\s+/g, ' ')).join('; ')}`);
-    process.exit(2);
-  }
-  if (isGatehouseError(error)) {
-    console.error(`gatehouse: ${error.description.replace(/\s+/g, ' ')} (${error.code})`);
-    process.exit(1);
-  }
   if (error instanceof CliUsageError) {
     console.error(`gatehouse: ${error.message}`);
     process.exit(2);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  console.error(`gatehouse: ${message.split('\n')[0] || 'failed'}`);
-  process.exit(1);
+  exitWithFailure(error);
 }
 
 /**

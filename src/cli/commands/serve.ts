@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { configFrom } from '../program.ts';
 import { createSecurityService } from '../../service.ts';
+import { stopOnSignal } from '../../process.ts';
 
 export function registerServe(program: Command): void {
   const serve = program.command('serve').description('run a Gatehouse component');
@@ -14,16 +15,4 @@ export function registerServe(program: Command): void {
       service.context.logger.info({ url, issuer: config.issuer, store: service.context.store.location }, 'security service listening');
       stopOnSignal(() => service.close());
     });
-}
-
-/** Graceful stop on SIGINT/SIGTERM: finish in-flight requests, close the store. */
-export function stopOnSignal(close: () => Promise<void>): void {
-  let stopping = false;
-  const stop = () => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
