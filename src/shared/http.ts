@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import formbody from '@fastify/formbody';
 import type { Logger } from './logger.ts';
 import { GatehouseError, isGatehouseError } from './errors.ts';
-import { isStoreUnavailable, storeUnavailable } from '../store/index.ts';
+import { isStoreUnavailable, storeUnavailable } from './database-errors.ts';
 import { toProblem, PROBLEM_CONTENT_TYPE } from './problem.ts';
 import type { Metrics } from './metrics.ts';
 import { isRefusal, tooManyRefusals, type RefusalLimiter } from './refusal-limit.ts';

@@ -11,7 +11,6 @@ import pg from 'pg';
 import type { Database } from './schema.ts';
 import { openSqlite } from './sqlite-driver.ts';
 import { migrations } from './migrations/index.ts';
-import { GatehouseError } from '../shared/errors.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -111,37 +110,5 @@ export function openStore(options: StoreOptions): Store {
   };
 }
 
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '53300',
-  'ERR_SQLITE_ERROR',
-]);
-
-/** True when `error` means the database could not be reached or is overloaded. */
-export function isStoreUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: string }).code;
-  if (code !== undefined && UNAVAILABLE_CODES.has(code) && code !== 'ERR_SQLITE_ERROR') return true;
-  const message = error.message;
-  // "is not currently accepting connections": PostgreSQL's 55000 for a database closed to
-  // connections (maintenance, failover); the code alone is too broad to match on.
-  return /database is locked|SQLITE_BUSY|Connection terminated|timeout exceeded when trying to connect|driver has already been destroyed|database is not open|is not currently accepting connections/i.test(message);
-}
-
-/** Seconds a client is asked to wait after a database outage (`Retry-After`). */
-export const STORE_RETRY_AFTER_SECONDS = 5;
-
-/** Translates a failure of the database into the public `store_unavailable` error (503, with Retry-After). */
-export function storeUnavailable(error: unknown): GatehouseError {
-  return new GatehouseError('store_unavailable', undefined, {
-    cause: error,
-    detail: error instanceof Error ? error.message : String(error),
-    headers: { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) },
-  });
-}
-
-/** True for a unique-constraint violation on either dialect. */
-export function isUniqueViolation(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: string }).code;
-  return code === '23505' || /UNIQUE constraint failed/i.test(error.message);
-}
+// How database failures are classified lives in shared (the HTTP shell maps them to 503 too).
+export { isStoreUnavailable, storeUnavailable, isUniqueViolation, STORE_RETRY_AFTER_SECONDS } from '../shared/database-errors.ts';
