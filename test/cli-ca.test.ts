@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { x509 } from '../src/shared/x509.ts';
+import { x509 } from '../src/x509/index.ts';
 import { runCli } from './helpers/cli.ts';
 
 let dataDir: string;

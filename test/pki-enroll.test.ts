@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import type { Agent } from 'undici';
-import { x509 } from '../src/shared/x509.ts';
+import { x509 } from '../src/x509/index.ts';
 import { startService, type TestService } from './helpers/service.ts';
 import { forEachDialect } from './helpers/dialects.ts';
 import { makeCsr, foreignCa, craftLeaf, tlsAgent, postJson, type LeafProfile } from './helpers/pki.ts';

@@ -14,7 +14,7 @@ import { foreignCa } from './helpers/pki.ts';
 import { craftIntermediate, craftRootCrl } from './helpers/pki-import.ts';
 import { createContext, closeContext } from '../src/service.ts';
 import { silentLogger } from '../src/shared/logger.ts';
-import { fingerprintSha256 } from '../src/shared/x509.ts';
+import { fingerprintSha256 } from '../src/x509/index.ts';
 import { workloadIdentity, createMtlsServer, mtlsAgent, type WorkloadIdentity } from '../src/sdk/index.ts';
 
 const TD = 'td.test';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { connect } from 'node:tls';
 import { request } from 'undici';
-import { normalizeSerial } from '../src/shared/x509.ts';
+import { normalizeSerial } from '../src/x509/index.ts';
 import { startService, type TestService } from './helpers/service.ts';
 import { craftLeaf, foreignCa, tlsAgent, get, type Issuer } from './helpers/pki.ts';
 import { workloadIdentity, createMtlsServer, mtlsAgent, type WorkloadIdentity } from '../src/sdk/index.ts';

@@ -16,7 +16,7 @@ import { createPki, type Pki } from '../src/pki/index.ts';
 import { createAuditLog } from '../src/events/audit.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { systemClock } from '../src/shared/clock.ts';
-import { parseCertificates, fingerprintSha256 } from '../src/shared/x509.ts';
+import { parseCertificates, fingerprintSha256 } from '../src/x509/index.ts';
 import { workloadIdentity, createMtlsServer, mtlsAgent, type WorkloadIdentity } from '../src/sdk/index.ts';
 
 const TD = 'td.test';

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GatehouseError } from '../shared/errors.ts';
-import { x509 } from '../shared/x509.ts';
+import { x509 } from '../x509/index.ts';
 import type { Pki } from './index.ts';
 
 const enrollBody = z.object({

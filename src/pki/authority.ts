@@ -8,8 +8,7 @@
 import { webcrypto, createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1 from '@peculiar/asn1-x509';
-import { x509, crlToPem, randomSerial, fingerprintSha256, certificatesToPem, privateKeyToPem, signingAlgorithmFor, importEcPrivateKey, type CryptoKey, type CryptoKeyPair } from '../shared/x509.ts';
-import { spiffeIdFor } from '../shared/spiffe.ts';
+import { x509, crlToPem, randomSerial, fingerprintSha256, certificatesToPem, privateKeyToPem, signingAlgorithmFor, importEcPrivateKey, type CryptoKey, type CryptoKeyPair, spiffeIdFor } from '../x509/index.ts';
 import { seal, unseal } from '../shared/sealed.ts';
 import { OctetString } from '@peculiar/asn1-schema';
 import { GatehouseError } from '../shared/errors.ts';

@@ -8,7 +8,7 @@
  */
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
-import { x509, crlToPem, signingAlgorithmFor } from '../shared/x509.ts';
+import { x509, crlToPem, signingAlgorithmFor } from '../x509/index.ts';
 import type { Executor } from '../store/index.ts';
 import type { CaMaterial } from './authority.ts';
 import { caKeyOnline, findCrl, revokedUnexpired, saveCrl, type CaKind } from './repository.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
-import { x509 } from '../shared/x509.ts';
+import { x509 } from '../x509/index.ts';
 import { isGatehouseError } from '../shared/errors.ts';
 import { parseCsr, authorizeNames, namePolicy } from './csr.ts';
 import { makeCsr } from '../../test/helpers/pki.ts';

@@ -15,8 +15,7 @@
 import { BlockList, isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import { x509 } from '../shared/x509.ts';
-import { spiffeIdFor } from '../shared/spiffe.ts';
+import { x509, spiffeIdFor } from '../x509/index.ts';
 import { GatehouseError } from '../shared/errors.ts';
 
 export interface ParsedCsr {

@@ -13,7 +13,7 @@ import type { EventBus } from '../events/types.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Clock } from '../shared/clock.ts';
 import { GatehouseError } from '../shared/errors.ts';
-import { privateKeyToPem, importEcPrivateKey, fingerprintSha256, type CryptoKey } from '../shared/x509.ts';
+import { privateKeyToPem, importEcPrivateKey, fingerprintSha256, type CryptoKey } from '../x509/index.ts';
 import { unseal } from '../shared/sealed.ts';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
@@ -32,7 +32,7 @@ export { registerPkiRoutes } from './api.ts';
 export { parseJoinToken } from './provisioners/join-token.ts';
 export { crlNumberOf } from './crl.ts';
 export type { IssuedCertificate, MintedJoinToken, RevokeResult, Authority, RotationPhase, RotationResult };
-export { RESERVED_SERVICE } from '../shared/spiffe.ts';
+export { RESERVED_SERVICE } from '../x509/index.ts';
 
 export interface PkiDeps {
   store: Store;

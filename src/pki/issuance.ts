@@ -12,7 +12,7 @@ import type { Executor, Store } from '../store/index.ts';
 import type { Authority, SignedLeaf } from './authority.ts';
 import { authorizeNames, parseCsr, type NamePolicy, type ParsedCsr } from './csr.ts';
 import { insertCertificate } from './repository.ts';
-import { isReservedService } from '../shared/spiffe.ts';
+import { isReservedService } from '../x509/index.ts';
 import { redeemJoinToken } from './provisioners/join-token.ts';
 import { authorizeRenewal } from './provisioners/mtls-renewal.ts';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import { x509, signingAlgorithmFor } from '../shared/x509.ts';
+import { x509, signingAlgorithmFor } from '../x509/index.ts';
 import { silentLogger } from '../shared/logger.ts';
 import { createAuditLog } from '../events/audit.ts';
 import { configSchema } from '../config/index.ts';

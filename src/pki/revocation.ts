@@ -4,7 +4,7 @@
  * valid) — all in one transaction — then publish `certificate.revoked` to subscribers.
  */
 import { GatehouseError } from '../shared/errors.ts';
-import { normalizeSerial } from '../shared/x509.ts';
+import { normalizeSerial } from '../x509/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { EventBus } from '../events/types.ts';
 import type { Store } from '../store/index.ts';

@@ -16,7 +16,7 @@ import { configSchema } from '../config/index.ts';
 import { silentLogger } from '../shared/logger.ts';
 import { frozenClock } from '../shared/clock.ts';
 import { isGatehouseError } from '../shared/errors.ts';
-import { x509, parseCertificates } from '../shared/x509.ts';
+import { x509, parseCertificates } from '../x509/index.ts';
 import { sha256Hex } from '../shared/random.ts';
 import { createPki, RESERVED_SERVICE, type Pki } from './index.ts';
 import { RETIRED_GRACE_SECONDS } from './rotation.ts';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:tls';
 import { silentLogger } from '../shared/logger.ts';
-import { normalizeSerial } from '../shared/x509.ts';
+import { normalizeSerial } from '../x509/index.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createAuditLog } from '../events/audit.ts';
 import { configSchema } from '../config/index.ts';

@@ -14,7 +14,7 @@ import type { RefusalLimiter } from '../shared/refusal-limit.ts';
 import type { Pki, ServerCredentials } from './index.ts';
 import { registerPkiRoutes } from './api.ts';
 import { renewalDelay, retryDelay, type RetryPolicy } from '../shared/backoff.ts';
-import { RESERVED_SERVICE } from '../shared/spiffe.ts';
+import { RESERVED_SERVICE } from '../x509/index.ts';
 
 export interface PkiTlsListener {
   app: FastifyInstance;

@@ -2,7 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PeerCertificate } from 'node:tls';
-import { x509 } from '../shared/x509.ts';
+import { x509 } from '../x509/index.ts';
 import { foreignCa, craftLeaf, type Issuer, type LeafProfile } from '../../test/helpers/pki.ts';
 import { caServerIdentityCheck } from './ca-client.ts';
 

@@ -6,12 +6,10 @@
  */
 import type { PeerCertificate } from 'node:tls';
 import { Agent, request } from 'undici';
-import { parseCertificates, fingerprintSha256 } from '../shared/x509.ts';
-import { checkLeaf } from '../shared/leaf-check.ts';
+import { parseCertificates, fingerprintSha256, checkLeaf, RESERVED_SERVICE as CA_SERVICE } from '../x509/index.ts';
 
 // The CA's service name is reserved in one place (never granted to a workload).
-export { RESERVED_SERVICE as CA_SERVICE } from '../shared/spiffe.ts';
-import { RESERVED_SERVICE as CA_SERVICE } from '../shared/spiffe.ts';
+export { RESERVED_SERVICE as CA_SERVICE } from '../x509/index.ts';
 
 export interface CaTls {
   /** PEM roots to trust. */

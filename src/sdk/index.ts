@@ -8,4 +8,4 @@ export { mtlsAgent, type MtlsAgentOptions } from './mtls-agent.ts';
 export { compileAllow, type AllowRule, type Decision } from './allow.ts';
 export { CaRequestError } from './ca-client.ts';
 export { splitCrls } from './trust.ts';
-export { parseSpiffeId, spiffeIdFor, type SpiffeId } from '../shared/spiffe.ts';
+export { parseSpiffeId, spiffeIdFor, type SpiffeId } from '../x509/index.ts';

@@ -8,7 +8,7 @@
  */
 import type { PeerCertificate } from 'node:tls';
 import { Agent, Dispatcher } from 'undici';
-import { checkLeaf } from '../shared/leaf-check.ts';
+import { checkLeaf } from '../x509/index.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
 
 export interface MtlsAgentOptions {

@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { checkPeerSocket, type LeafIdentity, type PeerCheck } from '../shared/leaf-check.ts';
+import { checkPeerSocket, type LeafIdentity, type PeerCheck } from '../x509/index.ts';
 import { compileAllow, type AllowRule } from './allow.ts';
 import type { SdkLogger, WorkloadIdentity } from './workload-identity.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { x509, crlToPem, certificatesToPem } from '../shared/x509.ts';
+import { x509, crlToPem, certificatesToPem } from '../x509/index.ts';
 import { foreignCa, type Issuer } from '../../test/helpers/pki.ts';
 import { craftIntermediate } from '../../test/helpers/pki-import.ts';
 import { buildTrust, splitCrls } from './trust.ts';

@@ -7,7 +7,7 @@
  * dropped, so a CA outage does not turn into an outage of every service — for at most
  * `maxCrlStaleness` (workload-identity.ts), after which mTLS peers are refused.
  */
-import { x509, parseCertificates, normalizeSerial } from '../shared/x509.ts';
+import { x509, parseCertificates, normalizeSerial } from '../x509/index.ts';
 
 export interface TrustState {
   bundlePem: string;

@@ -8,9 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Agent } from 'undici';
 import type { Registry } from 'prom-client';
-import { x509, parseCertificates, generateKeyAndCsr } from '../shared/x509.ts';
-import { checkLeaf } from '../shared/leaf-check.ts';
-import { parseJoinToken } from '../shared/join-token.ts';
+import { x509, parseCertificates, generateKeyAndCsr, checkLeaf, parseJoinToken } from '../x509/index.ts';
 import { retryDelay, renewalDelay, type RetryPolicy } from '../shared/backoff.ts';
 import { reportExpiry } from './expiry-metric.ts';
 import { bootstrapRoot, caAgent, caCall, expectOk, CaRequestError } from './ca-client.ts';

@@ -1,5 +1,5 @@
 import { webcrypto } from 'node:crypto';
-import { x509, certificatesToPem, crlToPem, privateKeyToPem, randomSerial } from '../../src/shared/x509.ts';
+import { x509, certificatesToPem, crlToPem, privateKeyToPem, randomSerial } from '../../src/x509/index.ts';
 import type { Issuer } from './pki.ts';
 
 /** An intermediate CA signed by `root`, with its key as PKCS#8 PEM (what `ca init --import-…` takes). */

@@ -4,7 +4,7 @@
  */
 import { webcrypto } from 'node:crypto';
 import { Agent, request } from 'undici';
-import { x509, privateKeyToPem, certificatesToPem, randomSerial, generateKeyAndCsr, type CryptoKey, type CsrNames, type KeyAndCsr } from '../../src/shared/x509.ts';
+import { x509, privateKeyToPem, certificatesToPem, randomSerial, generateKeyAndCsr, type CryptoKey, type CsrNames, type KeyAndCsr } from '../../src/x509/index.ts';
 
 export type { KeyAndCsr };
 

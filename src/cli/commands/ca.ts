@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { withContext, printRows, CliUsageError } from '../program.ts';
 import { writeSecretFile } from '../../config/index.ts';
 import { parseDuration } from '../../shared/clock.ts';
-import { x509, privateKeyToPem } from '../../shared/x509.ts';
+import { x509, privateKeyToPem } from '../../x509/index.ts';
 
 const ACTOR = 'cli';
 

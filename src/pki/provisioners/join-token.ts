@@ -13,14 +13,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { randomToken, sha256Hex } from '../../shared/random.ts';
-import { SERVICE_NAME, isReservedService } from '../../shared/spiffe.ts';
+import { SERVICE_NAME, isReservedService, formatJoinToken, parseJoinToken } from '../../x509/index.ts';
 import { GatehouseError } from '../../shared/errors.ts';
 import type { Executor } from '../../store/index.ts';
 import { consumeJoinToken, findJoinToken, insertJoinToken } from '../repository.ts';
 
 // The format is parsed in one place, shared with the SDK (which reads the fingerprint to pin).
-import { formatJoinToken, parseJoinToken } from '../../shared/join-token.ts';
-export { formatJoinToken, parseJoinToken, type ParsedJoinToken } from '../../shared/join-token.ts';
+export { formatJoinToken, parseJoinToken, type ParsedJoinToken } from '../../x509/index.ts';
 
 export interface MintedJoinToken {
   token: string;

@@ -1,11 +1,11 @@
 /**
  * mTLS renewal provisioner: the caller proves who it is with its current certificate. It must
  * chain to our roots (OpenSSL verified the handshake: `socket.authorized`), pass the leaf checks
- * OpenSSL does not do (checkPeerSocket in ../../shared/leaf-check.ts, shared with the SDK's mTLS server), be one we issued and still valid in our
+ * OpenSSL does not do (checkPeerSocket in ../../x509/index.ts, shared with the SDK's mTLS server), be one we issued and still valid in our
  * records (not revoked). The grant is the same identity only.
  */
 import type { TLSSocket } from 'node:tls';
-import { checkPeerSocket, type PeerProblem } from '../../shared/leaf-check.ts';
+import { checkPeerSocket, type PeerProblem } from '../../x509/index.ts';
 import type { Executor } from '../../store/index.ts';
 import { findCertificate } from '../repository.ts';
 
