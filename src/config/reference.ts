@@ -49,9 +49,11 @@ function humanSeconds(seconds: number): string {
 
 /** The default of a key, read from what the schema produces for an empty file (the JSON Schema
  * export drops defaults of transformed types such as durations). */
-function describeDefault(path: string, type: string, defaults: Record<string, unknown>): string {
+function describeDefault(path: string, type: string, defaults: Record<string, unknown>, declared: unknown): string {
   let value: unknown = defaults;
   for (const key of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  // Keys inside an optional section have no value in the empty-file parse: show the declared default.
+  value ??= declared;
   if (value === undefined) return '—';
   if (type === 'duration' && typeof value === 'number') return `\`${humanSeconds(value)}\``;
   const text = JSON.stringify(value);
@@ -68,7 +70,7 @@ function rows(schema: JsonSchema, prefix: string, out: string[], sections: strin
       continue;
     }
     const type = describeType(child);
-    out.push(`| \`${path}\` | ${type} | ${describeDefault(path, type, defaults)} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
+    out.push(`| \`${path}\` | ${type} | ${describeDefault(path, type, defaults, child.default)} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
   }
   for (const [path, child] of nestedObjects) {
     const own: string[] = [];

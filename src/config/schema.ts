@@ -6,20 +6,8 @@
  * start (./load.ts); the rest of the code trusts the typed `Config` value.
  */
 import { z } from 'zod';
-import { parseDuration } from '../shared/clock.ts';
-
-/** A duration written as `30s`, `10m`, `1h`, `14d` (or a number of seconds); parsed to seconds. */
-const duration = (description: string) =>
-  z
-    .union([z.number().int().positive(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 10m, 1h or 14d')])
-    .transform((value) => (typeof value === 'number' ? value : Math.max(1, Math.round(parseDuration(value) / 1000))))
-    .describe(description);
-
-const permission = z
-  .string()
-  .regex(/^(\*|[a-z][a-z0-9_-]*(:(\*|[a-z][a-z0-9_-]*))*)$/, 'a permission like orders:read, orders:read:own or orders:*');
-
-const roleName = z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a role name: lower-case letters, digits, - and _');
+import { duration, permission, roleName } from './fields.ts';
+import { gatewaySchema, servicesSchema, routesSchema } from './gateway-schema.ts';
 
 export const configSchema = z
   .object({
@@ -161,6 +149,9 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('HTTP server.'),
+    services: servicesSchema,
+    routes: routesSchema,
+    gateway: gatewaySchema,
   })
   .strict();
 

@@ -9,3 +9,4 @@ export { compileAllow, type AllowRule, type Decision } from './allow.ts';
 export { CaRequestError } from './ca-client.ts';
 export { splitCrls } from './trust.ts';
 export { parseSpiffeId, spiffeIdFor, type SpiffeId } from '../x509/index.ts';
+export { VerificationError, type Identity, type Verifier, type VerifierStatus, type TokenSource } from './verify/types.ts';

@@ -1,0 +1,72 @@
+/**
+ * The contract of request verification, shared by the gateway and every service that uses the
+ * SDK: a `Verifier` turns the access token a request carries into an `Identity`, or refuses it
+ * with a `VerificationError`. Both sides apply the same rules (./README in docs/sdk.md).
+ */
+import type { Decision } from '../../policy/index.ts';
+
+/** Who is calling, from a verified RFC 9068 access token plus the published policy. */
+export interface Identity {
+  /** `service`: a client_credentials token (`sub` = `client_id`, no `sid`); `user` otherwise. */
+  readonly kind: 'user' | 'service';
+  /** `sub`. */
+  readonly subject: string;
+  readonly clientId: string;
+  /** `sid`, for a user's browser session. */
+  readonly sessionId: string | undefined;
+  /** `jti`. */
+  readonly tokenId: string;
+  readonly roles: readonly string[];
+  readonly scopes: readonly string[];
+  /** What `roles` grant under the policy the Security Service publishes (sorted, deduplicated). */
+  readonly permissions: readonly string[];
+  /** Epoch seconds. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** Every claim of the token, as verified. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  hasScope(scope: string): boolean;
+  hasRole(role: string): boolean;
+  /** `identity.can('orders:refund')`, `identity.can('orders:read', { ownerId })` (`:own` grants need the owner). */
+  can(permission: string, context?: { ownerId?: string | undefined }): boolean;
+  /** As `can`, with the reason (a value; never throws for a denial). */
+  decide(permission: string, context?: { ownerId?: string | undefined }): Decision;
+}
+
+/** Why a token was refused. `reason` is for logs only: never send it to the client. */
+export class VerificationError extends Error {
+  readonly code: 'invalid_token';
+  readonly reason: string;
+  constructor(reason: string) {
+    super('The access token is invalid, expired or revoked');
+    this.name = 'VerificationError';
+    this.code = 'invalid_token';
+    this.reason = reason;
+  }
+}
+
+export interface VerifierStatus {
+  /** The issuer's keys were fetched at least once and the last fetch did not fail. */
+  jwks: boolean;
+  /** The role → permissions policy is loaded. */
+  policy: boolean;
+  /** Connected to the security-event stream (revocations arrive), or false when it is not configured. */
+  events: boolean;
+}
+
+export interface Verifier {
+  /** Resolves to the caller's identity; rejects with `VerificationError` for any bad token. */
+  verify(token: string): Promise<Identity>;
+  status(): VerifierStatus;
+  /** All of `status()` is true. */
+  ready(): boolean;
+  /** Version of the policy in use, once loaded. */
+  readonly policyVersion: string | undefined;
+  close(): Promise<void>;
+}
+
+/** A source of service access tokens (client credentials): cached, renewed before expiry, single-flight. */
+export interface TokenSource {
+  token(): Promise<string>;
+  close(): void;
+}
