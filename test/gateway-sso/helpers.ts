@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { createRemoteJWKSet, jwtDecrypt, jwtVerify } from 'jose';
 import { configSchema, type Config } from '../../src/config/index.ts';
 import { createBrowserSessions, type BrowserSessions } from '../../src/gateway/session/index.ts';
 import type { Logger } from '../../src/shared/logger.ts';
@@ -163,5 +164,45 @@ export async function signInThroughGateway(browser: Browser, front: Front, issue
 
 /** The Set-Cookie lines of a response for `name` (and its chunks). */
 export function setCookies(res: Response, name: string): string[] {
-  return res.headers.getSetCookie().filter((line) => line.startsWith(`${name}=`) || line.startsWith(`${name}.`));
+  return res.headers.getSetCookie().filter((line) => line.startsWith(`${name}=`) || new RegExp(`^${name.replace(/[.]/g, '\\.')}\\.\\d+=`).test(line));
+}
+
+/** A plain HTTP forwarder to `target` that records the paths it forwarded (an "internal address" of the Security Service). */
+export async function startForwarder(target: string): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+  const paths: string[] = [];
+  const server = createServer((req, res) => {
+    paths.push(new URL(req.url ?? '/', 'http://x').pathname);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
+      fetch(`${target}${req.url}`, { method: req.method!, headers, redirect: 'manual', ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) })
+        .then(async (upstream) => {
+          const body = Buffer.from(await upstream.arrayBuffer());
+          const out: Record<string, string | string[]> = {};
+          upstream.headers.forEach((value, name) => { if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'set-cookie'].includes(name)) out[name] = value; });
+          res.writeHead(upstream.status, out).end(body);
+        })
+        .catch(() => res.writeHead(502).end());
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    paths,
+    close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => resolve())); },
+  };
+}
+
+/** Verifies an access token the way a resource server does: JWKS signature, issuer, audience, RFC 9068 typ. */
+export async function verifyAccessToken(token: string, fx: SsoFixture): Promise<Record<string, unknown>> {
+  const jwks = createRemoteJWKSet(new URL(`${fx.issuer}/.well-known/jwks.json`));
+  const { payload } = await jwtVerify(token, jwks, { issuer: fx.issuer, audience: fx.audience, typ: 'at+jwt' });
+  return payload;
+}
+
+/** Reads a session cookie's claims with the gateway's key (tests only: to reach the refresh token). */
+export async function openSessionCookie(value: string, key: Uint8Array): Promise<Record<string, unknown>> {
+  return (await jwtDecrypt(value, key)).payload;
 }
