@@ -141,14 +141,14 @@ export function reach(front: Front, location: string): string {
  * GET /login through the real sign-in form (when the Security Service asks for it) up to the
  * callback URL on the gateway's public origin (not fetched yet).
  */
-export async function toCallback(browser: Browser, front: Front, issuer: string, loginPath = '/login'): Promise<URL> {
+export async function toCallback(browser: Browser, front: Front, issuer: string, loginPath = '/login', username = 'alice'): Promise<URL> {
   const start = await browser.fetch(reach(front, loginPath));
   assert.equal(start.status, 303, `GET ${loginPath} answered ${start.status}`);
   let step = await browser.follow(start.headers.get('location')!, issuer);
   if (step.res.status === 200) {
     const html = await step.res.text();
     assert.match(html, /name="password"/, 'the sign-in form');
-    const res = await post(browser, new URL(formAction(html, '/login'), issuer).href, { csrf: formField(html, 'csrf'), username: 'alice', password: PASSWORD });
+    const res = await post(browser, new URL(formAction(html, '/login'), issuer).href, { csrf: formField(html, 'csrf'), username, password: PASSWORD });
     assert.equal(res.status, 303, `sign-in answered ${res.status}`);
     step = await browser.follow(new URL(res.headers.get('location')!, issuer).href, issuer);
   }
@@ -157,8 +157,8 @@ export async function toCallback(browser: Browser, front: Front, issuer: string,
 }
 
 /** The whole sign-in: returns the callback's response (303 to the return path, session cookie set). */
-export async function signInThroughGateway(browser: Browser, front: Front, issuer: string, loginPath = '/login'): Promise<Response> {
-  const callback = await toCallback(browser, front, issuer, loginPath);
+export async function signInThroughGateway(browser: Browser, front: Front, issuer: string, loginPath = '/login', username?: string): Promise<Response> {
+  const callback = await toCallback(browser, front, issuer, loginPath, username);
   return browser.fetch(reach(front, callback.href));
 }
 
