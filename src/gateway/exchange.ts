@@ -64,12 +64,16 @@ export interface Exchange {
 /** Everything the pipeline needs per route, built once per route table (./route-state.ts). */
 export interface RouteState {
   readonly route: CompiledRoute;
+  /** `GET,HEAD /api/books/:id`: the route's name in metrics and the access log. */
+  readonly label: string;
   readonly upstream: Upstream;
   readonly timeoutMs: number;
   readonly cors: CorsPolicy | undefined;
   readonly limitCaller: RateLimiter | undefined;
   readonly limitAddress: RateLimiter | undefined;
   readonly metrics: RouteMetrics;
+  /** Add Strict-Transport-Security to relayed responses. */
+  readonly hsts: boolean;
 }
 
 export interface GatewayState {

@@ -8,9 +8,12 @@
  * `Host`, `Content-Length` and `Transfer-Encoding` (the gateway frames the upstream request);
  * `Authorization` and `Cookie` (rewritten); `Proxy-Authorization`; `Expect`; any `X-Gatehouse-*`;
  * `Forwarded`, `X-Forwarded-*` (kept only from a trusted proxy); `X-Real-IP`, `X-Client-IP`,
- * `True-Client-IP`, `X-Remote-User`, `X-User`, `X-User-Id`; method-override headers; the client's
+ * `True-Client-IP`, `X-Remote-User`, `X-User`, `X-User-Id`; method- and path-override headers
+ * (./protocol.ts); the client's
  * `X-Request-Id`, `traceparent` and `tracestate` (validated, then set again by the gateway).
  */
+
+import { METHOD_OVERRIDE_HEADERS, PATH_OVERRIDE_HEADERS } from './protocol.ts';
 
 /** How the gateway treats a client header (by lower-case name). */
 const DROP = 0;
@@ -31,8 +34,6 @@ const X_FORWARDED_PROTO = 14;
 const X_FORWARDED_HOST = 15;
 const FORWARDED = 16;
 
-export const METHOD_OVERRIDE_HEADER_NAMES = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
-
 const KINDS = new Map<string, number>([
   // hop-by-hop (RFC 9110 §7.6.1) and proxy credentials
   ['keep-alive', DROP], ['proxy-connection', DROP], ['te', DROP], ['trailer', DROP], ['upgrade', DROP],
@@ -41,7 +42,8 @@ const KINDS = new Map<string, number>([
   ['expect', DROP],
   // identity a client must not be able to assert
   ['x-real-ip', DROP], ['x-client-ip', DROP], ['true-client-ip', DROP], ['x-remote-user', DROP], ['x-user', DROP], ['x-user-id', DROP],
-  ...METHOD_OVERRIDE_HEADER_NAMES.map((name) => [name, DROP] as [string, number]),
+  // another method or path than the one authorized
+  ...[...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => [name, DROP] as [string, number]),
   ['authorization', AUTHORIZATION], ['cookie', COOKIE], ['host', HOST], ['origin', ORIGIN], ['accept', ACCEPT],
   ['content-length', CONTENT_LENGTH], ['transfer-encoding', TRANSFER_ENCODING], ['connection', CONNECTION],
   ['x-request-id', REQUEST_ID], ['traceparent', TRACEPARENT], ['tracestate', TRACESTATE],
