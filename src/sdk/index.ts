@@ -10,3 +10,5 @@ export { CaRequestError } from './ca-client.ts';
 export { splitCrls } from './trust.ts';
 export { parseSpiffeId, spiffeIdFor, type SpiffeId } from '../x509/index.ts';
 export { VerificationError, type Identity, type Verifier, type VerifierStatus, type TokenSource } from './verify/types.ts';
+export { subscribeToEventStream, createSseParser, type EventStreamOptions, type EventStreamSubscription } from './event-stream.ts';
+export { EVENT_TYPE_URIS, SET_TYP, decodeSet, type SecurityEvent, type SecurityEventType, type PublishedEvent, type TokensRevoked, type CertificateRevoked, type KeysRotated, type PolicyChanged } from '../shared/security-events.ts';
