@@ -5,7 +5,7 @@
  * problem details that say nothing about the upstream (the log names the instance). A request
  * that sent nothing upstream yet (idempotent, no body) is retried once on another instance.
  */
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GatehouseError } from '../../shared/errors.ts';
 import { upstreamRequestHeaders, clientResponseHeaders } from '../upstream-headers.ts';
@@ -35,8 +35,8 @@ function limitedBody(exchange: Exchange, limit: number): Readable {
 }
 
 /** undici calls this with the upstream's status and headers; the body is then written into `res`. */
-function relay(data: Dispatcher.StreamFactoryData): NodeJS.WritableStream {
-  const exchange = data.opaque as Exchange;
+function relay(data: Dispatcher.StreamFactoryData<Exchange>): Writable {
+  const exchange = data.opaque;
   const routeState = exchange.routeState!;
   exchange.res.writeHead(data.statusCode, clientResponseHeaders(exchange, data.headers as Record<string, string | string[] | undefined>, routeState.hsts));
   return exchange.res;
@@ -61,7 +61,7 @@ export async function forward(exchange: Exchange, state: GatewayState): Promise<
   const head = exchange.head!;
   const method = req.method!;
   const hasBody = head.chunked || (head.contentLength !== undefined && head.contentLength !== '0');
-  const options: Dispatcher.RequestOptions = {
+  const options: Dispatcher.RequestOptions<Exchange> = {
     origin: '',
     path: exchange.query === '' ? exchange.path : exchange.path + exchange.query,
     method: method as Dispatcher.HttpMethod,
