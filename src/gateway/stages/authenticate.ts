@@ -3,11 +3,12 @@
  * a token (Authorization: Bearer, then the sign-in session) hands it to the verifier, which checks
  * signature, issuer, audience, lifetime and revocation (pushed by the Security Service's event
  * stream, never polled per request). None → 401 with `WWW-Authenticate: Bearer`; a bad one →
- * 401 `error="invalid_token"` (RFC 6750 §3.1). `public` and `passthrough` routes skip this stage.
+ * 401 `error="invalid_token"` (RFC 6750 §3.1); the issuer's keys never loaded → 503. `public`
+ * and `passthrough` routes skip this stage.
  */
-import { isGatehouseError } from '../../shared/errors.ts';
+import { GatehouseError, isGatehouseError } from '../../shared/errors.ts';
 import { bearerError } from '../../shared/bearer-challenge.ts';
-import { VerificationError } from '../../sdk/index.ts';
+import { VerificationError, VerifierUnavailableError } from '../../sdk/index.ts';
 import type { Authenticator } from '../authenticators.ts';
 import type { Exchange, GatewayState, Outcome } from '../exchange.ts';
 
@@ -35,6 +36,11 @@ async function verify(exchange: Exchange, state: GatewayState, authenticator: Au
   try {
     exchange.caller = await state.verifier.verify(token);
   } catch (error) {
+    if (error instanceof VerifierUnavailableError) {
+      // The issuer's keys were never loaded: the token's validity is unknown, not disproved.
+      exchange.decision = 'not_ready';
+      return new GatehouseError('service_unavailable', 'The gateway cannot verify access tokens yet', { detail: error.reason, headers: { 'retry-after': '5' } });
+    }
     if (!(error instanceof VerificationError)) throw error;
     exchange.decision = 'invalid_token';
     return bearerError('invalid_token', 'The access token is invalid, expired or revoked', `${authenticator.name} token refused: ${error.reason}`);
