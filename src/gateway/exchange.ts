@@ -25,7 +25,7 @@ export type Stage = (exchange: Exchange, state: GatewayState) => Outcome | Promi
 /** Why a request was refused, for the access log and `gatehouse_gateway_denials_total`. */
 export type DenialReason =
   | 'malformed' | 'not_found' | 'method_not_allowed' | 'cors' | 'address' | 'rate_limit_address' | 'rate_limit_caller'
-  | 'body_too_large' | 'no_token' | 'invalid_token' | 'missing_role' | 'missing_scope' | 'not_granted' | 'not_owner' | 'not_ready';
+  | 'body_too_large' | 'no_token' | 'invalid_token' | 'cross_origin' | 'missing_role' | 'missing_scope' | 'not_granted' | 'not_owner' | 'not_ready';
 
 export interface Exchange {
   readonly req: IncomingMessage;

@@ -22,6 +22,7 @@ import { bearerAuthenticator, type Authenticator, type SessionSupport } from './
 import { HEALTH_PATHS } from './health.ts';
 import { createGatewayServer } from './server.ts';
 import { countingFetch } from './security-service-fetch.ts';
+import { createSessionSupport } from './session/support.ts';
 import type { GatewayState, Stage } from './exchange.ts';
 
 export { PIPELINE } from './pipeline.ts';
@@ -40,6 +41,8 @@ export interface SessionContext {
   verifier: Verifier;
   /** Where the gateway reaches the Security Service (discovery, token endpoint). */
   securityService: string;
+  /** The gateway's counted fetch for calls to the Security Service. */
+  fetch: typeof fetch;
 }
 
 export interface GatewayOptions {
@@ -49,7 +52,7 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Access-log lines go here; default: `logger`. */
   accessLogger?: Logger;
-  /** Builds browser sign-in when `gateway.sso` is set (the seam src/gateway/session/ plugs into). */
+  /** Builds browser sign-in when `gateway.sso` is set (default: src/gateway/session/). */
   session?: (context: SessionContext) => SessionSupport | Promise<SessionSupport>;
   /** Node's default process metrics in /metrics (default true; tests starting many gateways turn it off). */
   defaultMetrics?: boolean;
@@ -142,8 +145,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   let session: SessionSupport | undefined;
   if (settings.sso !== undefined) {
-    if (options.session === undefined) logger.warn({}, 'gateway.sso is set but this build has no browser sign-in: browsers get 401 like other clients');
-    else session = await options.session({ config, logger, env, verifier, securityService });
+    try {
+      session = await (options.session ?? createSessionSupport)({ config, logger, env, verifier, securityService, fetch });
+    } catch (error) {
+      await closeEarly();
+      throw error;
+    }
   }
   const authenticators: Authenticator[] = [bearerAuthenticator(settings.maxTokenBytes)];
   if (session !== undefined) authenticators.push(session.authenticator);

@@ -54,11 +54,15 @@ export function gatewayConfig(fx: SsoFixture, gateway: Record<string, unknown>):
   });
 }
 
-export interface Front {
-  /** Where the test reaches the front (http on loopback). */
+/** Where a test reaches a gateway (or the front) and the origin browsers think they use. */
+export interface Origin {
+  /** Where the test reaches it (http on loopback). */
   url: string;
   /** The gateway's public origin (may be https: requests still go to `url`). */
   publicUrl: string;
+}
+
+export interface Front extends Origin {
   sessions: BrowserSessions;
   close(): Promise<void>;
 }
@@ -132,7 +136,7 @@ export async function startFront(fx: SsoFixture, options: FrontOptions = {}): Pr
 }
 
 /** Maps a URL on the public origin to where the test reaches the front. */
-export function reach(front: Front, location: string): string {
+export function reach(front: Origin, location: string): string {
   const url = new URL(location, front.publicUrl);
   return url.origin === new URL(front.publicUrl).origin ? `${front.url}${url.pathname}${url.search}` : url.href;
 }
@@ -141,7 +145,7 @@ export function reach(front: Front, location: string): string {
  * GET /login through the real sign-in form (when the Security Service asks for it) up to the
  * callback URL on the gateway's public origin (not fetched yet).
  */
-export async function toCallback(browser: Browser, front: Front, issuer: string, loginPath = '/login', username = 'alice'): Promise<URL> {
+export async function toCallback(browser: Browser, front: Origin, issuer: string, loginPath = '/login', username = 'alice'): Promise<URL> {
   const start = await browser.fetch(reach(front, loginPath));
   assert.equal(start.status, 303, `GET ${loginPath} answered ${start.status}`);
   let step = await browser.follow(start.headers.get('location')!, issuer);
@@ -157,7 +161,7 @@ export async function toCallback(browser: Browser, front: Front, issuer: string,
 }
 
 /** The whole sign-in: returns the callback's response (303 to the return path, session cookie set). */
-export async function signInThroughGateway(browser: Browser, front: Front, issuer: string, loginPath = '/login', username?: string): Promise<Response> {
+export async function signInThroughGateway(browser: Browser, front: Origin, issuer: string, loginPath = '/login', username?: string): Promise<Response> {
   const callback = await toCallback(browser, front, issuer, loginPath, username);
   return browser.fetch(reach(front, callback.href));
 }

@@ -43,6 +43,8 @@ export interface BrowserSessions {
   crossOrigin(req: IncomingMessage): string | undefined;
   /** Redirect a browser to /login, returning afterwards to `returnTo` (a relative path of this origin only). */
   redirectToLogin(res: ServerResponse, returnTo: string): void;
+  /** The Location of that redirect, for a caller that writes the response itself. */
+  loginLocation(returnTo: string): string;
   /** The Cookie header without the session cookie, for forwarding (undefined when nothing is left). */
   stripCookie(cookieHeader: string | undefined): string | undefined;
   close(): Promise<void>;
@@ -140,7 +142,11 @@ export function createBrowserSessions(options: BrowserSessionOptions): BrowserSe
     },
 
     redirectToLogin(res, returnTo) {
-      sendRedirect(res, `/login?${new URLSearchParams({ return_to: safeReturnTo(returnTo, publicUrl) })}`);
+      sendRedirect(res, this.loginLocation(returnTo));
+    },
+
+    loginLocation(returnTo) {
+      return `/login?${new URLSearchParams({ return_to: safeReturnTo(returnTo, publicUrl) })}`;
     },
 
     stripCookie(cookieHeader) {

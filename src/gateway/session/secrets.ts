@@ -7,8 +7,8 @@
  * comma-separated (or one per line in the file), make a rotation: the first seals new cookies,
  * all of them open existing ones.
  */
-import { readFileSync, statSync } from 'node:fs';
-import type { Config } from '../../config/index.ts';
+import { resolve } from 'node:path';
+import { readSecretFile, type Config } from '../../config/index.ts';
 
 export interface BrowserSessionSecrets {
   clientSecret: string;
@@ -18,19 +18,6 @@ export interface BrowserSessionSecrets {
 
 const KEY_BYTES = 32;
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
-
-function readSecretFile(path: string, what: string): string {
-  let mode: number;
-  try {
-    mode = statSync(path).mode & 0o777;
-  } catch (error) {
-    throw new Error(`cannot read the ${what} file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new Error(`${path} (the ${what}) is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')}): run \`chmod 600 ${path}\``);
-  }
-  return readFileSync(path, 'utf8').trim();
-}
 
 /** Parses one or more cookie keys; the message names the source and what was expected, never a key. */
 export function parseCookieKeys(text: string, source: string): Uint8Array[] {
@@ -45,14 +32,18 @@ export function parseCookieKeys(text: string, source: string): Uint8Array[] {
   });
 }
 
-/** Reads the secrets `gateway.sso` names. Throws a one-line message when one is missing or malformed. */
-export function loadBrowserSessionSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): BrowserSessionSecrets {
+/**
+ * Reads the secrets `gateway.sso` names (files relative to `baseDir`, the config file's folder;
+ * mode 0600). Throws a one-line message when one is missing or malformed.
+ */
+export function loadBrowserSessionSecrets(config: Config, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): BrowserSessionSecrets {
   const sso = config.gateway.sso;
   if (!sso) throw new TypeError('gateway.sso is not configured');
-  const clientSecret = env.GATEHOUSE_GATEWAY_SSO_SECRET || (sso.secretFile ? readSecretFile(sso.secretFile, 'SSO client secret') : undefined);
+  const fromFile = (file: string | undefined) => (file === undefined ? undefined : readSecretFile(resolve(baseDir, file)));
+  const clientSecret = env.GATEHOUSE_GATEWAY_SSO_SECRET || fromFile(sso.secretFile);
   if (!clientSecret) throw new Error('gateway.sso needs the client secret: set GATEHOUSE_GATEWAY_SSO_SECRET or gateway.sso.secretFile');
-  const keysText = env.GATEHOUSE_GATEWAY_COOKIE_KEY || (sso.cookieKeyFile ? readSecretFile(sso.cookieKeyFile, 'cookie key') : undefined);
-  if (!keysText) throw new Error('gateway.sso needs a cookie key: set GATEHOUSE_GATEWAY_COOKIE_KEY or gateway.sso.cookieKeyFile (32 random bytes, base64)');
-  const source = env.GATEHOUSE_GATEWAY_COOKIE_KEY ? 'GATEHOUSE_GATEWAY_COOKIE_KEY' : sso.cookieKeyFile!;
+  const keysText = env.GATEHOUSE_GATEWAY_COOKIE_KEY || fromFile(sso.cookieKeyFile);
+  if (!keysText) throw new Error('gateway.sso needs a cookie key: set GATEHOUSE_GATEWAY_COOKIE_KEY or gateway.sso.cookieKeyFile (32 random bytes, base64: `openssl rand -base64 32`)');
+  const source = env.GATEHOUSE_GATEWAY_COOKIE_KEY ? 'GATEHOUSE_GATEWAY_COOKIE_KEY' : `gateway.sso.cookieKeyFile (${sso.cookieKeyFile})`;
   return { clientSecret, cookieKeys: parseCookieKeys(keysText, source) };
 }

@@ -23,7 +23,8 @@ async function authenticateCaller(exchange: Exchange, state: GatewayState): Prom
     if (credential instanceof Promise) credential = await credential;
     if (credential === undefined) continue;
     if (isGatehouseError(credential)) {
-      exchange.decision = 'invalid_token';
+      // forbidden: the session cookie authenticated a state change from another origin.
+      exchange.decision = credential.code === 'forbidden' ? 'cross_origin' : 'invalid_token';
       return credential;
     }
     return verify(exchange, state, authenticator, credential);
