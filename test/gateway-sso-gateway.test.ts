@@ -111,6 +111,7 @@ describe('browser sessions through the gateway', () => {
     const bare = await browser.fetch(`${gw.url}/api/orders`, { method: 'DELETE' });
     assert.equal(bare.status, 403, 'neither Origin nor Sec-Fetch-Site');
     assert.equal(upstream.requests.length, before);
+    assert.ok(gw.logs.some((line) => line.decision === 'cross_origin' && line.status === 403), 'access log names the refusal');
   });
 
   test('ok: a cookie-authenticated POST from this origin reaches the upstream', async () => {

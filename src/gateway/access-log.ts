@@ -8,7 +8,7 @@ import type { DenialReason, Exchange, GatewayState } from './exchange.ts';
 
 const DENIALS: ReadonlySet<string> = new Set<DenialReason>([
   'malformed', 'not_found', 'method_not_allowed', 'cors', 'address', 'rate_limit_address', 'rate_limit_caller',
-  'body_too_large', 'no_token', 'invalid_token', 'missing_role', 'missing_scope', 'not_granted', 'not_owner', 'not_ready',
+  'body_too_large', 'no_token', 'invalid_token', 'cross_origin', 'missing_role', 'missing_scope', 'not_granted', 'not_owner', 'not_ready',
 ]);
 
 /** nginx's "client closed the connection before the answer". */
