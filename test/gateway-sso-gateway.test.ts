@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Browser } from './oauth/helpers.ts';
 import { freePort } from './helpers/service.ts';
-import { startAuth, startGateway, startRecordingUpstream, type AuthFixture, type GatewayFixture, type RecordingUpstream } from './helpers/gateway.ts';
+import { startAuth, startGateway, startRecordingUpstream, waitFor, PASSWORD, type AuthFixture, type GatewayFixture, type RecordingUpstream } from './helpers/gateway.ts';
 import { signInThroughGateway, reach, setCookies, SSO_CLIENT, type Origin } from './gateway-sso/helpers.ts';
 
 const COOKIE = 'gatehouse_session';
@@ -161,6 +161,23 @@ describe('browser sessions through the gateway', () => {
     } finally {
       upstream.respond = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
     }
+  });
+
+  test('fail-revoked: when the Security Service revokes the session\'s token (user disabled) a browser is sent to sign in and the cookie is cleared', async () => {
+    await auth.svc.service.context.users.create({ username: 'dana', email: 'dana@example.com', password: PASSWORD, roles: ['customer'] }, 'test');
+    const browser = new Browser();
+    assert.equal((await signInThroughGateway(browser, origin, auth.issuer, '/login', 'dana')).status, 303);
+    assert.equal((await browser.fetch(`${gw.url}/api/orders`)).status, 200);
+    await auth.svc.service.context.users.disable('dana', 'test');
+    let res: Response | undefined;
+    await waitFor(async () => {
+      res = await browser.fetch(`${gw.url}/api/orders`, { headers: { accept: 'text/html' } });
+      return res.status !== 200;
+    }, 5000, 'the revocation never reached the gateway');
+    assert.equal(res!.status, 303);
+    assert.match(res!.headers.get('location')!, /^\/login\?return_to=/);
+    assert.match(setCookies(res!, COOKIE)[0]!, /^gatehouse_session=; Path=\/; Max-Age=0/);
+    assert.equal(browser.cookies.has(COOKIE), false);
   });
 
   test('ok: POST /logout through the gateway clears the cookie and sends the browser to the end-session endpoint', async () => {

@@ -33,6 +33,8 @@ export interface SessionSupport {
   readonly paths: ReadonlyMap<string, Stage>;
   /** Where a browser (Accept: text/html) without a session is sent instead of a 401. */
   loginRedirect(exchange: Exchange): string;
+  /** The verifier refused the session's token (revoked, say): clear the cookie on the response. */
+  discard(exchange: Exchange): void;
   close?(): Promise<void>;
 }
 

@@ -47,6 +47,8 @@ export interface BrowserSessions {
   loginLocation(returnTo: string): string;
   /** The Cookie header without the session cookie, for forwarding (undefined when nothing is left). */
   stripCookie(cookieHeader: string | undefined): string | undefined;
+  /** Ends the session on this response (the gateway's verifier refused its token). */
+  discard(req: IncomingMessage, res: ServerResponse): void;
   close(): Promise<void>;
 }
 
@@ -147,6 +149,10 @@ export function createBrowserSessions(options: BrowserSessionOptions): BrowserSe
 
     loginLocation(returnTo) {
       return `/login?${new URLSearchParams({ return_to: safeReturnTo(returnTo, publicUrl) })}`;
+    },
+
+    discard(req, res) {
+      session.clear(req, res);
     },
 
     stripCookie(cookieHeader) {

@@ -36,6 +36,7 @@ export function sessionSupport(sessions: BrowserSessions): SessionSupport {
     stripCookie: (cookie) => sessions.stripCookie(cookie),
     paths: new Map([['/login', owned], ['/login/callback', owned], ['/logout', owned]]),
     loginRedirect: (exchange) => sessions.loginLocation(`${exchange.path}${exchange.query}`),
+    discard: (exchange) => sessions.discard(exchange.req, exchange.res),
     close: () => sessions.close(),
   };
 }

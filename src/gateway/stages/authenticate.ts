@@ -44,6 +44,12 @@ async function verify(exchange: Exchange, state: GatewayState, authenticator: Au
     }
     if (!(error instanceof VerificationError)) throw error;
     exchange.decision = 'invalid_token';
+    if (authenticator.name === 'session' && state.session !== undefined) {
+      // The session's token is dead (revoked with its grant, or the user disabled): the session is
+      // over. Clearing the cookie and answering like "no credentials" sends a browser to sign in.
+      state.session.discard(exchange);
+      return bearerError('unauthorized', 'The session has ended; sign in again', `session token refused: ${error.reason}`);
+    }
     return bearerError('invalid_token', 'The access token is invalid, expired or revoked', `${authenticator.name} token refused: ${error.reason}`);
   }
   exchange.token = token;
