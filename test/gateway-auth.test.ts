@@ -158,7 +158,8 @@ test('fail-keys-unavailable: while the Security Service was never reached, token
     const token = await auth.token({ sub: auth.users.alice, roles: ['customer'] });
     const response = await fetch(`${lonely.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(response.status, 503);
-    assert.equal((await response.json() as { code: string }).code, 'service_unavailable');
+    assert.equal((await response.json() as { code: string }).code, 'temporarily_unavailable');
+    assert.equal(response.headers.get('retry-after'), '5');
     const ready = await fetch(`${lonely.url}/readyz`);
     assert.equal(ready.status, 503);
     assert.deepEqual(await ready.json(), { status: 'unavailable', notReady: ['jwks', 'policy', 'events'] });

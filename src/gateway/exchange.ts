@@ -40,7 +40,7 @@ export interface Exchange {
   head: RequestHead | undefined;
   requestId: string | undefined;
   traceparent: string | undefined;
-  /** The normalized path, its decoded segments and the query (without `?`), from ./request-target.ts. */
+  /** The normalized path, its decoded segments and the query ('' or '?…'), from ./request-target.ts. */
   path: string;
   segments: readonly string[];
   query: string;

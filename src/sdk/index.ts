@@ -15,3 +15,7 @@ export { clientCredentials, type ClientCredentialsOptions } from './verify/token
 export type { Decision as PolicyDecision } from '../policy/decide.ts';
 export { subscribeToEventStream, createSseParser, type EventStreamOptions, type EventStreamSubscription } from './event-stream.ts';
 export { EVENT_TYPE_URIS, SET_TYP, decodeSet, type SecurityEvent, type SecurityEventType, type PublishedEvent, type TokensRevoked, type CertificateRevoked, type KeysRotated, type PolicyChanged } from '../shared/security-events.ts';
+export { bearerAuthenticator, bearerTokenOf, type BearerOptions, type BearerRequest, type BearerOutcome, type Refusal } from './middleware/bearer.ts';
+export { nodeHttpAuth, type RequestWithIdentity } from './middleware/node-http.ts';
+export { expressAuth, type ExpressMiddleware } from './middleware/express.ts';
+export { fastifyAuth, type FastifyLikeRequest, type FastifyLikeReply } from './middleware/fastify.ts';

@@ -43,7 +43,7 @@ export const errorCatalogue = {
   too_many_requests: { status: 429, title: 'Too many requests' },
   bad_gateway: { status: 502, title: 'The upstream service could not be reached' },
   gateway_timeout: { status: 504, title: 'The upstream service did not answer in time' },
-  service_unavailable: { status: 503, title: 'The service is not ready' },
+  temporarily_unavailable: { status: 503, title: 'The access token cannot be checked yet: the issuer\'s keys are not available' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -262,20 +262,45 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   }
 }
 
+/** How many complete HTTP/1.1 responses (Content-Length or chunked framing) `text` holds. */
+function completeResponses(text: string): number {
+  let count = 0;
+  let offset = 0;
+  for (;;) {
+    const end = text.indexOf('\r\n\r\n', offset);
+    if (end === -1) return count;
+    const head = text.slice(offset, end);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    let next: number;
+    if (length) next = end + 4 + Number(length[1]);
+    else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+      const last = text.indexOf('\r\n0\r\n\r\n', end);
+      if (last === -1) return count;
+      next = last + 7;
+    } else next = end + 4;
+    if (text.length < next) return count;
+    count += 1;
+    offset = next;
+  }
+}
+
 /**
- * Sends raw bytes to `url`'s host and port and collects everything that comes back until the
- * server closes the connection or `idleMs` pass without data.
+ * Sends raw bytes to `url`'s host and port and collects what comes back until `responses`
+ * complete responses arrived, the server closed the connection, or `idleMs` passed without data.
  */
-export function rawExchange(url: string, bytes: string | Buffer, idleMs = 400): Promise<string> {
+export function rawExchange(url: string, bytes: string | Buffer, options: { responses?: number; idleMs?: number } = {}): Promise<string> {
   const { hostname, port } = new URL(url);
+  const wanted = options.responses ?? 1;
+  const idleMs = options.idleMs ?? 1000;
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
     const chunks: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
+    const text = () => Buffer.concat(chunks).toString('latin1');
     const done = () => {
       clearTimeout(timer);
       socket.destroy();
-      resolve(Buffer.concat(chunks).toString('latin1'));
+      resolve(text());
     };
     const arm = () => {
       clearTimeout(timer);
@@ -287,7 +312,8 @@ export function rawExchange(url: string, bytes: string | Buffer, idleMs = 400): 
     });
     socket.on('data', (chunk) => {
       chunks.push(chunk);
-      arm();
+      if (completeResponses(text()) >= wanted) done();
+      else arm();
     });
     socket.on('end', done);
     socket.on('error', (error) => (chunks.length > 0 ? done() : reject(error)));

@@ -40,7 +40,7 @@ async function verify(exchange: Exchange, state: GatewayState, authenticator: Au
     if (error instanceof VerifierUnavailableError) {
       // The issuer's keys were never loaded: the token's validity is unknown, not disproved.
       exchange.decision = 'not_ready';
-      return new GatehouseError('service_unavailable', 'The gateway cannot verify access tokens yet', { detail: error.reason, headers: { 'retry-after': '5' } });
+      return new GatehouseError('temporarily_unavailable', undefined, { detail: error.reason, headers: { 'retry-after': '5' } });
     }
     if (!(error instanceof VerificationError)) throw error;
     exchange.decision = 'invalid_token';

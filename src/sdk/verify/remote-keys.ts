@@ -24,6 +24,8 @@ export interface RemoteKeySet {
   /** The algorithms the current key set publishes. */
   algorithms(): string[];
   has(kid: string): boolean;
+  /** Epoch ms at which the current key set was requested (0 before the first). */
+  fetchedAt(): number;
   /** Refetch now (single flight: concurrent callers share one fetch). Rejects when it fails. */
   refresh(): Promise<void>;
   /** A fetch in progress, if any (verification waits for it while no key set was ever loaded). */
@@ -55,6 +57,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   let healthy = false;
   let inFlight: Promise<void> | undefined;
   let lastUnknownKidFetch = -Infinity;
+  let fetchedAt = 0;
 
   async function discover(): Promise<string> {
     const { body } = await getJson(doFetch, under(issuer, '.well-known/openid-configuration'));
@@ -67,6 +70,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   async function load(): Promise<void> {
     try {
       jwksUri ??= await discover();
+      const requestedAt = now();
       const { body } = await getJson(doFetch, jwksUri);
       const published = (body as { keys?: unknown } | null)?.keys;
       if (!Array.isArray(published)) throw new Error('the JWKS has no keys array');
@@ -81,6 +85,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
       algorithms = [...new Set([...next.values()].map((k) => k.alg))];
       loaded = true;
       healthy = true;
+      fetchedAt = requestedAt;
     } catch (error) {
       healthy = false;
       throw error;
@@ -118,6 +123,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
     getEventKey: (header) => keyFor(header, () => true),
     algorithms: () => algorithms,
     has: (kid) => keys.has(kid),
+    fetchedAt: () => fetchedAt,
     refresh,
     pending: () => inFlight,
     healthy: () => healthy,

@@ -16,6 +16,8 @@ import type { PolicyClient } from './policy-client.ts';
 
 /** The server sends a heartbeat every `events.heartbeat` (default 15 s): silence this long means a dead connection. */
 const IDLE_TIMEOUT_MS = 90_000;
+/** Clock skew allowed between the Security Service (SET `iat`) and this process. */
+const SKEW_MS = 60_000;
 
 export interface RevocationFeedDeps {
   issuer: string;
@@ -37,12 +39,13 @@ export function subscribeToRevocations(deps: RevocationFeedDeps): EventStreamSub
   const { keys, revocations, policy, logger } = deps;
 
   /** Whether acting on the event could change anything: what could not is not even verified. */
-  function relevant({ event }: PublishedEvent): boolean {
+  function relevant({ event, issuedAt }: PublishedEvent): boolean {
     switch (event.type) {
       case 'tokens.revoked':
         return event.until >= deps.nowSeconds();
       case 'keys.rotated':
-        return !keys.has(event.activeKid);
+        // A rotation older than the key set we hold is already in it (replayed history).
+        return !keys.has(event.activeKid) || issuedAt * 1000 > keys.fetchedAt() - SKEW_MS;
       case 'policy.changed':
         return event.version !== policy.current()?.version;
       default:

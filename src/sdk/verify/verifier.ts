@@ -15,7 +15,7 @@
  */
 import { retryDelay } from '../../shared/backoff.ts';
 import type { SdkLogger } from '../workload-identity.ts';
-import { VerificationError, type Identity, type TokenSource, type Verifier, type VerifierStatus } from './types.ts';
+import { VerificationError, VerifierUnavailableError, type Identity, type TokenSource, type Verifier, type VerifierStatus } from './types.ts';
 import { internalFetch } from './internal-fetch.ts';
 import { createRemoteKeySet } from './remote-keys.ts';
 import { checkAccessToken, type AccessTokenRules } from './token-checks.ts';
@@ -130,6 +130,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   async function verifyUncached(token: string): Promise<Identity> {
     // Right after start, wait for the first key and policy fetch instead of refusing.
     if (!keys.loaded()) await keys.pending()?.catch(() => undefined);
+    if (!keys.loaded()) throw new VerifierUnavailableError('the issuer\'s keys have not been loaded');
     if (!policy.current()) await policy.pending()?.catch(() => undefined);
     const startedIn = generation;
     const claims = await checkAccessToken(token, keys, rules, now());
