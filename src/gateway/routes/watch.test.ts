@@ -89,6 +89,8 @@ test('fail-bad-file: a bad routes file is refused with one line and the old tabl
     assert.match(event, /^rejected: routes reload refused, the previous rules stay: routes\.yaml routes\[1\]\.path: \/login claims \/login/);
     assert.doesNotMatch(event, /\n/);
     assert.deepEqual(w.patterns(), ['/api/books/**', '/v1']);
+    // Saved again unchanged (an editor's second write, a touch): not refused a second time.
+    writeFileSync(join(w.base, 'routes.yaml'), rules('/v1', '/login'));
     await sleep(300);
     assert.equal(w.events.length, 1, `refused once, got: ${w.events.join(' | ')}`);
     // Fixed: the next write loads.
