@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { canonicalIp } from '../shared/client-address.ts';
 import { errorCatalogue } from '../shared/errors.ts';
 import { problemType, PROBLEM_CONTENT_TYPE } from '../shared/problem.ts';
@@ -60,6 +61,18 @@ export function createGatewayServer(state: GatewayState): Server {
   server.keepAliveTimeout = 65_000;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // Refused for its framing and answered already (Node dispatched it before its parser failed,
+    // e.g. some Transfer-Encoding values): let the answer drain and close.
+    if (isBroken(socket as Socket)) {
+      socket.end();
+      return;
+    }
+    // The parser failed in the body of a request that is being forwarded (a bad chunk): a second
+    // answer would corrupt the stream; destroying the socket aborts the request and its upstream call.
+    if ((socket as { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();
       return;
     }

@@ -30,6 +30,8 @@ function limitedBody(exchange: Exchange, limit: number): Readable {
     },
   });
   // pipe, not pipeline: a failure must not destroy the client socket before it is answered 413.
+  // pipe does not forward errors: a client that aborts mid-body must abort the upstream call too.
+  exchange.req.once('error', (error) => counter.destroy(error));
   exchange.req.pipe(counter);
   return counter;
 }
