@@ -29,6 +29,8 @@ export const HEAD_REASONS = {
   duplicateAuthorization: 'more than one Authorization header',
   headerBytes: 'a header value contains CR, LF or NUL',
   method: 'the method is not a valid token',
+  version: 'only HTTP/1.1 and HTTP/1.0 are accepted',
+  chunkedHttp10: 'Transfer-Encoding in an HTTP/1.0 request',
 } as const;
 
 const OK: HeadCheck = Object.freeze({ ok: true });
@@ -66,8 +68,14 @@ function hasLineBytes(value: string): boolean {
   return false;
 }
 
-/** `method` and `rawHeaders` as IncomingMessage holds them (names and values alternating). */
-export function checkRequestHead(method: string, rawHeaders: readonly string[]): HeadCheck {
+/**
+ * `method`, `rawHeaders` (names and values alternating) and `httpVersion` as IncomingMessage
+ * holds them. Node hands HTTP/0.9 requests (`GET /a` without a version) to the handler as
+ * `0.9`, and chunked HTTP/1.0 requests too, whose framing an HTTP/1.0 proxy reads differently
+ * (RFC 9112 §6.1).
+ */
+export function checkRequestHead(method: string, rawHeaders: readonly string[], httpVersion = '1.1'): HeadCheck {
+  if (httpVersion !== '1.1' && httpVersion !== '1.0') return fail(HEAD_REASONS.version);
   if (method.length === 0 || !allOf(method, TCHAR)) return fail(HEAD_REASONS.method);
   let hosts = 0;
   let lengths = 0;
@@ -105,6 +113,7 @@ export function checkRequestHead(method: string, rawHeaders: readonly string[]):
   if (hosts !== 1) return fail(HEAD_REASONS.host);
   if (lengths > 1) return fail(HEAD_REASONS.duplicateContentLength);
   if (encodings > 1) return fail(HEAD_REASONS.transferEncoding);
+  if (encodings > 0 && httpVersion === '1.0') return fail(HEAD_REASONS.chunkedHttp10);
   if (lengths > 0 && encodings > 0) return fail(HEAD_REASONS.lengthAndChunked);
   if (authorizations > 1) return fail(HEAD_REASONS.duplicateAuthorization);
   return OK;

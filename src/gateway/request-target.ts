@@ -102,8 +102,9 @@ export function normalizeTarget(rawTarget: string, maxLength: number): TargetChe
   if (pathEnd === 1) return { ok: true, path: '/', segments: [], query };
 
   const segments: string[] = [];
-  // Normalized segments, created on the first segment whose normalized form differs from the raw one.
-  let normalized: string[] | undefined;
+  // The normalized path, started on the first segment whose normalized form differs from the raw
+  // one (until then the raw prefix is already normalized).
+  let normalized: string | undefined;
   let start = 1;
   for (;;) {
     let end = start;
@@ -119,26 +120,26 @@ export function normalizeTarget(rawTarget: string, maxLength: number): TargetChe
     if (end === start) {
       // One trailing `/` is dropped (`/a/` is `/a`); any other empty segment is `//`.
       if (end !== pathEnd || segments.length === 0) return refuse(400, TARGET_REASONS.emptySegment);
-      normalized ??= segments.slice();
+      normalized ??= raw.slice(0, start - 1);
       break;
     }
     let decoded: string;
     if (plain) {
       decoded = raw.slice(start, end);
-      normalized?.push(decoded);
+      if (normalized !== undefined) normalized += `/${decoded}`;
     } else {
       const result = decodeSegment(raw, start, end);
       if (!result.ok) return result;
       decoded = result.decoded;
-      if (normalized === undefined && result.normalized !== raw.slice(start, end)) normalized = segments.slice();
-      normalized?.push(result.normalized);
+      if (normalized === undefined && result.normalized !== raw.slice(start, end)) normalized = raw.slice(0, start - 1);
+      if (normalized !== undefined) normalized += `/${result.normalized}`;
     }
     if (decoded === '.' || decoded === '..') return refuse(400, TARGET_REASONS.dotSegment);
     segments.push(decoded);
     if (end === pathEnd) break;
     start = end + 1;
   }
-  const path = normalized === undefined ? raw.slice(0, pathEnd) : `/${normalized.join('/')}`;
+  const path = normalized ?? raw.slice(0, pathEnd);
   return { ok: true, path, segments, query };
 }
 
