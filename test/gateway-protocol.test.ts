@@ -69,6 +69,17 @@ describe('framing', () => {
     await refused('GET /api/open HTTP/1.1\r\n\r\n');
   });
 
+  test('fail-http09: an HTTP/0.9 request line is 400, never forwarded', async () => {
+    const before = api.requests.length;
+    const raw = await rawExchange(gw.url, 'GET /api/open\r\n\r\n', { idleMs: 500 });
+    assert.doesNotMatch(raw, /^HTTP\/1\.1 200/);
+    assert.equal(api.requests.length, before);
+  });
+
+  test('fail-chunked-http10: Transfer-Encoding in an HTTP/1.0 request is 400', async () => {
+    await refused('POST /api/open HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+  });
+
   test('fail-header-too-large: a head beyond Node\'s limit is 431', async () => {
     await refused(`GET /api/open HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431);
   });
