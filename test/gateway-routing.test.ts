@@ -111,6 +111,18 @@ test('ok: a token seen before is answered from the verified-token cache', async 
   assert.deepEqual({ hit: after.hit - before.hit, miss: after.miss - before.miss }, { hit: 2, miss: 1 });
 });
 
+test('fail-metrics-address: /metrics is refused to clients outside metricsAllowFrom', async () => {
+  const closed = await startGateway(auth, { services: { books: [books.url] }, routes: [{ methods: ['GET'], path: '/api/books', service: 'books', auth: 'public' }], gateway: { metricsAllowFrom: ['10.0.0.0/8'] } });
+  try {
+    const response = await fetch(`${closed.url}/metrics`);
+    assert.equal(response.status, 403);
+    assert.doesNotMatch(await response.text(), /gatehouse_gateway/);
+    assert.equal((await fetch(`${closed.url}/healthz`)).status, 200);
+  } finally {
+    await closed.close();
+  }
+});
+
 test('fail-method: gateway-owned paths are read-only', async () => {
   const response = await fetch(`${gw.url}/healthz`, { method: 'POST' });
   assert.equal(response.status, 405);
