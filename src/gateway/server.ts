@@ -15,6 +15,9 @@ import { handle } from './pipeline.ts';
 import { isBroken } from './respond.ts';
 import type { Exchange, GatewayState } from './exchange.ts';
 
+const NO_SEGMENTS: readonly string[] = Object.freeze([]);
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 function newExchange(req: IncomingMessage, res: ServerResponse): Exchange {
   const peer = canonicalIp(req.socket.remoteAddress ?? '');
   return {
@@ -28,11 +31,11 @@ function newExchange(req: IncomingMessage, res: ServerResponse): Exchange {
     requestId: undefined,
     traceparent: undefined,
     path: '',
-    segments: [],
+    segments: NO_SEGMENTS,
     query: '',
     route: undefined,
     routeState: undefined,
-    params: {},
+    params: NO_PARAMS,
     corsOrigin: undefined,
     tokenSource: undefined,
     token: undefined,
