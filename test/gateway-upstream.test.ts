@@ -6,10 +6,10 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { startAuth, startGateway, startRecordingUpstream, waitFor, type AuthFixture, type GatewayFixture, type RecordingUpstream } from './helpers/gateway.ts';
+import { startAuth, startGateway, startRecordingUpstream, rawExchange, waitFor, type AuthFixture, type GatewayFixture, type RecordingUpstream } from './helpers/gateway.ts';
 import { freePort } from './helpers/service.ts';
 
 let auth: AuthFixture;
@@ -76,6 +76,26 @@ describe('bodies', () => {
     assert.equal(response.statusCode, 413);
     assert.equal((await response.body.json() as { code: string }).code, 'body_too_large');
     assert.equal(api.requests.length, before);
+  });
+
+  test('fail-body-too-large: with Expect: 100-continue a body that would be refused is never invited', async () => {
+    const raw = await rawExchange(gw.url, `PUT /files/upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${20 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n`);
+    assert.match(raw, /^HTTP\/1\.1 413 /);
+    assert.doesNotMatch(raw, /100 Continue/);
+  });
+
+  test('ok: with Expect: 100-continue an accepted request is invited to send its body', async () => {
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk) => {
+      received.push(chunk);
+      if (Buffer.concat(received).toString().startsWith('HTTP/1.1 100 Continue\r\n\r\n') && received.length === 1) socket.write('hello');
+    });
+    socket.write('PUT /files/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    await waitFor(() => /HTTP\/1\.1 200 /.test(Buffer.concat(received).toString()));
+    socket.destroy();
+    assert.equal(api.requests.at(-1)!.body.toString(), 'hello');
+    assert.deepEqual(api.requests.at(-1)!.header('expect'), []);
   });
 
   test('fail-body-too-large: a chunked body that grows past bodyLimit is 413 and never completed upstream', async () => {

@@ -43,6 +43,7 @@ function newExchange(req: IncomingMessage, res: ServerResponse): Exchange {
     decision: 'allow',
     instance: undefined,
     closeConnection: false,
+    expectContinue: false,
   };
 }
 
@@ -60,6 +61,14 @@ export function createGatewayServer(state: GatewayState): Server {
     // Parsed behind a request that was refused for its framing: may be smuggled, never served.
     if (isBroken(req.socket)) return;
     void handle(newExchange(req, res), state);
+  });
+  // Expect: 100-continue is answered only once the request passed every check (./stages/forward.ts):
+  // a body that would be refused (401, 403, 413 …) is never invited.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (isBroken(req.socket)) return;
+    const exchange = newExchange(req, res);
+    exchange.expectContinue = true;
+    void handle(exchange, state);
   });
   server.keepAliveTimeout = 65_000;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {

@@ -79,6 +79,7 @@ export async function forward(exchange: Exchange, state: GatewayState): Promise<
     headersTimeout: routeState.timeoutMs,
     bodyTimeout: routeState.timeoutMs,
   };
+  if (exchange.expectContinue) res.writeContinue();
   let attempts = !hasBody && IDEMPOTENT.has(method) ? Math.min(2, upstream.instances.length) : 1;
   for (;;) {
     const instance = state.upstreams.pick(upstream);
