@@ -27,12 +27,14 @@ export interface Authenticator {
  */
 export interface SessionSupport {
   readonly authenticator: Authenticator;
-  /** The cookie's name as browsers send it (with `__Host-` on https). */
-  readonly cookieName: string;
+  /** The Cookie header without the session's cookies (all its chunks, the sign-in cookie); undefined when nothing is left. */
+  stripCookie(cookie: string): string | undefined;
   /** Gateway-owned paths: /login, /login/callback, /logout. */
   readonly paths: ReadonlyMap<string, Stage>;
   /** Where a browser (Accept: text/html) without a session is sent instead of a 401. */
   loginRedirect(exchange: Exchange): string;
+  /** The verifier refused the session's token (revoked, say): clear the cookie on the response. */
+  discard(exchange: Exchange): void;
   close?(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readRequestHead, withoutCookie } from './request-head.ts';
+import { readRequestHead } from './request-head.ts';
 
 const names = (forward: string[]) => forward.filter((_, i) => i % 2 === 0);
 
@@ -25,10 +25,4 @@ test('ok: forwarding headers are read only from a trusted peer', () => {
   assert.equal(trusted.forwardedFor, '10.0.0.1, 10.0.0.2');
   assert.equal(trusted.forwardedProto, 'https');
   assert.deepEqual(trusted.forward, ['Forwarded', 'for=10.0.0.1']);
-});
-
-test('ok: the session cookie is removed from Cookie, other cookies stay', () => {
-  assert.equal(withoutCookie('a=1; gh=secret; b=2', 'gh'), 'a=1; b=2');
-  assert.equal(withoutCookie('gh=secret', 'gh'), undefined);
-  assert.equal(withoutCookie('ghost=1', 'gh'), 'ghost=1');
 });

@@ -154,17 +154,3 @@ function dropConnectionNamed(forward: string[], connection: string): void {
   }
   forward.length = out;
 }
-
-/** The Cookie header without the gateway's own session cookie (undefined when nothing is left). */
-export function withoutCookie(cookie: string, name: string): string | undefined {
-  if (!cookie.includes(name)) return cookie;
-  const kept: string[] = [];
-  for (const pair of cookie.split(';')) {
-    const trimmed = pair.trim();
-    if (trimmed === '') continue;
-    const eq = trimmed.indexOf('=');
-    const cookieName = eq === -1 ? trimmed : trimmed.slice(0, eq).trim();
-    if (cookieName !== name) kept.push(trimmed);
-  }
-  return kept.length === 0 ? undefined : kept.join('; ');
-}

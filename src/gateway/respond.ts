@@ -72,7 +72,7 @@ export function sendError(exchange: Exchange, state: GatewayState, error: Gateho
   if (error.code === 'unauthorized' && state.session !== undefined && (method === 'GET' || method === 'HEAD') && wantsHtml(exchange)) {
     const headers = ['location', state.session.loginRedirect(exchange), ...SECURITY_HEADERS];
     commonHeaders(exchange, state, headers);
-    return write(exchange, 302, headers, undefined);
+    return write(exchange, 303, headers, undefined);
   }
   const body = JSON.stringify(toProblem(error, exchange.path === '' ? undefined : exchange.path));
   const headers = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body)), ...SECURITY_HEADERS];

@@ -8,7 +8,6 @@
  * (on routes with a policy, replacing the upstream's) and HSTS.
  */
 import { HSTS_HEADER } from '../shared/http.ts';
-import { withoutCookie } from './request-head.ts';
 import { validTracestate } from './trace.ts';
 import type { Exchange, GatewayState } from './exchange.ts';
 
@@ -20,7 +19,7 @@ export function upstreamRequestHeaders(exchange: Exchange, state: GatewayState):
   if (auth === 'authenticated') headers.push('authorization', `Bearer ${exchange.token!}`);
   else if (auth === 'passthrough' && head.authorization !== undefined) headers.push('authorization', head.authorization);
   if (head.cookie !== undefined) {
-    const cookie = state.session === undefined ? head.cookie : withoutCookie(head.cookie, state.session.cookieName);
+    const cookie = state.session === undefined ? head.cookie : state.session.stripCookie(head.cookie);
     if (cookie !== undefined) headers.push('cookie', cookie);
   }
   if (head.contentLength !== undefined) headers.push('content-length', head.contentLength);
