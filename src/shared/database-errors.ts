@@ -16,7 +16,7 @@ export function isStoreUnavailable(error: unknown): boolean {
   const message = error.message;
   // "is not currently accepting connections": PostgreSQL's 55000 for a database closed to
   // connections (maintenance, failover); the code alone is too broad to match on.
-  return /database is locked|SQLITE_BUSY|Connection terminated|timeout exceeded when trying to connect|driver has already been destroyed|database is not open|is not currently accepting connections/i.test(message);
+  return /database is locked|SQLITE_BUSY|Connection terminated|not queryable|timeout exceeded when trying to connect|driver has already been destroyed|database is not open|is not currently accepting connections/i.test(message);
 }
 
 /** Seconds a client is asked to wait after a database outage (`Retry-After`). */
