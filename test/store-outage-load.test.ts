@@ -35,7 +35,7 @@ async function refresh(shop: oidc.Configuration, token: string): Promise<{ outco
 }
 
 function summary(outcomes: Record<string, Outcome[]>): Record<string, Record<string, number>> {
-  return Object.fromEntries(Object.entries(outcomes).map(([phase, list]) => [phase, Object.fromEntries(Map.groupBy(list, (o) => `${o.status} ${o.error ?? ''}`).entries().map(([k, v]) => [k, v.length]))]));
+  return Object.fromEntries(Object.entries(outcomes).map(([phase, list]) => [phase, Object.fromEntries([...Map.groupBy(list, (o) => `${o.status} ${o.error ?? ''}`)].map(([k, v]) => [k, v.length]))]));
 }
 
 describe('store outage under load [postgres]', { skip: await postgresSkip() }, () => {
@@ -64,8 +64,9 @@ describe('store outage under load [postgres]', { skip: await postgresSkip() }, (
     const tokens: string[] = [];
     for (let i = 0; i < WORKERS; i++) tokens.push((await codeFlow(shop, fx.issuer, { params: OFFLINE, browser })).tokens.refresh_token!);
 
-    let phase: 'before' | 'cut' | 'healed' = 'before';
-    const outcomes: Record<typeof phase, Outcome[]> = { before: [], cut: [], healed: [] };
+    type Phase = 'before' | 'cut' | 'healed';
+    let phase = 'before' as Phase;
+    const outcomes: Record<Phase, Outcome[]> = { before: [], cut: [], healed: [] };
     let running = true;
     const workers = tokens.map(async (initial) => {
       let current = initial;

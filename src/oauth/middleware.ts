@@ -29,6 +29,7 @@ import { requestState } from './request-state.ts';
 import type { Revoker } from './revocation.ts';
 import type { JwtAccessTokens } from './jwt-access-tokens.ts';
 import { mayIntrospectAnyToken } from './resources.ts';
+import { OAUTH_RETRY_AFTER_SECONDS } from './provider-config.ts';
 
 export interface MiddlewareDeps {
   revoker: Revoker;
@@ -259,7 +260,7 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
     }
     if (ctx.status === 500 && state.serverError !== undefined && isStoreUnavailable(state.serverError)) {
       ctx.status = 503;
-      ctx.set('Retry-After', '1');
+      ctx.set('Retry-After', String(OAUTH_RETRY_AFTER_SECONDS));
       if (ctx.response.is('json') || typeof ctx.body !== 'string') {
         ctx.type = 'json';
         ctx.body = UNAVAILABLE;

@@ -27,6 +27,9 @@ export const ROUTES = {
   jwks: '/.well-known/jwks.json',
 } as const;
 
+/** Retry-After of a 503 from a provider endpoint (store outage), JSON or HTML alike. */
+export const OAUTH_RETRY_AFTER_SECONDS = 1;
+
 export const INTERACTION_PREFIX = '/interaction';
 /** How long a login/consent interaction may take. */
 export const INTERACTION_TTL = 15 * 60;
@@ -227,6 +230,7 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       let message = typeof out.error_description === 'string' ? out.error_description : 'The request could not be completed.';
       if (isStoreUnavailable(error)) {
         ctx.status = 503;
+        ctx.set('Retry-After', String(OAUTH_RETRY_AFTER_SECONDS));
         title = 'Temporarily unavailable';
         message = 'The service is temporarily unavailable; nothing was changed. Try again shortly.';
       } else if (out.error === 'server_error') {
