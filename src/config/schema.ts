@@ -66,8 +66,9 @@ export const configSchema = z
           })
           .strict(),
       )
-      .default([{ audience: 'http://localhost:8080/api', scopes: [] }])
-      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience.'),
+      .optional()
+      .meta({ computedDefault: '[{"audience":"<issuer>/api","scopes":[]}]' })
+      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience. Default: one API, `<issuer>/api` (derived from `issuer`), with no scopes.'),
     passwords: z
       .object({
         minLength: z.number().int().min(8).default(8).describe('Minimum password length (NIST 800-63B: at least 8).'),
@@ -153,7 +154,12 @@ export const configSchema = z
     routes: routesSchema,
     gateway: gatewaySchema,
   })
-  .strict();
+  .strict()
+  // Defaults computed from other keys (zod defaults cannot see siblings).
+  .transform((config) => ({
+    ...config,
+    resources: config.resources ?? [{ audience: `${config.issuer.replace(/\/+$/, '')}/api`, scopes: [] }],
+  }));
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
