@@ -9,7 +9,7 @@ import { startOAuthService, rp, codeFlow, basic, type OAuthFixture } from './oau
 
 await forEachDialect('oauth key rotation', (dialect) => {
   let fx: OAuthFixture;
-  before(async () => { fx = await startOAuthService(dialect, { config: { tokens: { keyCheckInterval: 1 } } }); });
+  before(async () => { fx = await startOAuthService(dialect, { config: { tokens: { keyCheckInterval: 1, keyActivationDelay: 0 } } }); });
   after(async () => { await fx.close(); });
 
   test('ok: tokens minted before a rotation stay valid; new tokens use the new key', async () => {

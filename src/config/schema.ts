@@ -53,6 +53,7 @@ export const configSchema = z
         sessionTtl: duration('Lifetime of a browser single sign-on session at the Security Service.').default(86400),
         authorizationCodeTtl: duration('Lifetime of an authorization code.').default(60),
         keyCheckInterval: duration('How often a running service looks for signing keys rotated by another process.').default(10),
+        keyActivationDelay: duration('How long a `next` key must have been published in JWKS before `keys rotate` may make it sign (`--force` overrides). Relying parties refetch JWKS on an unknown kid only after a cooldown (jose createRemoteJWKSet: 30 s; the Gatehouse SDK and gateway: at most every 30 s) and a running service publishes a key rotated elsewhere within keyCheckInterval: 60 s covers both with a margin. Raise it for relying parties that cache JWKS longer.').default(60),
       })
       .strict()
       .prefault({})
