@@ -47,7 +47,8 @@ export const configSchema = z
     tokens: z
       .object({
         algorithm: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256').describe('Signing algorithm of access tokens, ID tokens and security event tokens.'),
-        accessTokenTtl: duration('Lifetime of JWT access tokens.').default(600),
+        accessTokenTtl: duration('Lifetime of JWT access tokens (a client may have its own: `client add --access-token-ttl`).').default(600),
+        maxAccessTokenTtl: duration('Longest access-token lifetime a client may be registered with. Retired signing keys stay published at least this long (plus 60 s).').default(3600),
         idTokenTtl: duration('Lifetime of ID tokens.').default(600),
         refreshTokenTtl: duration('Lifetime of a refresh token (each rotation issues a new one).').default(14 * 86400),
         sessionTtl: duration('Lifetime of a browser single sign-on session at the Security Service.').default(86400),

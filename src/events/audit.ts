@@ -13,6 +13,7 @@ export const auditEvents = [
   'logout.succeeded',
   'consent.granted',
   'token.issued',
+  'service_token.issued',
   'token.refused',
   'token.revoked',
   'authorization.refused',

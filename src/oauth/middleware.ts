@@ -3,7 +3,8 @@
  * fills the gaps Gatehouse needs, each a small step after the provider has answered:
  *
  *   store outage              → 503 temporarily_unavailable instead of 500 server_error
- *   token, success            → audit `token.issued` (user grants), count every grant
+ *   token, success            → audit `token.issued` (user grants) and `service_token.issued`
+ *                               (client_credentials with admin rights), count every grant
  *   token, any error          → audit `token.refused` (reason = the OAuth error code)
  *   token, code/refresh reuse → audit `code.reused` / `refresh_token.reused`, publish tokens.revoked
  *   token, failed code use    → the code is consumed: a wrong PKCE verifier cannot be retried
@@ -89,6 +90,7 @@ function oidcOf(ctx: Ctx): Ctx['oidc'] | undefined {
 export function createProviderMiddleware(deps: MiddlewareDeps) {
   const { revoker, jwtTokens, audit, logger } = deps;
   const issuedCounter = deps.metrics?.counter('gatehouse_tokens_issued_total', 'Access tokens issued by the token endpoint', ['grant_type']);
+  const clientTokenCounter = deps.metrics?.counter('gatehouse_client_credentials_tokens_total', 'client_credentials access tokens issued; recorded="true" for those carrying admin rights (stored and audited so they can be revoked)', ['recorded']);
 
   /** `<endpoint>.refused` for an error answer: reason = the OAuth error code. */
   async function recordRefusal(event: 'token.refused' | 'introspection.refused' | 'revocation.refused', ctx: Ctx, oidc: Ctx['oidc'], data: Record<string, unknown> = {}): Promise<void> {
@@ -114,6 +116,10 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       issuedCounter?.inc({ grant_type: grantType });
       for (const token of state.issued) {
         await audit.record({ event: 'token.issued', actor: `user:${token.subject}`, subject: token.subject, clientId, ip, data: { grantType, jti: token.jti } });
+      }
+      if (grantType === 'client_credentials') clientTokenCounter?.inc({ recorded: String(state.issuedToClient.length > 0) });
+      for (const token of state.issuedToClient) {
+        await audit.record({ event: 'service_token.issued', actor: `client:${token.clientId}`, subject: token.clientId, clientId: token.clientId, ip, data: { grantType, jti: token.jti, scope: token.scope, roles: token.roles } });
       }
       return;
     }

@@ -41,6 +41,8 @@ export interface ClientsTable {
   scope: string;
   /** JSON: string[] — roles of a service client (client_credentials tokens carry them). */
   roles: string;
+  /** Lifetime of this client's access tokens in seconds; null: tokens.accessTokenTtl. */
+  access_token_ttl: number | null;
   created_at: number;
   updated_at: number;
 }

@@ -82,8 +82,8 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
   const { store, masterKey, config, clock, audit } = deps;
   const db = store.db;
   const algorithm: SigningAlgorithm = config.tokens.algorithm;
-  /** How long a retired key stays published: the longest lifetime of anything it signed, plus skew. */
-  const retireGrace = Math.max(config.tokens.accessTokenTtl, config.tokens.idTokenTtl) + ROTATION_SKEW_SECONDS;
+  /** How long a retired key stays published: the longest lifetime of anything it signed (a client may have its own access-token lifetime, up to maxAccessTokenTtl), plus skew. */
+  const retireGrace = Math.max(config.tokens.accessTokenTtl, config.tokens.maxAccessTokenTtl, config.tokens.idTokenTtl) + ROTATION_SKEW_SECONDS;
   const activationDelay = config.tokens.keyActivationDelay;
   // Decrypted/imported keys never change for a kid: cache them.
   const privateJwks = new Map<string, JWK>();
