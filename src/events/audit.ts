@@ -31,6 +31,8 @@ export const auditEvents = [
   'client.created',
   'client.removed',
   'key.rotated',
+  'key.imported',
+  'key.removed',
   'ca.initialized',
   'ca.rotated',
   'cert.issued',

@@ -81,7 +81,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
         await keys.ensureKeys?.();
         await rebuild();
       });
-      mountProvider(app, { issuer: config.issuer, callback: () => callback! });
+      mountProvider(app, { issuer: config.issuer, callback: () => callback!, jwks: () => keys.publicJwks() });
       registerInteractions(app, {
         provider: () => provider!,
         authenticator: deps.authenticator,

@@ -89,6 +89,17 @@ export interface SigningKeysTable {
   retire_until: number | null;
 }
 
+/** Public keys of another issuer, published in JWKS for verification only (never used to sign). */
+export interface VerificationKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  created_at: number;
+  /** Leaves JWKS after this time; null: until removed. */
+  expires_at: number | null;
+  created_by: string | null;
+}
+
 /** Security Event Tokens, kept so stream subscribers can resume after a reconnect. */
 export interface SecurityEventsTable {
   seq: Generated<number>;
@@ -195,6 +206,7 @@ export interface Database {
   oidc_models: OidcModelsTable;
   issued_tokens: IssuedTokensTable;
   signing_keys: SigningKeysTable;
+  verification_keys: VerificationKeysTable;
   security_events: SecurityEventsTable;
   event_cursors: EventCursorsTable;
   audit_log: AuditLogTable;

@@ -20,6 +20,7 @@ import type { AuditLog } from '../events/audit.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { generateSigningKey, sealPrivateJwk, unsealPrivateJwk, importSigningKey, type SigningAlgorithm } from './key-material.ts';
+import { createVerificationKeys, type VerificationKeys } from './verification-keys.ts';
 
 export interface SigningKeyInfo {
   kid: string;
@@ -48,8 +49,10 @@ export interface KeyService {
   ensureKeys(): Promise<void>;
   /** Private JWKs for oidc-provider's `jwks`: active first, then next, then retired keys still published. */
   providerJwks(): Promise<{ keys: Record<string, unknown>[] }>;
-  /** The public parts of the same set (what JWKS serves). */
+  /** What JWKS serves: the public parts of the same set, then the verify-only keys. */
   publicJwks(): Promise<{ keys: Record<string, unknown>[] }>;
+  /** Public keys of another issuer, published for verification only (never used to sign). */
+  readonly verifyOnly: VerificationKeys;
   /**
    * Signs `payload` with the active key (alg and kid set from it). Inside a transaction pass it as
    * `executor`: on SQLite a read through another connection would wait for that transaction.
@@ -87,6 +90,7 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
   const activationDelay = config.tokens.keyActivationDelay;
   // Decrypted/imported keys never change for a kid: cache them.
   const privateJwks = new Map<string, JWK>();
+  const verifyOnly = createVerificationKeys({ store, clock, audit });
   const signingKeys = new Map<string, CryptoKey>();
 
   function privateJwkOf(row: Pick<SigningKeyRow, 'kid' | 'private_jwk_enc'>): JWK {
@@ -167,8 +171,11 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
 
     async publicJwks() {
       const rows = await publishedRows();
-      return { keys: rows.map((row) => ({ ...(JSON.parse(row.public_jwk) as JWK), kid: row.kid, alg: row.alg, use: 'sig' })) };
+      const own = rows.map((row) => ({ ...(JSON.parse(row.public_jwk) as JWK), kid: row.kid, alg: row.alg, use: 'sig' }));
+      return { keys: [...own, ...(await verifyOnly.published())] };
     },
+
+    verifyOnly,
 
     async sign(payload, header, executor) {
       const row = await activeRow(executor);
@@ -250,7 +257,8 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
         .select(['kid', 'state'])
         .where((eb) => eb.or([eb('state', '!=', 'retired'), eb('retire_until', '>', now)]))
         .execute();
-      const text = rows.map((row) => `${row.kid}:${row.state}`).sort().join(',');
+      const verification = await verifyOnly.published();
+      const text = [...rows.map((row) => `${row.kid}:${row.state}`), ...verification.map((jwk) => `${jwk.kid}:verify`)].sort().join(',');
       return createHash('sha256').update(text).digest('base64url').slice(0, 16);
     },
   };
