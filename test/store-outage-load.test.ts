@@ -4,10 +4,11 @@
  * every connection and refuses new ones. The process must stay up (a pg client losing its
  * connection while checked out of the pool once killed it with an unhandled 'error' event),
  * answer 503 `temporarily_unavailable` with Retry-After during the cut, and serve again once the
- * connection heals, without a restart.
+ * connection heals, without a restart. The admin API answers 503 `store_unavailable` meanwhile.
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { postgresSkip, TEST_POSTGRES_URL } from './helpers/postgres.ts';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.ts';
@@ -42,6 +43,7 @@ describe('store outage under load [postgres]', { skip: await postgresSkip() }, (
   let proxy: TcpProxy;
   let fx: OAuthFixture;
   let shop: oidc.Configuration;
+  let adminToken: string;
   const unexpected: unknown[] = [];
   const onUncaught = (error: unknown) => { unexpected.push(error); };
 
@@ -51,6 +53,8 @@ describe('store outage under load [postgres]', { skip: await postgresSkip() }, (
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     fx = await startOAuthService('postgres', { routeDatabase: (url) => proxy.route(url) });
     shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
+    const now = Math.floor(Date.now() / 1000);
+    adminToken = await fx.svc.service.context.keys.sign({ iss: fx.issuer, aud: fx.issuer, sub: fx.users.bob, client_id: 'shop', scope: 'admin', roles: ['admin'], jti: randomUUID(), iat: now, exp: now + 300 }, { typ: 'at+jwt' });
   });
   after(async () => {
     proxy.heal();
@@ -85,7 +89,15 @@ describe('store outage under load [postgres]', { skip: await postgresSkip() }, (
     await sleep(1500);
     phase = 'cut';
     proxy.cut();
-    await sleep(2500);
+    await sleep(300);
+    // The admin API and /readyz during the cut: problem details, not a crash or a 500.
+    const admin = await fetch(`${fx.issuer}/admin/api/users`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const problem = (await admin.json()) as { code?: string };
+    assert.equal(admin.status, 503, JSON.stringify(problem));
+    assert.equal(problem.code, 'store_unavailable');
+    assert.match(admin.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    assert.equal((await fetch(`${fx.issuer}/readyz`)).status, 503);
+    await sleep(2200);
     proxy.heal();
     await sleep(500);
     phase = 'healed';
