@@ -80,9 +80,7 @@ describe('store outage under load [postgres]', { skip: await postgresSkip() }, (
         // A request that spans the cut or the heal counts as one during the cut.
         outcomes[started === phase ? started : 'cut'].push(outcome);
         if (next) current = next;
-        // A refresh cut between consuming the old token and storing the new one leaves that
-        // client without a usable token (invalid_grant from then on): it stops.
-        if (outcome.status >= 400 && outcome.status < 500) return;
+        if (outcome.status >= 400 && outcome.status < 500) return; // a lost grant: this client stops
         if (outcome.status !== 200) await sleep(50);
       }
     });
@@ -111,19 +109,13 @@ describe('store outage under load [postgres]', { skip: await postgresSkip() }, (
     assert.ok(during.length > 0, 'requests were refused during the cut');
     assert.ok(during.some((o) => o.status === 503), 'at least one 503 during the cut');
     for (const o of during) {
-      // oidc-provider consumes the old refresh token before it stores the new one: a request cut
-      // in between answers 503, and that client's retry is then a reuse (invalid_grant).
-      if (o.status === 400) {
-        assert.equal(o.error, 'invalid_grant');
-        continue;
-      }
       assert.equal(o.status, 503, JSON.stringify(o));
       assert.equal(o.error, 'temporarily_unavailable');
       assert.match(o.retryAfter ?? '', /^[1-9][0-9]*$/);
     }
-    // Nearly every request in flight at the cut had already consumed its refresh token, so most
-    // workers end on invalid_grant: recovery is shown by the next test (sign-in, refresh, client_credentials).
-    assert.ok(!outcomes.healed.some((o) => o.status >= 500), `no 5xx after the heal: ${JSON.stringify(summary(outcomes))}`);
+    // A rotation the cut interrupted was undone once the store answered: every client carries on.
+    assert.ok(outcomes.healed.length >= WORKERS, `refreshes after the heal: ${JSON.stringify(summary(outcomes))}`);
+    assert.ok(outcomes.healed.every((o) => o.status === 200), `every refresh succeeds after the heal: ${JSON.stringify(summary(outcomes))}`);
   });
 
   test('ok: after the heal the same service signs users in and issues client_credentials tokens', async () => {

@@ -2,7 +2,8 @@
  * The outer middleware around every oidc-provider request. oidc-provider does the protocol; this
  * fills the gaps Gatehouse needs, each a small step after the provider has answered:
  *
- *   store outage              → 503 temporarily_unavailable instead of 500 server_error
+ *   store outage              → 503 temporarily_unavailable instead of 500 server_error; a refresh
+ *                               rotation it cut off is undone (./interrupted-rotations.ts)
  *   token, success            → audit `token.issued` (user grants) and `service_token.issued`
  *                               (client_credentials with admin rights), count every grant
  *   token, any error          → audit `token.refused` (reason = the OAuth error code)
@@ -31,6 +32,7 @@ import type { Revoker } from './revocation.ts';
 import type { JwtAccessTokens } from './jwt-access-tokens.ts';
 import { mayIntrospectAnyToken } from './resources.ts';
 import { OAUTH_RETRY_AFTER_SECONDS } from './provider-config.ts';
+import type { InterruptedRotations } from './interrupted-rotations.ts';
 
 export interface MiddlewareDeps {
   revoker: Revoker;
@@ -40,6 +42,8 @@ export interface MiddlewareDeps {
   metrics?: Metrics | undefined;
   /** Counts refusals of the client-authenticating endpoints per client IP (blocked IPs never get here). */
   refusals?: RefusalLimiter | undefined;
+  /** Refresh rotations a store outage cut off, to be undone (./interrupted-rotations.ts). */
+  interrupted?: Pick<InterruptedRotations, 'remember'> | undefined;
 }
 
 type Ctx = KoaContextWithOIDC & Context;
@@ -270,6 +274,18 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       if (ctx.response.is('json') || typeof ctx.body !== 'string') {
         ctx.type = 'json';
         ctx.body = UNAVAILABLE;
+      }
+      // The client gets no tokens: a refresh token this request consumed must work again.
+      const entities = oidcOf(ctx)?.entities;
+      const rotated = entities?.RotatedRefreshToken?.jti;
+      const presented = entities?.RefreshToken;
+      if (route === 'token' && rotated !== undefined) {
+        const successor = presented?.jti;
+        deps.interrupted?.remember(rotated, successor !== rotated ? successor : undefined);
+      } else if (route === 'token' && presented?.jti !== undefined && !presented.consumed) {
+        // Found unconsumed, then the store failed — possibly after the consume landed but before
+        // its answer did (a connection cut mid-reply).
+        deps.interrupted?.remember(presented.jti, undefined);
       }
     }
   };
