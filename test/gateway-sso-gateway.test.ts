@@ -40,18 +40,20 @@ describe('browser sessions through the gateway', () => {
     auth = await startAuth();
     upstream = await startRecordingUpstream();
     const [port, refreshingPort] = [await freePort(), await freePort()];
-    const client = await auth.svc.service.context.oauth.clients.create({
-      clientId: SSO_CLIENT,
+    const ssoClient = (clientId: string, at: number, extra: { accessTokenTtl?: number } = {}) => auth.svc.service.context.oauth.clients.create({
+      clientId,
       name: 'Gateway',
       firstParty: true,
-      redirectUris: [port, refreshingPort].map((p) => `http://127.0.0.1:${p}/login/callback`),
-      postLogoutRedirectUris: [port, refreshingPort].map((p) => `http://127.0.0.1:${p}/`),
+      redirectUris: [`http://127.0.0.1:${at}/login/callback`],
+      postLogoutRedirectUris: [`http://127.0.0.1:${at}/`],
       grantTypes: ['authorization_code', 'refresh_token'],
       scope: 'openid profile email offline_access',
+      ...extra,
     }, 'test');
-    gw = await gatewayWithSso(port, client.secret!);
-    // refreshBefore ≥ the access-token lifetime: every request refreshes (so a test can watch it).
-    refreshing = await gatewayWithSso(refreshingPort, client.secret!, { refreshBefore: 3600 });
+    gw = await gatewayWithSso(port, (await ssoClient(SSO_CLIENT, port)).secret!);
+    // Access tokens of 30 s, refreshed within refreshBefore (60 s) of expiry: every request refreshes.
+    const short = await ssoClient('gateway-web-short', refreshingPort, { accessTokenTtl: 30 });
+    refreshing = await gatewayWithSso(refreshingPort, short.secret!, { clientId: 'gateway-web-short' });
     origin = { url: gw.url, publicUrl: gw.url };
     refreshingOrigin = { url: refreshing.url, publicUrl: refreshing.url };
   });
@@ -145,7 +147,7 @@ describe('browser sessions through the gateway', () => {
     assert.match(setCookies(res, COOKIE)[0]!, /^gatehouse_session=; Path=\/; Max-Age=0/);
   });
 
-  test('ok: a refreshed session cookie rides on the relayed response beside the upstream\'s own cookie, never cached', async () => {
+  test('ok: a refreshed session cookie (30 s access tokens) rides on the relayed response beside the upstream\'s own cookie, never cached', async () => {
     const browser = await signedIn(refreshingOrigin);
     const first = browser.cookies.get(COOKIE);
     upstream.respond = () => ({ status: 200, headers: { 'content-type': 'application/json', 'set-cookie': 'cart=3; Path=/', 'cache-control': 'public, max-age=600' }, body: '{}' });
@@ -157,7 +159,8 @@ describe('browser sessions through the gateway', () => {
       assert.equal(res.headers.get('cache-control'), 'no-store');
       assert.notEqual(browser.cookies.get(COOKIE), first);
       const [authorization] = lastUpstreamRequest().header('authorization');
-      assert.match(authorization!, /^Bearer eyJ/);
+      const claims = JSON.parse(Buffer.from(authorization!.slice(7).split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
+      assert.equal(claims.exp - claims.iat, 30, 'the short-lived client\'s token');
     } finally {
       upstream.respond = () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
     }
