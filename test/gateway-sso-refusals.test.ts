@@ -106,6 +106,7 @@ describe('gateway browser-session refusals', () => {
     const res = await fetch(reach(front, '/login'), { method: 'PUT' });
     assert.equal(res.status, 405);
     assert.equal(res.headers.get('allow'), 'GET, HEAD');
+    assert.equal(((await res.json()) as { code: string }).code, 'method_not_allowed');
   });
 
   test('ok: no token, code, cookie or client secret reaches the log (trace level)', async () => {

@@ -108,7 +108,7 @@ export function createBrowserSessions(options: BrowserSessionOptions): BrowserSe
       const methods = ROUTES[path];
       if (!methods) return false;
       const method = req.method ?? 'GET';
-      if (!methods.includes(method)) sendMethodNotAllowed(res, methods);
+      if (!methods.includes(method)) sendMethodNotAllowed(res, path, methods);
       else if (path === '/login') await login(req, res, query);
       else if (path === '/login/callback') await callback(req, res, query);
       else await logout(req, res);

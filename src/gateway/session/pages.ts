@@ -5,6 +5,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { escapeHtml as e } from '../../shared/html.ts';
+import { GatehouseError } from '../../shared/errors.ts';
+import { PROBLEM_CONTENT_TYPE, toProblem } from '../../shared/problem.ts';
 
 const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
@@ -44,9 +46,9 @@ export function sendLogoutConfirmation(res: ServerResponse): void {
   send(res, 200, layout('Sign out?', `<form method="post" action="/logout">\n<button type="submit">Sign out</button>\n</form>`));
 }
 
-export function sendMethodNotAllowed(res: ServerResponse, allow: string[]): void {
-  const body = JSON.stringify({ type: 'about:blank', title: 'Method not allowed', status: 405, detail: `use ${allow.join(' or ')}` });
-  res.writeHead(405, { allow: allow.join(', '), 'content-type': 'application/problem+json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+export function sendMethodNotAllowed(res: ServerResponse, path: string, allow: string[]): void {
+  const body = JSON.stringify(toProblem(new GatehouseError('method_not_allowed', `use ${allow.join(' or ')}`), path));
+  res.writeHead(405, { allow: allow.join(', '), 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
