@@ -1,0 +1,32 @@
+/**
+ * Correlation ids the gateway passes on or creates: `X-Request-Id` (kept when the client sent a
+ * sane one, so a caller can follow its own request through the logs) and W3C Trace Context
+ * `traceparent` / `tracestate` (kept when valid, created otherwise; the gateway does not start a
+ * span of its own).
+ */
+import { randomUUID } from 'node:crypto';
+
+const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
+
+/** W3C Trace Context level 1: version 00, a non-zero trace id and parent id, flags. */
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+export function requestId(sent: string | undefined): string {
+  return sent !== undefined && REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
+export function validTraceparent(sent: string | undefined): sent is string {
+  return sent !== undefined && sent.length === 55 && TRACEPARENT.test(sent);
+}
+
+/** A fresh sampled-off traceparent from 24 random bytes. */
+export function newTraceparent(): string {
+  const a = randomUUID().replace(/-/g, '');
+  const b = randomUUID().replace(/-/g, '');
+  return `00-${a}-${b.slice(0, 16)}-00`;
+}
+
+/** tracestate is forwarded only with the traceparent it belongs to, and only when short and printable. */
+export function validTracestate(sent: string | undefined): sent is string {
+  return sent !== undefined && sent.length <= 512 && /^[\x20-\x7e]*$/.test(sent);
+}
