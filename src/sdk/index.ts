@@ -1,6 +1,7 @@
 /**
- * `gatehouse/sdk` — what a service imports. Nothing here reaches into the Security Service's
- * code (store, oauth, identity, admin, cli, pki): a test enforces it.
+ * `@gatehouse/sdk` (built into packages/sdk; `gatehouse/sdk` inside this repository) — what a
+ * service imports. Nothing here reaches into the Security Service's code (store, oauth, identity,
+ * admin, cli, pki): a test enforces it. docs/sdk.md documents it.
  */
 export { workloadIdentity, type WorkloadIdentity, type WorkloadIdentityOptions, type Credentials, type IdentityEvent, type SdkLogger } from './workload-identity.ts';
 export { createMtlsServer, peerIdentity, type MtlsRequest, type MtlsServerOptions, type PeerIdentity } from './mtls-server.ts';
