@@ -12,7 +12,8 @@
  * Settings (environment): DURATION (10s) WARMUP (3s) PASSES (2) CONNS (50) THREADS (1)
  * NOISE_MAX (0.2 cores) NOISE_RETRIES (3) TOKENS (distinct fresh tokens; default enough for
  * 8,000 req/s through warm-up and window) REVOCATIONS (60 samples) ROWS (space-separated subset)
- * CPU_SUT (1) CPU_LOAD (0) WRK HAPROXY.
+ * CPU_SUT (1) CPU_LOAD (0) WRK HAPROXY ACCESS_LOG (file | devnull) GATEWAY_NODE_FLAGS (e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, appendFileSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ import { cpus, release } from 'node:os';
 import { startPinned, freePort, waitHttp, available, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
 import { WRK, seconds } from './gateway/wrk.ts';
 import { startIssuer, ROLE, PERMISSION, type Issuer } from './gateway/issuer.ts';
-import { ROWS, ROW_NAMES, HAPROXY, type RowContext } from './gateway/targets.ts';
+import { ROWS, ROW_NAMES, HAPROXY, ACCESS_LOG_TO_DEV_NULL, type RowContext } from './gateway/targets.ts';
 import { measureRow, type RowResult, type Settings, type Tokens } from './gateway/measure.ts';
 import { measureRevocation, type RevocationResult } from './gateway/revocation.ts';
 import { renderReport } from './gateway/report.ts';
@@ -76,7 +77,7 @@ let issuer: Issuer | undefined;
 const results: RowResult[] = [];
 let revocation: RevocationResult | { skipped: string } = { skipped: 'REVOCATIONS=0' };
 let freshNote = '';
-let accessLogNote = '';
+let accessLogNote = ACCESS_LOG_TO_DEV_NULL ? 'Access log on (`gateway.accessLog: true`, log level info), its JSON lines written to /dev/null (`ACCESS_LOG=devnull`).' : '';
 try {
   const upstreamPort = await freePort();
   upstream = startPinned('upstream', CPU_LOAD, [process.execPath, new URL('./gateway/anchors/upstream.ts', import.meta.url).pathname], {
@@ -100,12 +101,20 @@ try {
   });
   for (let pass = 1; pass <= passes; pass++) {
     for (const row of rows) {
-      const result = await measureRow(row, pass, await context(`${row.name}.pass${pass}`), { upstream, issuer: issuer.process }, tokens, settings, log);
+      let result: RowResult;
+      try {
+        result = await measureRow(row, pass, await context(`${row.name}.pass${pass}`), { upstream, issuer: issuer.process }, tokens, settings, log);
+      } catch (error) {
+        // One broken target must not cost the whole run: say so in the report and go on.
+        log(`pass ${pass} ${row.name} FAILED: ${(error as Error).message}`);
+        skipped.push({ row: `${row.name} (pass ${pass})`, why: `failed: ${(error as Error).message}` });
+        continue;
+      }
       results.push(result);
       appendFileSync(join(workDir, 'results.jsonl'), `${JSON.stringify(result)}\n`);
-      if (result.accessLogBytes !== undefined) {
+      if (result.accessLogBytes !== undefined && !ACCESS_LOG_TO_DEV_NULL) {
         const logFile = join(workDir, `${row.name}.pass${pass}.access.log`);
-        accessLogNote = `access log on (\`gateway.accessLog: true\`, log level info), JSON lines written to a file on the same disk (${fmtInt(countLines(logFile))} lines, ${fmtInt(result.accessLogBytes / 1e6)} MB in the last gateway window incl. warm-up)`;
+        accessLogNote = `Access log on (\`gateway.accessLog: true\`, log level info), its JSON lines written to a file (${fmtInt(countLines(logFile))} lines, ${fmtInt(result.accessLogBytes / 1e6)} MB from the last gateway row: start-up, warm-up and window); \`ACCESS_LOG=devnull\` sends them to /dev/null.`;
         rmSync(logFile);
       }
     }
@@ -157,7 +166,7 @@ const heading = [
   freshNote ? `- Fresh token per request: ${freshNote}` : '- Fresh token per request: not run.',
   `- The gateway: \`gatehouse serve gateway\` with a gatehouse.yaml (one service → the upstream, one route \`GET /api/orders\` with \`permissions: [${PERMISSION}]\`, the audience, its own client_credentials credential \`bench-gateway\` with \`events:read\`, secret in a 0600 file); it loads discovery, JWKS and /policy over HTTP and follows the event stream. ${accessLogNote || 'Access log on, to a file.'}`,
   `- CPU µs/req: user + system time of the process group under test (/proc) over the requests of the window. "other procs": busy CPU of everything else on the machine during the window; a window above ${settings.noiseMax} cores is measured again (up to ${settings.noiseRetries} times) and the quietest kept ("window n").`,
-  `- Revocation: the gateway serves light load (one client, reused token, a request every 2 ms); per sample a new user (role \`${ROLE}\`) signs in through the login form, the gateway answers 200 to their token three times, the user is disabled through the admin API (\`POST /admin/api/users/{user}/disable\`), and the gateway is asked every millisecond until it answers 401. A sample is the time from sending the disable request to the first 401.`,
+  `- Revocation: the gateway serves light load (one client, reused token, a request every 2 ms); one new user per sample (role \`${ROLE}\`) signs in through the login form beforehand; then, one user at a time, the gateway answers 200 to their token three times, the user is disabled through the admin API (\`POST /admin/api/users/{user}/disable\`), and the gateway is asked every millisecond until it answers 401. A sample is the time from sending the disable request to the first 401.`,
 ];
 const markdown = renderReport({ heading, results, skipped, revocation });
 writeFileSync(join(workDir, 'summary.md'), `${markdown}\n`);

@@ -75,11 +75,17 @@ export function writeGatewayConfig(ctx: RowContext): string {
   return configPath;
 }
 
+/** Extra node flags for the gateway only, e.g. GATEWAY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof). */
+const GATEWAY_NODE_FLAGS = (process.env.GATEWAY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
+/** ACCESS_LOG=devnull sends the gateway's log to /dev/null instead of a file (the access log stays on: pino still formats and writes every line). */
+export const ACCESS_LOG_TO_DEV_NULL = process.env.ACCESS_LOG === 'devnull';
+
 /** `gatehouse serve gateway`; its stdout (the JSON log with one access-log line per request) goes to a file. */
 function gateway(ctx: RowContext): Pinned {
   const configPath = writeGatewayConfig(ctx);
-  return startPinned('gateway', CPU_SUT, [NODE, MAIN, '--config', configPath, 'serve', 'gateway'], {
-    env: { ...process.env, NODE_ENV: 'production' }, cwd: ctx.workDir, logFile: join(ctx.workDir, `${ctx.tag}.access.log`),
+  return startPinned('gateway', CPU_SUT, [NODE, ...GATEWAY_NODE_FLAGS, MAIN, '--config', configPath, 'serve', 'gateway'], {
+    env: { ...process.env, NODE_ENV: 'production' }, cwd: ctx.workDir, logFile: ACCESS_LOG_TO_DEV_NULL ? '/dev/null' : join(ctx.workDir, `${ctx.tag}.access.log`),
   });
 }
 
