@@ -26,6 +26,7 @@ import { ROWS, ROW_NAMES, HAPROXY, ACCESS_LOG_TO_DEV_NULL, type RowContext } fro
 import { measureRow, type RowResult, type Settings, type Tokens } from './gateway/measure.ts';
 import { measureRevocation, type RevocationResult } from './gateway/revocation.ts';
 import { renderReport } from './gateway/report.ts';
+import { writeFreshTokens } from './gateway/fresh-tokens.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const env = process.env;
@@ -39,6 +40,8 @@ const settings: Settings = {
 };
 const passes = Number(env.PASSES ?? 2);
 const tokenCount = Number(env.TOKENS ?? Math.max(25_000, 8000 * (seconds(settings.warmup) + seconds(settings.duration))));
+// More than twice the gateway's token cache (10,000, FIFO): a token sent again after the list wraps was dropped long before.
+if (!(tokenCount >= 20_000)) throw new Error(`TOKENS=${env.TOKENS}: at least 20000, twice the gateway's token cache`);
 const revocations = Number(env.REVOCATIONS ?? 60);
 const chosen = (env.ROWS ?? ROW_NAMES.join(' ')).split(/\s+/).filter(Boolean);
 for (const name of chosen) if (!ROW_NAMES.includes(name as never)) throw new Error(`unknown row ${name}; rows: ${ROW_NAMES.join(' ')}`);
@@ -87,16 +90,15 @@ try {
   log('starting the issuer (gatehouse serve auth) and creating its clients');
   issuer = await startIssuer(workDir);
   const reuse = await issuer.apiToken(issuer.caller);
-  const keys = await issuer.writePublicKey(workDir, kidOf(reuse));
+  const publicKeyFile = await issuer.writePublicKey(workDir, kidOf(reuse));
   const tokens: Tokens = { reuse, noRole: await issuer.apiToken(issuer.noRole), badSignature: breakSignature(reuse), freshFile: join(workDir, 'fresh-tokens.txt'), freshCount: 0 };
   if (rows.some((row) => row.freshTokens)) {
-    log(`minting ${tokenCount} distinct tokens through the token endpoint (the issuer may use both cores meanwhile)`);
-    await issuer.mintTokens(tokenCount, tokens.freshFile, log);
+    const made = await writeFreshTokens(issuer, reuse, tokenCount, tokens.freshFile, workDir, log);
     tokens.freshCount = tokenCount;
-    freshNote = `${fmtInt(tokenCount)} distinct client_credentials tokens minted through the issuer's token endpoint before pass 1 (signed by its active key; \`gatehouse keys import --verify-only\` is not on main yet) and sent in order by a wrk Lua script, one per request; the gateway's token cache keeps 10,000, so none can be a hit.`;
+    freshNote = `${made}. A wrk Lua script sends them in order, a new one per request (the window goes on where the warm-up stopped). The gateway's token cache keeps the 10,000 newest, so none can be a hit, even where the list wraps around.`;
   }
   const context = async (tag: string): Promise<RowContext> => ({
-    workDir, tag, port: await freePort(), upstreamUrl: `http://127.0.0.1:${upstreamPort}`, publicKeyFile: keys.pemFile,
+    workDir, tag, port: await freePort(), upstreamUrl: `http://127.0.0.1:${upstreamPort}`, publicKeyFile,
     issuer: { url: issuer!.url, audience: issuer!.audience, gatewayClientId: issuer!.gateway.clientId, gatewaySecret: issuer!.gateway.secret },
   });
   for (let pass = 1; pass <= passes; pass++) {

@@ -4,7 +4,7 @@
  * CLI; every token the benchmark uses comes from its token endpoint or its login form, and the
  * anchors verify with the public key it publishes in JWKS.
  */
-import { writeFileSync, createWriteStream } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -33,10 +33,14 @@ export interface Issuer {
   noRole: Credential;
   /** client_credentials token for `caller` or `noRole`, audience = the gateway's. */
   apiToken(who: Credential): Promise<string>;
-  /** The active signing key as SPKI PEM and as JWKS, written into `dir` (what the anchors verify with). */
-  writePublicKey(dir: string, kid: string): Promise<{ pemFile: string; jwksFile: string }>;
+  /** The active signing key (from JWKS) as SPKI PEM in `dir`: what the anchors verify with. Returns the file. */
+  writePublicKey(dir: string, kid: string): Promise<string>;
   /** `count` distinct valid tokens of `caller`, one per line, minted through the token endpoint. */
   mintTokens(count: number, file: string, log: (line: string) => void): Promise<void>;
+  /** Whether this checkout's CLI has `keys import --verify-only`. */
+  canImportVerifyOnlyKeys(): boolean;
+  /** Publishes a public key (SPKI PEM) in the issuer's JWKS under `kid`, for verification only (CLI). */
+  importVerifyOnlyKey(pemFile: string, kid: string): void;
   /** Creates an active user holding `orders-reader` (admin API). */
   createUser(username: string): Promise<void>;
   /** An access token of `username` from the real login form and the code flow. */
@@ -118,31 +122,36 @@ export async function startIssuer(workDir: string): Promise<Issuer> {
       const jwk = keys.find((key) => key.kid === kid);
       if (jwk === undefined) throw new Error(`kid ${kid} is not in the issuer's JWKS`);
       const pemFile = join(dir, 'issuer-public.pem');
-      const jwksFile = join(dir, 'issuer-jwks.json');
       writeFileSync(pemFile, createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }));
-      writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
-      return { pemFile, jwksFile };
+      return pemFile;
     },
     async mintTokens(count, file, log) {
       // Lend the issuer both cores while it signs (nothing is measured meanwhile), 32 requests in flight.
       await repin(proc.pid, `${CPU_LOAD},${CPU_SUT}`);
-      const out = createWriteStream(file);
-      const started = performance.now();
-      let next = 0;
+      const minted: string[] = [];
+      let claimed = 0;
       try {
         await Promise.all(Array.from({ length: 32 }, async () => {
-          while (next < count) {
-            next += 1;
-            const value = await token(caller, { scope: PERMISSION, resource: audience });
-            if (!out.write(`${value}\n`)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-            if (next % 20_000 === 0) log(`  ${next} tokens minted`);
+          while (claimed < count) {
+            claimed += 1;
+            minted.push(await token(caller, { scope: PERMISSION, resource: audience }));
+            if (minted.length % 20_000 === 0) log(`  ${minted.length} tokens minted`);
           }
         }));
       } finally {
-        await new Promise<void>((resolve) => out.end(() => resolve()));
         await repin(proc.pid, CPU_LOAD);
       }
-      log(`  ${count} tokens in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      writeFileSync(file, `${minted.join('\n')}\n`);
+    },
+    canImportVerifyOnlyKeys() {
+      try {
+        return run(['keys', 'import', '--help']).includes('--verify-only');
+      } catch {
+        return false; // no such command
+      }
+    },
+    importVerifyOnlyKey(pemFile, kid) {
+      run(['keys', 'import', '--file', pemFile, '--verify-only', '--kid', kid, '--expires', '1d']);
     },
     async createUser(username) {
       await adminCall('POST', '/users', { username, email: `${username}@bench.example`, password: PASSWORD, roles: [ROLE] });
