@@ -150,7 +150,8 @@ function fmtInt(n: number): string { return Math.round(n).toLocaleString('en-US'
 
 const commit = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
 const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '';
-const settingsLine = `DURATION=${settings.duration} WARMUP=${settings.warmup} PASSES=${passes} CONNS=${settings.connections} THREADS=${settings.threads}${env.ROWS ? ` ROWS="${env.ROWS}"` : ''}`;
+const optional = ['ROWS', 'TOKENS', 'REVOCATIONS', 'ACCESS_LOG', 'NOISE_MAX', 'NOISE_RETRIES', 'CPU_SUT', 'CPU_LOAD'].filter((name) => env[name] !== undefined).map((name) => ` ${name}=${JSON.stringify(env[name])}`);
+const settingsLine = `DURATION=${settings.duration} WARMUP=${settings.warmup} PASSES=${passes} CONNS=${settings.connections} THREADS=${settings.threads}${optional.join('')}`;
 const heading = [
   `### API gateway vs anchors — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}${dirty ? ' (with uncommitted changes)' : ''}`,
   '',
