@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   pki: 'pki.ts',
   match: 'gateway-match.ts',
   gateway: 'gateway.ts',
+  'gateway-overhead': 'gateway-overhead.ts',
 };
 /** Longest a benchmark may run; the gateway benchmark runs 7 targets × PASSES windows plus the revocation samples. */
 const TIMEOUT_MINUTES: Record<string, number> = { gateway: 30 };

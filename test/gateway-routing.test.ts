@@ -16,6 +16,7 @@ before(async () => {
       { methods: ['GET'], path: '/api/books', service: 'books', auth: 'public' },
       { methods: ['GET', 'POST'], path: '/api/books/:id', service: 'books', auth: 'public' },
       { methods: ['DELETE'], path: '/api/books/:id', service: 'books', permissions: ['books:write'] },
+      { methods: ['GET'], path: '/api/me', service: 'books' },
     ],
   });
 });
@@ -94,6 +95,32 @@ test('ok: /metrics from loopback has requests, latency and denials', async () =>
   assert.match(text, /gatehouse_gateway_request_duration_seconds_bucket\{le="0.005",route="GET \/api\/books"\}/);
   assert.match(text, /gatehouse_gateway_denials_total\{reason="not_found"\} \d+/);
   assert.match(text, /gatehouse_gateway_security_service_requests_total\{kind="jwks",outcome="200"\} 1/);
+  assert.match(text, /gatehouse_gateway_token_cache_lookups_total\{result="hit"\} \d+/);
+});
+
+test('ok: a token seen before is answered from the verified-token cache', async () => {
+  const token = await auth.token({ sub: auth.users.bob, roles: ['staff'] });
+  const lookups = async () => {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    const count = (result: string) => Number(new RegExp(`gatehouse_gateway_token_cache_lookups_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    return { hit: count('hit'), miss: count('miss') };
+  };
+  const before = await lookups();
+  for (let i = 0; i < 3; i++) assert.equal((await fetch(`${gw.url}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  const after = await lookups();
+  assert.deepEqual({ hit: after.hit - before.hit, miss: after.miss - before.miss }, { hit: 2, miss: 1 });
+});
+
+test('fail-metrics-address: /metrics is refused to clients outside metricsAllowFrom', async () => {
+  const closed = await startGateway(auth, { services: { books: [books.url] }, routes: [{ methods: ['GET'], path: '/api/books', service: 'books', auth: 'public' }], gateway: { metricsAllowFrom: ['10.0.0.0/8'] } });
+  try {
+    const response = await fetch(`${closed.url}/metrics`);
+    assert.equal(response.status, 403);
+    assert.doesNotMatch(await response.text(), /gatehouse_gateway/);
+    assert.equal((await fetch(`${closed.url}/healthz`)).status, 200);
+  } finally {
+    await closed.close();
+  }
 });
 
 test('fail-method: gateway-owned paths are read-only', async () => {

@@ -59,6 +59,8 @@ export interface Exchange {
   instance: string | undefined;
   /** Answer with `Connection: close` and drop whatever is pipelined behind this request. */
   closeConnection: boolean;
+  /** The client sent `Expect: 100-continue`: it waits for `100 Continue`, sent only when the request is forwarded. */
+  expectContinue: boolean;
 }
 
 /** Everything the pipeline needs per route, built once per route table (./route-state.ts). */

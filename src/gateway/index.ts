@@ -119,6 +119,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     fetch,
     logger,
   });
+  metrics.countTokenCache(() => verifier.stats());
 
   let identity: WorkloadIdentity | undefined;
   const needsIdentity = Object.values(config.services).some((urls) => urls.some((url) => url.startsWith('https:')));

@@ -29,6 +29,8 @@ export interface GatewayMetrics {
   denied(reason: DenialReason): void;
   upstreamError(service: string, kind: UpstreamErrorKind): void;
   ejected(service: string): void;
+  /** Exposes the verifier's cache counters (read at scrape time, nothing per request). */
+  countTokenCache(stats: () => { cacheHits: number; cacheMisses: number }): void;
 }
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -86,5 +88,21 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
     denied: (reason) => bound(denialChildren, reason, () => denials.labels(reason)).inc(),
     upstreamError: (service, kind) => bound(upstreamChildren, `${service} ${kind}`, () => upstreamErrors.labels(service, kind)).inc(),
     ejected: (service) => bound(ejectionChildren, service, () => ejections.labels(service)).inc(),
+    countTokenCache(stats) {
+      let seen = { cacheHits: 0, cacheMisses: 0 };
+      // Registered with the registry; nothing holds it otherwise.
+      new Counter({
+        name: 'gatehouse_gateway_token_cache_lookups_total',
+        help: 'Access tokens looked up in the verified-token cache: hit (no signature check) or miss (verified now)',
+        labelNames: ['result'],
+        registers,
+        collect() {
+          const now = stats();
+          this.labels('hit').inc(now.cacheHits - seen.cacheHits);
+          this.labels('miss').inc(now.cacheMisses - seen.cacheMisses);
+          seen = now;
+        },
+      });
+    },
   };
 }

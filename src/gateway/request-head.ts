@@ -38,7 +38,7 @@ const KINDS = new Map<string, number>([
   // hop-by-hop (RFC 9110 §7.6.1) and proxy credentials
   ['keep-alive', DROP], ['proxy-connection', DROP], ['te', DROP], ['trailer', DROP], ['upgrade', DROP],
   ['proxy-authorization', DROP], ['proxy-authenticate', DROP],
-  // undici refuses `expect`; Node already answered 100-continue
+  // undici refuses `expect`; the gateway answers 100-continue itself (./server.ts)
   ['expect', DROP],
   // identity a client must not be able to assert
   ['x-real-ip', DROP], ['x-client-ip', DROP], ['true-client-ip', DROP], ['x-remote-user', DROP], ['x-user', DROP], ['x-user-id', DROP],

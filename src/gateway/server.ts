@@ -7,12 +7,16 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { canonicalIp } from '../shared/client-address.ts';
 import { errorCatalogue } from '../shared/errors.ts';
 import { problemType, PROBLEM_CONTENT_TYPE } from '../shared/problem.ts';
 import { handle } from './pipeline.ts';
 import { isBroken } from './respond.ts';
 import type { Exchange, GatewayState } from './exchange.ts';
+
+const NO_SEGMENTS: readonly string[] = Object.freeze([]);
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 function newExchange(req: IncomingMessage, res: ServerResponse): Exchange {
   const peer = canonicalIp(req.socket.remoteAddress ?? '');
@@ -27,11 +31,11 @@ function newExchange(req: IncomingMessage, res: ServerResponse): Exchange {
     requestId: undefined,
     traceparent: undefined,
     path: '',
-    segments: [],
+    segments: NO_SEGMENTS,
     query: '',
     route: undefined,
     routeState: undefined,
-    params: {},
+    params: NO_PARAMS,
     corsOrigin: undefined,
     tokenSource: undefined,
     token: undefined,
@@ -39,6 +43,7 @@ function newExchange(req: IncomingMessage, res: ServerResponse): Exchange {
     decision: 'allow',
     instance: undefined,
     closeConnection: false,
+    expectContinue: false,
   };
 }
 
@@ -57,9 +62,29 @@ export function createGatewayServer(state: GatewayState): Server {
     if (isBroken(req.socket)) return;
     void handle(newExchange(req, res), state);
   });
+  // Expect: 100-continue is answered only once the request passed every check (./stages/forward.ts):
+  // a body that would be refused (401, 403, 413 …) is never invited.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (isBroken(req.socket)) return;
+    const exchange = newExchange(req, res);
+    exchange.expectContinue = true;
+    void handle(exchange, state);
+  });
   server.keepAliveTimeout = 65_000;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // Refused for its framing and answered already (Node dispatched it before its parser failed,
+    // e.g. some Transfer-Encoding values): let the answer drain and close.
+    if (isBroken(socket as Socket)) {
+      socket.end();
+      return;
+    }
+    // The parser failed in the body of a request that is being forwarded (a bad chunk): a second
+    // answer would corrupt the stream; destroying the socket aborts the request and its upstream call.
+    if ((socket as { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();
       return;
     }

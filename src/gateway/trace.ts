@@ -4,7 +4,7 @@
  * `traceparent` / `tracestate` (kept when valid, created otherwise; the gateway does not start a
  * span of its own).
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 
 const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
 
@@ -19,11 +19,22 @@ export function validTraceparent(sent: string | undefined): sent is string {
   return sent !== undefined && sent.length === 55 && TRACEPARENT.test(sent);
 }
 
-/** A fresh sampled-off traceparent from 24 random bytes. */
+// Random bytes drawn in batches: one syscall per 170 trace ids instead of one each.
+const pool = Buffer.alloc(4080);
+let offset = pool.length;
+function randomHex(bytes: number): string {
+  if (offset + bytes > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const hex = pool.toString('hex', offset, offset + bytes);
+  offset += bytes;
+  return hex;
+}
+
+/** A fresh traceparent (sampled flag off) from 24 random bytes. */
 export function newTraceparent(): string {
-  const a = randomUUID().replace(/-/g, '');
-  const b = randomUUID().replace(/-/g, '');
-  return `00-${a}-${b.slice(0, 16)}-00`;
+  return `00-${randomHex(16)}-${randomHex(8)}-00`;
 }
 
 /** tracestate is forwarded only with the traceparent it belongs to, and only when short and printable. */

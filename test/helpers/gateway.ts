@@ -209,6 +209,8 @@ export interface StartGatewayOptions {
   session?: GatewayOptions['session'];
   /** Wait for /readyz 200 (default true). */
   waitReady?: boolean;
+  /** Further files written next to gatehouse.yaml before the start (a routes file …). */
+  files?: Record<string, string>;
 }
 
 export async function startGateway(auth: AuthFixture, options: StartGatewayOptions): Promise<GatewayFixture> {
@@ -223,6 +225,7 @@ export async function startGateway(auth: AuthFixture, options: StartGatewayOptio
   };
   const document = (routes: unknown[]) => ({ issuer: auth.issuer, log: { level: 'info' }, services: options.services, routes, gateway: gatewaySection });
   writeFileSync(configPath, stringify(document(options.routes)));
+  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);
   const config = loadConfig({ configPath, env: {} });
   const lines: string[] = [];
   const logger = createLogger({ level: 'trace', destination: { write: (line: string) => { lines.push(line); } } });

@@ -17,20 +17,28 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
 class BodyTooLarge extends Error {}
 
-/** A chunked body counted as it streams; past `limit` it fails (the request is never completed upstream). */
-function limitedBody(exchange: Exchange, limit: number): Readable {
+/**
+ * The request body as undici reads it: the client's stream piped through a counter. Never `req`
+ * itself: undici destroys the body it was given when the upstream call fails, and destroying an
+ * unfinished IncomingMessage destroys the client's socket, so the client would get a reset
+ * instead of its 502. A chunked body past `limit` fails the upstream call (the client gets 413).
+ */
+function relayBody(exchange: Exchange, limit: number): Readable {
+  const { req } = exchange;
   let seen = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length;
       if (seen > limit) {
-        exchange.req.unpipe(counter);
+        req.unpipe(counter);
         callback(new BodyTooLarge());
       } else callback(null, chunk);
     },
   });
-  // pipe, not pipeline: a failure must not destroy the client socket before it is answered 413.
-  exchange.req.pipe(counter);
+  // pipe, not pipeline: a failure must not destroy the client socket before it is answered.
+  // pipe does not forward errors: a client that aborts mid-body must abort the upstream call too.
+  req.once('error', (error) => counter.destroy(error));
+  req.pipe(counter);
   return counter;
 }
 
@@ -66,11 +74,12 @@ export async function forward(exchange: Exchange, state: GatewayState): Promise<
     path: exchange.query === '' ? exchange.path : exchange.path + exchange.query,
     method: method as Dispatcher.HttpMethod,
     headers: upstreamRequestHeaders(exchange, state),
-    body: !hasBody ? null : head.chunked ? limitedBody(exchange, state.bodyLimit) : req,
+    body: hasBody ? relayBody(exchange, state.bodyLimit) : null,
     opaque: exchange,
     headersTimeout: routeState.timeoutMs,
     bodyTimeout: routeState.timeoutMs,
   };
+  if (exchange.expectContinue) res.writeContinue();
   let attempts = !hasBody && IDEMPOTENT.has(method) ? Math.min(2, upstream.instances.length) : 1;
   for (;;) {
     const instance = state.upstreams.pick(upstream);
@@ -82,7 +91,7 @@ export async function forward(exchange: Exchange, state: GatewayState): Promise<
       exchange.decision = 'allow';
       return ANSWERED;
     } catch (error) {
-      if (res.headersSent || req.destroyed || res.destroyed) {
+      if (res.headersSent || res.destroyed || req.socket.destroyed) {
         // The client went away, or the upstream failed mid-body: nothing more can be said.
         if (res.headersSent) state.upstreams.answered(instance);
         if (!res.destroyed) res.destroy();

@@ -14,7 +14,7 @@ import type { Exchange, GatewayState, Outcome } from '../exchange.ts';
 
 export function parse(exchange: Exchange, state: GatewayState): Outcome {
   const { req } = exchange;
-  const check = checkRequestHead(req.method!, req.rawHeaders);
+  const check = checkRequestHead(req.method!, req.rawHeaders, req.httpVersion);
   if (!check.ok) {
     exchange.closeConnection = true;
     exchange.decision = 'malformed';
