@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, appendFileSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, release } from 'node:os';
-import { startPinned, freePort, waitHttp, available, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
+import { startPinned, freePort, waitHttp, available, repin, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
 import { WRK, seconds } from './gateway/wrk.ts';
 import { startIssuer, ROLE, PERMISSION, type Issuer } from './gateway/issuer.ts';
 import { ROWS, ROW_NAMES, HAPROXY, ACCESS_LOG_TO_DEV_NULL, type RowContext } from './gateway/targets.ts';
@@ -65,6 +65,8 @@ function breakSignature(token: string): string {
 }
 const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
 
+// The harness (all its threads) stays off the core under test: it signs tokens and drives the revocation samples.
+await repin(process.pid, CPU_LOAD);
 const hasWrk = await available(WRK, ['-v']);
 const hasHaproxy = await available(HAPROXY, ['-v']);
 const skipped: Array<{ row: string; why: string }> = [];
@@ -150,7 +152,7 @@ function fmtInt(n: number): string { return Math.round(n).toLocaleString('en-US'
 
 const commit = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
 const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '';
-const optional = ['ROWS', 'TOKENS', 'REVOCATIONS', 'ACCESS_LOG', 'NOISE_MAX', 'NOISE_RETRIES', 'CPU_SUT', 'CPU_LOAD'].filter((name) => env[name] !== undefined).map((name) => ` ${name}=${JSON.stringify(env[name])}`);
+const optional = ['ROWS', 'TOKENS', 'REVOCATIONS', 'ACCESS_LOG', 'NOISE_MAX', 'NOISE_RETRIES', 'CPU_SUT', 'CPU_LOAD'].filter((name) => env[name] !== undefined).map((name) => ` ${name}=${/^[\w.,:/-]+$/.test(env[name]!) ? env[name] : JSON.stringify(env[name])}`);
 const settingsLine = `DURATION=${settings.duration} WARMUP=${settings.warmup} PASSES=${passes} CONNS=${settings.connections} THREADS=${settings.threads}${optional.join('')}`;
 const heading = [
   `### API gateway vs anchors — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}${dirty ? ' (with uncommitted changes)' : ''}`,
