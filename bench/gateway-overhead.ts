@@ -6,7 +6,8 @@
  * hit), authorize (a permission under the published policy), forward, access log, metrics.
  * Target: ≥ 85 % of the bare proxy's req/s, p99 ≤ 1.5×.
  *
- *   npm run bench -- gateway        (BENCH_SECONDS=8 by default; needs wrk and taskset)
+ *   npm run bench -- gateway-overhead   (BENCH_SECONDS=8 by default; needs wrk and taskset; the
+ *   full comparison with every anchor and the issue's targets is `npm run bench -- gateway`)
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
