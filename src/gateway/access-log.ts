@@ -4,7 +4,20 @@
  * The line goes through pino to its destination (asynchronous for `gatehouse serve gateway`),
  * so logging never waits for the disk.
  */
+import type { Logger } from '../shared/logger.ts';
 import type { DenialReason, Exchange, GatewayState } from './exchange.ts';
+
+/**
+ * The access log's logger: the gateway logger's level and destination, without its redaction.
+ * Redaction works by field name (src/shared/logger.ts) and the access log's fields are a fixed
+ * set that names none of the redacted paths, every value a string or number the gateway made or
+ * validated itself (request id, method, normalized path, route label, verified `sub`, address,
+ * decision, status, latency, configured upstream origin): there is nothing it could replace, and
+ * it cost ~17 µs per line, more than the rest of the request's work at the gateway.
+ */
+export function accessLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: [] } });
+}
 
 const DENIALS: ReadonlySet<string> = new Set<DenialReason>([
   'malformed', 'not_found', 'method_not_allowed', 'cors', 'address', 'rate_limit_address', 'rate_limit_caller',
