@@ -86,6 +86,16 @@ describe('framing', () => {
     await refused(`GET /api/open HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431);
   });
 
+  test('fail-parser-refusal-logged: a head Node\'s parser refuses gets one access-log line naming the parser\'s code', async () => {
+    const before = gw.logs.length;
+    await refused('GET /api/open HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n');
+    const lines = gw.logs.slice(before).filter((line) => line.msg === 'request');
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal(lines[0]!.decision, 'malformed');
+    assert.equal(lines[0]!.status, 400);
+    assert.match(String(lines[0]!.parser), /^HPE_/);
+  });
+
   test('fail-bad-chunk: a malformed chunk mid-body cuts the connection; the upstream never gets a complete request and is not blamed', async () => {
     const before = api.requests.length;
     const raw = await rawExchange(gw.url, 'POST /api/open HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\nxx\r\n0\r\n\r\n', { idleMs: 500 });

@@ -15,6 +15,7 @@ import type { RateLimiter } from './rate-limiter.ts';
 import type { Upstreams, Upstream } from './upstreams.ts';
 import type { GatewayMetrics, RouteMetrics } from './metrics.ts';
 import type { Authenticator, SessionSupport } from './authenticators.ts';
+import type { AccessLog } from './access-log.ts';
 
 /** What a stage answers: go on (undefined), stop with a coded error, or "I already answered". */
 export type Outcome = undefined | GatehouseError | typeof ANSWERED;
@@ -81,7 +82,7 @@ export interface RouteState {
 export interface GatewayState {
   readonly logger: Logger;
   /** Access-log lines go here (undefined: `gateway.accessLog: false`). */
-  readonly accessLog: Logger | undefined;
+  readonly accessLog: AccessLog | undefined;
   readonly verifier: Verifier;
   readonly upstreams: Upstreams;
   readonly metrics: GatewayMetrics;

@@ -21,7 +21,7 @@ import { buildRouteStates } from './route-state.ts';
 import { bearerAuthenticator, type Authenticator, type SessionSupport } from './authenticators.ts';
 import { HEALTH_PATHS } from './health.ts';
 import { createGatewayServer } from './server.ts';
-import { accessLogger } from './access-log.ts';
+import { createAccessLog } from './access-log.ts';
 import { countingFetch } from './security-service-fetch.ts';
 import { createSessionSupport } from './session/support.ts';
 import type { GatewayState, Stage } from './exchange.ts';
@@ -161,7 +161,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const state: GatewayState = {
     logger,
-    accessLog: settings.accessLog ? accessLogger(options.accessLogger ?? logger) : undefined,
+    accessLog: settings.accessLog ? createAccessLog(options.accessLogger ?? logger) : undefined,
     verifier,
     upstreams,
     metrics,

@@ -13,6 +13,7 @@ import { errorCatalogue } from '../shared/errors.ts';
 import { problemType, PROBLEM_CONTENT_TYPE } from '../shared/problem.ts';
 import { handle } from './pipeline.ts';
 import { isBroken } from './respond.ts';
+import { logMalformed } from './access-log.ts';
 import type { Exchange, GatewayState } from './exchange.ts';
 
 const NO_SEGMENTS: readonly string[] = Object.freeze([]);
@@ -91,7 +92,7 @@ export function createGatewayServer(state: GatewayState): Server {
     const code = error.code === 'HPE_HEADER_OVERFLOW' ? 'header_too_large' : 'invalid_request';
     state.metrics.unmatched.observe(errorCatalogue[code].status, 0);
     state.metrics.denied('malformed');
-    state.accessLog?.info({ decision: 'malformed', status: errorCatalogue[code].status, parser: error.code }, 'request');
+    logMalformed(state, errorCatalogue[code].status, error.code);
     const answer = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n' : code === 'header_too_large' ? HEADER_TOO_LARGE : BAD_REQUEST;
     socket.end(answer, () => socket.destroy());
   });

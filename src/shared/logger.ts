@@ -70,3 +70,23 @@ export function createLogger(options: LoggerOptions): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/**
+ * Writes lines whose fields the caller serialized itself into `logger`'s destination, framed as
+ * pino frames its own lines (`{"level":30,"time":…,<bindings>,<fields>,"msg":…}`; the loggers
+ * made here keep pino's default level, time and message formats). For a line written per request
+ * whose few fields are known (the gateway's access log), where pino's general formatting is most
+ * of the line's cost. Nothing is redacted: `fields` must hold only values the caller knows to be
+ * safe. `fields` is JSON members each with its leading comma (`,"name":value…`).
+ * Lines are dropped while `logger` is above `info`.
+ */
+export function infoLineWriter(logger: Logger, msg: string): (fields: string) => void {
+  const stream = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym]!;
+  const tail = `,"msg":${JSON.stringify(msg)}}\n`;
+  const info = logger.levels.values.info!;
+  return (fields) => {
+    if (logger.levelVal > info) return;
+    stream.write(`{"level":${info},"time":${Date.now()}${bindings}${fields}${tail}`);
+  };
+}
