@@ -76,6 +76,25 @@ test('ok: a token is verified once: the second call returns the same identity fr
   assert.equal(await verifier.verify(token), first);
 });
 
+test('ok: verifyCached answers a token verify() accepted, with the same identity and no promise; nothing for one never verified', async () => {
+  const token = await iss.sign();
+  assert.equal(verifier.verifyCached(token), undefined);
+  const identity = await verifier.verify(token);
+  assert.equal(verifier.verifyCached(token), identity);
+  assert.equal(verifier.verifyCached(await iss.sign()), undefined);
+});
+
+test('fail-expired-cached-sync: verifyCached has nothing for a cached token once it expired; verify() then refuses it', async () => {
+  let clock = Date.now();
+  const v = make({ now: () => clock });
+  const token = await iss.sign({ exp: now() + 30 });
+  await v.verify(token);
+  assert.ok(v.verifyCached(token));
+  clock += 36_000;
+  assert.equal(v.verifyCached(token), undefined);
+  await refused(token, /exp/, v);
+});
+
 test('ok: status() reports the key set and policy loaded; no credentials → events false, not ready', async () => {
   await verifier.verify(await iss.sign());
   assert.deepEqual(verifier.status(), { jwks: true, policy: true, events: false });

@@ -4,31 +4,53 @@
  * signature, issuer, audience, lifetime and revocation (pushed by the Security Service's event
  * stream, never polled per request). None → 401 with `WWW-Authenticate: Bearer`; a bad one →
  * 401 `error="invalid_token"` (RFC 6750 §3.1); the issuer's keys never loaded → 503. `public`
- * and `passthrough` routes skip this stage.
+ * and `passthrough` routes skip this stage. Most requests repeat a token verified before: the
+ * verifier's cache answers those without a promise, so the stage stays synchronous for them.
  */
 import { GatehouseError, isGatehouseError } from '../../shared/errors.ts';
 import { bearerError } from '../../shared/bearer-challenge.ts';
 import { VerificationError, VerifierUnavailableError } from '../../sdk/index.ts';
-import type { Authenticator } from '../authenticators.ts';
+import type { Authenticator, Credential } from '../authenticators.ts';
 import type { Exchange, GatewayState, Outcome } from '../exchange.ts';
 
 export function authenticate(exchange: Exchange, state: GatewayState): Outcome | Promise<Outcome> {
   if (exchange.route!.auth !== 'authenticated') return undefined;
-  return authenticateCaller(exchange, state);
+  const authenticators = state.authenticators;
+  for (let i = 0; i < authenticators.length; i++) {
+    const authenticator = authenticators[i]!;
+    const credential = authenticator.credential(exchange);
+    if (credential instanceof Promise) return authenticateFrom(exchange, state, i, credential);
+    if (credential !== undefined) return useCredential(exchange, state, authenticator, credential);
+  }
+  return noCredential(exchange);
 }
 
-async function authenticateCaller(exchange: Exchange, state: GatewayState): Promise<Outcome> {
-  for (const authenticator of state.authenticators) {
-    let credential = authenticator.credential(exchange);
-    if (credential instanceof Promise) credential = await credential;
-    if (credential === undefined) continue;
-    if (isGatehouseError(credential)) {
-      // forbidden: the session cookie authenticated a state change from another origin.
-      exchange.decision = credential.code === 'forbidden' ? 'cross_origin' : 'invalid_token';
-      return credential;
-    }
-    return verify(exchange, state, authenticator, credential);
+/** The rest of the authenticators once one had to look its credential up asynchronously (the session). */
+async function authenticateFrom(exchange: Exchange, state: GatewayState, first: number, pending: Promise<Credential>): Promise<Outcome> {
+  const authenticators = state.authenticators;
+  for (let i = first; i < authenticators.length; i++) {
+    const credential = i === first ? await pending : await authenticators[i]!.credential(exchange);
+    if (credential !== undefined) return useCredential(exchange, state, authenticators[i]!, credential);
   }
+  return noCredential(exchange);
+}
+
+/** A token goes to the verifier (a token it accepted before answers without a promise); a broken credential is refused as it is. */
+function useCredential(exchange: Exchange, state: GatewayState, authenticator: Authenticator, credential: string | GatehouseError): Outcome | Promise<Outcome> {
+  if (isGatehouseError(credential)) {
+    // forbidden: the session cookie authenticated a state change from another origin.
+    exchange.decision = credential.code === 'forbidden' ? 'cross_origin' : 'invalid_token';
+    return credential;
+  }
+  const known = state.verifier.verifyCached(credential);
+  if (known === undefined) return verify(exchange, state, authenticator, credential);
+  exchange.caller = known;
+  exchange.token = credential;
+  exchange.tokenSource = authenticator.name;
+  return undefined;
+}
+
+function noCredential(exchange: Exchange): Outcome {
   exchange.decision = 'no_token';
   return bearerError('unauthorized', 'A bearer access token is required');
 }

@@ -73,12 +73,18 @@ export interface VerifierStatus {
 export interface Verifier {
   /** Resolves to the caller's identity; rejects with `VerificationError` for any bad token. */
   verify(token: string): Promise<Identity>;
+  /**
+   * The identity of a token `verify()` accepted before, when it is still cached and still valid
+   * (unexpired, not revoked since), without a promise; undefined means "ask `verify()`". For a
+   * hot path where most requests repeat a token (the gateway).
+   */
+  verifyCached(token: string): Identity | undefined;
   status(): VerifierStatus;
   /** All of `status()` is true. */
   ready(): boolean;
   /** Version of the policy in use, once loaded. */
   readonly policyVersion: string | undefined;
-  /** Since start: verify() calls answered from the verified-token cache, and those that were not (for metrics). */
+  /** Since start: tokens answered from the verified-token cache (verify() or verifyCached()), and verify() calls that were not (for metrics). */
   stats(): { cacheHits: number; cacheMisses: number };
   close(): Promise<void>;
 }

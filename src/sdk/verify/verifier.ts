@@ -11,7 +11,8 @@
  *   identity.ts         claims + policy → Identity
  *
  * The hot path is a cache hit: one Map lookup, an expiry check, the deny lists only when they
- * hold anything, and an already-resolved promise — no await, no allocation.
+ * hold anything, and an already-resolved promise (or, from `verifyCached`, the identity itself) —
+ * no allocation.
  */
 import { retryDelay } from '../../shared/backoff.ts';
 import type { SdkLogger } from '../workload-identity.ts';
@@ -19,7 +20,7 @@ import { VerificationError, VerifierUnavailableError, type Identity, type TokenS
 import { internalFetch } from './internal-fetch.ts';
 import { createRemoteKeySet } from './remote-keys.ts';
 import { checkAccessToken, type AccessTokenRules } from './token-checks.ts';
-import { createTokenCache } from './token-cache.ts';
+import { createTokenCache, type CachedToken } from './token-cache.ts';
 import { createRevocationList } from './revocations.ts';
 import { createPolicyClient } from './policy-client.ts';
 import { toIdentity } from './identity.ts';
@@ -157,15 +158,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let cacheHits = 0;
   let cacheMisses = 0;
 
-  function verify(token: string): Promise<Identity> {
+  /** A cached verification that still holds (checked again: expiry and the deny list), else undefined. */
+  function cached(token: string): CachedToken | undefined {
     const hit = cache.get(token);
-    if (hit !== undefined) {
-      if (now() < hit.validUntil && (revocations.size() === 0 || !revocations.denies(hit.identity))) {
-        cacheHits += 1;
-        return hit.resolved;
-      }
-      cache.delete(token);
+    if (hit === undefined) return undefined;
+    if (now() < hit.validUntil && (revocations.size() === 0 || !revocations.denies(hit.identity))) {
+      cacheHits += 1;
+      return hit;
     }
+    cache.delete(token);
+    return undefined;
+  }
+
+  function verify(token: string): Promise<Identity> {
+    const hit = cached(token);
+    if (hit !== undefined) return hit.resolved;
     cacheMisses += 1;
     if (typeof token !== 'string') return Promise.reject(new VerificationError('token is not a string'));
     if (token.length > rules.maxTokenBytes) return Promise.reject(new VerificationError(`token longer than ${rules.maxTokenBytes} bytes`));
@@ -176,6 +183,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   return {
     verify,
+    verifyCached: (token) => cached(token)?.identity,
     status,
     ready() {
       const s = status();
