@@ -12,12 +12,23 @@ import { HSTS_HEADER } from '../shared/http.ts';
 import { validTracestate } from './trace.ts';
 import type { Exchange, GatewayState } from './exchange.ts';
 
+/**
+ * `Bearer <the verified token>`: the client's own header value when it was spelled exactly so
+ * (the usual case: no copy of a long token per request), else built.
+ */
+function bearerHeader(exchange: Exchange): string {
+  const token = exchange.token!;
+  const sent = exchange.head!.authorization;
+  if (exchange.tokenSource === 'bearer' && sent !== undefined && sent.length === token.length + 7 && sent.startsWith('Bearer ')) return sent;
+  return `Bearer ${token}`;
+}
+
 /** Request headers for the upstream (reuses the head's forward list: built once per request). */
 export function upstreamRequestHeaders(exchange: Exchange, state: GatewayState): string[] {
   const head = exchange.head!;
   const headers = head.forward;
   const auth = exchange.route!.auth;
-  if (auth === 'authenticated') headers.push('authorization', `Bearer ${exchange.token!}`);
+  if (auth === 'authenticated') headers.push('authorization', bearerHeader(exchange));
   else if (auth === 'passthrough' && head.authorization !== undefined) headers.push('authorization', head.authorization);
   if (head.cookie !== undefined) {
     const cookie = state.session === undefined ? head.cookie : state.session.stripCookie(head.cookie);
@@ -38,7 +49,9 @@ export function upstreamRequestHeaders(exchange: Exchange, state: GatewayState):
 
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authenticate']);
 
-function connectionNamed(value: string | string[]): Set<string> {
+/** The headers an upstream's `Connection` names (RFC 9110 §7.6.1); undefined for the usual `keep-alive` / `close`, which name none. */
+function connectionNamed(value: string | string[]): Set<string> | undefined {
+  if (value === 'keep-alive' || value === 'close') return undefined;
   const named = new Set<string>();
   for (const token of (typeof value === 'string' ? value : value.join(',')).split(',')) named.add(token.trim().toLowerCase());
   return named;
