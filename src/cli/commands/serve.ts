@@ -1,9 +1,25 @@
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { configFrom } from '../program.ts';
 import { createSecurityService } from '../../service.ts';
 import { stopOnSignal } from '../../process.ts';
 import { createGateway } from '../../gateway/index.ts';
 import { createLogger } from '../../shared/logger.ts';
+
+/**
+ * V8 "pretenures" an allocation site whose objects all survived a garbage collection: it
+ * allocates them in the old generation from then on. A full collection while the gateway's first
+ * requests are in flight (one is likely: start-up leaves a large heap behind) does that to sites
+ * of Node's HTTP internals; the request objects then born old keep every young object they point
+ * to alive through each minor collection, so those survive, pass as long-lived, and the whole
+ * request graph is copied and promoted again and again. Measured under load: a quarter of all
+ * allocation survived each scavenge (11 MB of 45), scavenges took ~20 ms instead of ~2, and the
+ * gateway spent ~18 µs more CPU per request. Without pretenuring a request's objects die young,
+ * as they should in a proxy.
+ */
+function keepRequestsYoung(): void {
+  setFlagsFromString('--no-allocation-site-pretenuring');
+}
 
 export function registerServe(program: Command): void {
   const serve = program.command('serve').description('run a Gatehouse component');
@@ -22,6 +38,7 @@ export function registerServe(program: Command): void {
     .description('run the API gateway (routes, services and gateway.* of the config; SIGHUP reloads the routes)')
     .action(async (_options, command: Command) => {
       const config = configFrom(command);
+      keepRequestsYoung();
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, asyncStdout: true });
       const gateway = await createGateway({ config, logger });
       const url = await gateway.listen();
