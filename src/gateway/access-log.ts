@@ -30,8 +30,12 @@ const DENIALS: ReadonlySet<string> = new Set<DenialReason>([
 /** nginx's "client closed the connection before the answer". */
 const CLIENT_CLOSED = 499;
 
+/** Strings JSON writes as they are: no quote, backslash, control character or lone surrogate. */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
 /** `,"name":"value"`, or nothing when the value is missing (as pino leaves out undefined fields). */
-const member = (name: string, value: string | undefined): string => (value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`);
+const member = (name: string, value: string | undefined): string =>
+  value === undefined ? '' : `,"${name}":${PLAIN.test(value) ? `"${value}"` : JSON.stringify(value)}`;
 
 export function logAccess(exchange: Exchange, state: GatewayState): void {
   const { res } = exchange;
