@@ -142,6 +142,17 @@ test('fail-tampered: a payload changed after signing', async () => {
   await refused(`${header}.${forged}.${signature}`, /signature/);
 });
 
+test('fail-cached-signature: another payload under a cached token\'s signature is verified (and refused), never answered from the cache', async () => {
+  const token = await iss.sign({ sub: 'alice', roles: ['customer'] });
+  await verifier.verify(token);
+  const [header, payload, signature] = token.split('.');
+  const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload!))) as Record<string, unknown>;
+  const forged = `${header}.${base64url.encode(JSON.stringify({ ...claims, roles: ['admin'] }))}.${signature}`;
+  assert.equal(verifier.verifyCached(forged), undefined);
+  await refused(forged, /signature/);
+  assert.ok(verifier.verifyCached(token), 'the genuine token is still cached');
+});
+
 test('fail-wrong-key: signed by another key under the published kid', async () => {
   const impostor = { ...(await signingKey('ES256')), kid: iss.key.kid };
   await refused(await iss.sign({}, {}, impostor), /signature/);

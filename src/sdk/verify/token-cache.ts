@@ -2,10 +2,15 @@
  * Verified tokens, so each token is verified once: token string → identity, until the token
  * expires. Bounded (the oldest entry goes first); failures are never stored. A hit costs one Map
  * lookup and hands back a promise that is already resolved, so the hot path allocates nothing.
+ *
+ * Entries are keyed by the token's signature segment and hold the whole token, which a lookup
+ * compares: hashing a key costs per character, a token is 500+ characters, its signature ~86
+ * (≈ 1.2 µs → 0.3 µs a lookup). Only a token equal to the stored one is a hit.
  */
 import type { Identity } from './types.ts';
 
 export interface CachedToken {
+  token: string;
   identity: Identity;
   /** `Promise.resolve(identity)`, made once. */
   resolved: Promise<Identity>;
@@ -21,16 +26,26 @@ export interface TokenCache {
   readonly size: number;
 }
 
+/** The JWS signature segment (the whole string when it has no `.`). */
+const keyOf = (token: string): string => token.slice(token.lastIndexOf('.') + 1);
+
 export function createTokenCache(maxEntries: number): TokenCache {
   const entries = new Map<string, CachedToken>();
+  const get = (token: string): CachedToken | undefined => {
+    const entry = entries.get(keyOf(token));
+    return entry !== undefined && entry.token === token ? entry : undefined;
+  };
   return {
-    get: (token) => entries.get(token),
+    get,
     set(token, identity, validUntil) {
       if (maxEntries <= 0) return;
-      if (entries.size >= maxEntries && !entries.has(token)) entries.delete(entries.keys().next().value!);
-      entries.set(token, { identity, resolved: Promise.resolve(identity), validUntil });
+      const key = keyOf(token);
+      if (entries.size >= maxEntries && !entries.has(key)) entries.delete(entries.keys().next().value!);
+      entries.set(key, { token, identity, resolved: Promise.resolve(identity), validUntil });
     },
-    delete: (token) => void entries.delete(token),
+    delete(token) {
+      if (get(token) !== undefined) entries.delete(keyOf(token));
+    },
     clear: () => entries.clear(),
     get size() {
       return entries.size;

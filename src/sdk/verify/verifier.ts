@@ -160,6 +160,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /** A cached verification that still holds (checked again: expiry and the deny list), else undefined. */
   function cached(token: string): CachedToken | undefined {
+    if (typeof token !== 'string') return undefined; // plain-JavaScript callers: verify() refuses it
     const hit = cache.get(token);
     if (hit === undefined) return undefined;
     if (now() < hit.validUntil && (revocations.size() === 0 || !revocations.denies(hit.identity))) {
