@@ -67,14 +67,26 @@ function lookup(current: TrieNode, segments: readonly string[], index: number): 
   return current.anyOne ? lookup(current.anyOne, segments, index + 1) : undefined;
 }
 
+/** Answers kept per set: the permissions a gateway or service asks about are few (route rules, code). */
+const MAX_REMEMBERED = 256;
+const NOT_COVERED = '';
+
 export function compilePermissions(permissions: Iterable<string>): PermissionSet {
   const list = [...new Set(permissions)].sort();
   const root = node();
   for (const permission of list) insert(root, permission);
+  // The same few permissions are asked about on every request: split and walk once each.
+  const remembered = new Map<string, string>();
   return {
     list,
     covering(permission) {
-      return lookup(root, permission.split(':'), 0);
+      let found = remembered.get(permission);
+      if (found === undefined) {
+        found = lookup(root, permission.split(':'), 0) ?? NOT_COVERED;
+        if (remembered.size >= MAX_REMEMBERED) remembered.clear();
+        remembered.set(permission, found);
+      }
+      return found === NOT_COVERED ? undefined : found;
     },
   };
 }
