@@ -32,7 +32,7 @@ export interface IdentityDeps {
   logger: Logger;
   /**
    * Revokes every grant and token of the user inside the caller's transaction `trx`, so a disable
-   * or password change and the revocation commit together (the OAuth component provides it, late-bound).
+   * or password change and the revocation commit together (the OAuth component's `createRevoker`).
    */
   revokeUser: (userId: string, reason: string, options: { trx: StoreTransaction; actor: string }) => Promise<void>;
   /** Where login failure counters live; default: the `login_throttle` table. */
