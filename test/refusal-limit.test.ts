@@ -10,7 +10,9 @@ import type { Agent } from 'undici';
 import { request } from 'undici';
 import { frozenClock } from '../src/shared/clock.ts';
 import { startOAuthService, basic, type OAuthFixture } from './oauth/helpers.ts';
-import { tlsAgent } from './helpers/pki.ts';
+import { randomBytes } from 'node:crypto';
+import { tlsAgent, makeCsr } from './helpers/pki.ts';
+import { formatJoinToken } from '../src/x509/index.ts';
 
 const LIMIT = 5;
 const clock = frozenClock(Date.now());
@@ -94,25 +96,38 @@ test('fail-too-many-refusals: bad bearer tokens at /admin/api are blocked with a
 });
 
 test('fail-too-many-refusals: unknown join tokens at /pki/enroll (TLS listener) are blocked', async () => {
+  // Well formed, with the real root fingerprint and a valid CSR: refused only because no such token exists.
+  const { rootFingerprint } = await fx.svc.service.context.pki.mintJoinToken({ service: 'orders', createdBy: 'test' });
+  const unknown = formatJoinToken(randomBytes(8).toString('hex'), randomBytes(32).toString('base64url'), rootFingerprint);
+  const { csr } = await makeCsr();
   const enroll = async () => {
-    const res = await request(`${fx.svc.service.tlsUrl}/pki/enroll`, { method: 'POST', dispatcher: anonymous, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'gh_join_not-a-real-token', csr: 'not a csr' }) });
+    const res = await request(`${fx.svc.service.tlsUrl}/pki/enroll`, { method: 'POST', dispatcher: anonymous, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: unknown, csr }) });
     return { status: res.statusCode, headers: res.headers, body: (await res.body.json()) as Record<string, unknown> };
   };
-  for (let i = 0; i < LIMIT; i++) assert.ok([400, 401].includes((await enroll()).status));
-  const refusedBefore = await count('enrollment.refused');
+  // The TLS listener trusts no proxy: the client is the socket's address.
+  const blockedBefore = (await blockedRows('127.0.0.1')).length;
+  const refusedAtStart = await count('enrollment.refused');
+  for (let i = 0; i < LIMIT; i++) {
+    const res = await enroll();
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, 'invalid_join_token');
+  }
+  const refusals = (await audit().list({ event: 'enrollment.refused' })).slice(refusedAtStart);
+  assert.deepEqual(refusals.map((row) => row.reason), Array(LIMIT).fill('unknown_token'));
   const res = await enroll();
   assert.equal(res.status, 429);
   assert.ok(Number(res.headers['retry-after']) > 0);
   assert.equal(res.body.code, 'rate_limited');
-  assert.equal(await count('enrollment.refused'), refusedBefore);
-  assert.equal((await blockedRows('127.0.0.1')).length, 1);
+  assert.equal(await count('enrollment.refused'), refusedAtStart + LIMIT, 'the blocked request wrote no enrollment.refused row');
+  assert.equal((await blockedRows('127.0.0.1')).length, blockedBefore + 1);
 });
 
 test('ok: once the block has run out, requests are allowed again', async () => {
   const ip = '203.0.113.6';
   for (let i = 0; i < LIMIT; i++) await token(ip, 'wrong-secret');
   assert.equal((await token(ip, fx.service.secret)).status, 429);
+  assert.equal((await admin(ip)).status, 429, 'blocked at the admin API too');
   clock.advance(61_000);
   assert.equal((await token(ip, fx.service.secret)).status, 200);
-  assert.equal((await admin('203.0.113.5')).status, 401, 'the admin block has run out too');
+  assert.equal((await admin(ip)).status, 401, 'the admin API answers again (a bad token is still refused)');
 });

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import crypto from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDataDir, loadCookieKeys, loadMasterKey, writeSecretFile } from './secrets.ts';
@@ -45,14 +47,35 @@ for (const [name, load] of [['master.key', (dir: string) => loadMasterKey(dir, {
   }));
 }
 
-test('fail-symlink: a symlink planted at the old predictable temp name does not redirect writeSecretFile', () => withDir((dir) => {
+// The temp name comes from randomBytes: pinning it lets the test plant a link exactly where the
+// write will go, which is what an attacker who could predict the name would do.
+test('fail-symlink: a symlink planted at the temp name is refused, never followed', (t) => withDir((dir) => {
   const victim = join(dir, 'victim');
   writeFileSync(victim, 'untouched');
   const target = join(dir, 'root-key.pem');
-  symlinkSync(victim, `${target}.${process.pid}.tmp`);
+  const fixed = Buffer.alloc(8, 0xab);
+  t.mock.method(crypto, 'randomBytes', () => Buffer.from(fixed));
+  syncBuiltinESMExports();
+  try {
+    symlinkSync(victim, `${target}.${fixed.toString('hex')}.tmp`);
+    assert.throws(() => writeSecretFile(target, 'SECRET\n'), (error: NodeJS.ErrnoException) => error.code === 'EEXIST');
+  } finally {
+    t.mock.restoreAll();
+    syncBuiltinESMExports();
+  }
+  assert.equal(readFileSync(victim, 'utf8'), 'untouched');
+  assert.equal(existsSync(target), false);
+}));
+
+test('ok: writeSecretFile replaces a symlink at the target instead of writing through it', () => withDir((dir) => {
+  const victim = join(dir, 'victim');
+  writeFileSync(victim, 'untouched');
+  const target = join(dir, 'root-key.pem');
+  symlinkSync(victim, target);
   writeSecretFile(target, 'SECRET\n');
   assert.equal(readFileSync(victim, 'utf8'), 'untouched');
+  assert.equal(lstatSync(target).isSymbolicLink(), false);
   assert.equal(readFileSync(target, 'utf8'), 'SECRET\n');
   assert.equal(mode(target), 0o600);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp') && !f.includes(String(process.pid))), [], 'no temp file left behind');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp file left behind');
 }));
