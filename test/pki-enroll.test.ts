@@ -86,6 +86,17 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     assert.equal((await lastRefusal())!.reason, 'token_used');
   });
 
+  test('fail-racing-token: two enrollments racing with one join token get exactly one certificate', async () => {
+    const t = await token();
+    const count = await issuedCount();
+    const [csrA, csrB] = await Promise.all([makeCsr(), makeCsr()]);
+    const results = await Promise.all([enroll({ token: t, csr: csrA.csr }), enroll({ token: t, csr: csrB.csr })]);
+    assert.deepEqual(results.map((r) => r.status).sort(), [200, 401]);
+    assert.equal(results.find((r) => r.status === 401)!.body.code, 'invalid_join_token');
+    assert.equal(await issuedCount(), count + 1);
+    assert.equal((await lastRefusal())!.reason, 'token_used');
+  });
+
   test('fail-expired-token: refused, nothing issued, audit written', async () => {
     const minted = await pki.mintJoinToken({ service: 'orders', createdBy: 'test' });
     await svc.service.context.store.db.updateTable('join_tokens').set({ expires_at: Math.floor(Date.now() / 1000) - 1 }).where('id', '=', minted.id).execute();
