@@ -143,8 +143,11 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     assert.equal(res.body.type, 'urn:gatehouse:error:invalid_csr');
   });
 
-  test('fail-malformed-body: missing fields are invalid_request', async () => {
-    assert.equal((await enroll({ csr: 'x' })).body.code, 'invalid_request');
+  test('fail-validation: a body without its token is a 422 naming the field', async () => {
+    const res = await enroll({ csr: 'x' });
+    assert.equal(res.status, 422);
+    assert.equal(res.body.code, 'validation_failed');
+    assert.deepEqual((res.body.errors as Array<{ path: string }>).map((e) => e.path), ['token']);
   });
 
   async function enrolled(service = 'orders') {

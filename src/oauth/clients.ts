@@ -12,7 +12,8 @@ import type { ClientRow, Store } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
-import { GatehouseError, fail } from '../shared/errors.ts';
+import { fail } from '../shared/errors.ts';
+import { parseInput } from '../shared/validation.ts';
 import { randomToken, sha256Hex } from '../shared/random.ts';
 import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
 import { SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
@@ -144,14 +145,7 @@ export function createClientService(deps: { store: Store; audit: AuditLog; confi
 
   return {
     async create(raw: CreateClientInput, actor: string) {
-      const parsed = schema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new GatehouseError('validation_failed', `${issue.path.join('.') || 'client'}: ${issue.message}`, {
-          extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-        });
-      }
-      const input = parsed.data;
+      const input = parseInput(schema, raw, 'The client is invalid');
       const now = epochSeconds(clock);
       const secret = input.public ? undefined : randomToken(32);
       const row: ClientRow = {

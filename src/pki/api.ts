@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GatehouseError } from '../shared/errors.ts';
+import { parseInput } from '../shared/validation.ts';
 import { x509 } from '../x509/index.ts';
 import type { Pki } from './index.ts';
 
@@ -18,15 +19,6 @@ const enrollBody = z.object({
   ttl: z.number().int().positive().optional(),
 });
 const renewBody = enrollBody.omit({ token: true });
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new GatehouseError('invalid_request', `Invalid request body: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'malformed'}`);
-  }
-  return result.data;
-}
 
 /** Serves `body` with a strong ETag; answers 304 to a matching If-None-Match. */
 function sendDocument(request: FastifyRequest, reply: FastifyReply, body: string | Buffer, type: string): FastifyReply {
@@ -62,12 +54,12 @@ export function registerPkiRoutes(app: FastifyInstance, pki: Pki, options: PkiRo
   app.get('/pki/crl/root.crl', (request, reply) => crlRoute(pki, 'root', request, reply));
   app.get('/pki/crl/intermediate.crl', (request, reply) => crlRoute(pki, 'intermediate', request, reply));
   app.post('/pki/enroll', !options.tls ? tlsOnly : async (request) => {
-    const body = parseBody(enrollBody, request.body);
+    const body = parseInput(enrollBody, request.body ?? {});
     const issued = await pki.enroll({ token: body.token, csr: body.csr, ttl: body.ttl, ip: request.ip });
     return { certificate: issued.certificate, serial: issued.serial, spiffeId: issued.spiffeId, notAfter: issued.notAfter };
   });
   app.post('/pki/renew', !options.tls ? tlsOnly : async (request) => {
-    const body = parseBody(renewBody, request.body);
+    const body = parseInput(renewBody, request.body ?? {});
     const issued = await pki.renew({ socket: request.raw.socket as TLSSocket, csr: body.csr, ttl: body.ttl, ip: request.ip });
     return { certificate: issued.certificate, serial: issued.serial, spiffeId: issued.spiffeId, notAfter: issued.notAfter };
   });

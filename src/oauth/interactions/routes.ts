@@ -14,6 +14,8 @@ import { z } from 'zod';
 import type { AuditLog } from '../../events/audit.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { isStoreUnavailable } from '../../store/index.ts';
+import { GatehouseError } from '../../shared/errors.ts';
+import { parseInput } from '../../shared/validation.ts';
 import type { PasswordAuthenticator, UserLookup } from '../types.ts';
 import { FIRST_PARTY_PROPERTY } from '../clients.ts';
 import { INTERACTION_PREFIX } from '../provider-config.ts';
@@ -50,7 +52,6 @@ class PageError extends Error {
 }
 
 const expired = () => new PageError(400, 'Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
-const badForm = () => new PageError(400, 'Invalid form', 'The form was incomplete or malformed. Go back and try again.');
 
 function minutes(seconds: number): string {
   return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
@@ -78,10 +79,10 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
   /** Every form post: the interaction, the parsed form, and its CSRF token checked — in this order, in one place. */
   async function loadForm<T extends { csrf: string }>(request: FastifyRequest, reply: FastifyReply, schema: z.ZodType<T>, pageName: string) {
     const loaded = await load(request, reply);
-    const form = schema.safeParse(request.body);
-    if (!form.success) throw badForm();
-    if (!csrfValid(cookieKeys, loaded.details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', `The form was not submitted from this ${pageName}. Go back and try again.`);
-    return { ...loaded, form: form.data };
+    // validation_failed (422), shown as the "Invalid form" page by the error handler below.
+    const form = parseInput(schema, request.body ?? {}, 'The form is incomplete or malformed');
+    if (!csrfValid(cookieKeys, loaded.details.uid, form.csrf)) throw new PageError(403, 'Form expired', `The form was not submitted from this ${pageName}. Go back and try again.`);
+    return { ...loaded, form };
   }
 
   function send(reply: FastifyReply, status: number, html: string, details?: Details): FastifyReply {
@@ -113,6 +114,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
   app.register(async (scope) => {
     scope.setErrorHandler((error, request, reply) => {
       if (error instanceof PageError) return send(reply, error.status, errorPage(error.title, error.message));
+      if (error instanceof GatehouseError && error.code === 'validation_failed') return send(reply, 422, errorPage('Invalid form', 'The form was incomplete or malformed. Go back and try again.'));
       if (isStoreUnavailable(error)) {
         request.log.error({ err: error }, 'interaction failed: store unavailable');
         return send(reply.header('retry-after', '1'), 503, errorPage('Temporarily unavailable', 'The service is temporarily unavailable; nothing was changed. Try again shortly.'));
