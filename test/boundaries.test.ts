@@ -82,6 +82,12 @@ for (const row of rows.filter((r) => r.folder.startsWith('src/'))) {
   });
 }
 
+test('ok: policy is pure: besides its /policy endpoint (routes.ts) it imports only policy', () => {
+  const pure = sourceFiles('src/policy').filter((file) => file !== 'src/policy/routes.ts');
+  assert.ok(pure.length >= 3);
+  assert.deepEqual(offending(pure, (target) => target.startsWith('src/policy/')), []);
+});
+
 test('ok: examples import only the public API (src/service.ts, src/process.ts, a component\'s index.ts)', () => {
   const isPublic = (target: string) => ['src/service.ts', 'src/process.ts'].includes(target) || /^src\/[a-z0-9]+\/index\.ts$/.test(target);
   assert.deepEqual(offending(sourceFiles('examples'), isPublic), []);

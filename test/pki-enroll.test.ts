@@ -51,6 +51,11 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     assert.ok(new x509.X509Crl(await der.arrayBuffer()));
   });
 
+  test('ok: the bundle revalidates with a weak or listed If-None-Match (RFC 9110 weak comparison)', async () => {
+    const etag = (await fetch(`${svc.url}/pki/bundle.pem`)).headers.get('etag')!;
+    for (const header of [`W/${etag}`, `"other", ${etag}`]) assert.equal((await fetch(`${svc.url}/pki/bundle.pem`, { headers: { 'if-none-match': header } })).status, 304, header);
+  });
+
   test('ok: enrollment over TLS returns leaf + intermediate for the token\'s service, recorded and audited', async () => {
     const { csr } = await makeCsr({ cn: 'orders', dns: ['orders.shop.local'] });
     const res = await enroll({ token: await token(), csr });

@@ -3,12 +3,12 @@
  * listeners; enrollment and renewal only on the TLS listener (a join token must not travel in
  * clear text, and renewal needs the client certificate), the plain listener explains where.
  */
-import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GatehouseError } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
+import { sendCacheable } from '../shared/http-cache.ts';
 import { x509 } from '../x509/index.ts';
 import type { Pki } from './index.ts';
 
@@ -20,12 +20,9 @@ const enrollBody = z.object({
 });
 const renewBody = enrollBody.omit({ token: true });
 
-/** Serves `body` with a strong ETag; answers 304 to a matching If-None-Match. */
+/** Served with a content ETag and revalidated on every use (`no-cache`): 304 while unchanged. */
 function sendDocument(request: FastifyRequest, reply: FastifyReply, body: string | Buffer, type: string): FastifyReply {
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-  reply.header('etag', etag).header('cache-control', 'no-cache');
-  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-  return reply.type(type).send(body);
+  return sendCacheable(request, reply, { body, type, cacheControl: 'no-cache' });
 }
 
 /** PEM: the CRL of every trusted CA of that kind, concatenated. DER holds one: the active CA's. */
