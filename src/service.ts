@@ -126,7 +126,7 @@ async function buildComponents(foundation: ServiceFoundation): Promise<ServiceCo
   // OAuth, which needs identity's users and authenticator, is handed the same revoker.
   const revoker = createRevoker({ store, audit, events, clock, logger });
   const { users, authenticator } = createIdentity({ store, audit, config, clock, logger, revokeUser: revoker.revokeUser });
-  const oauth = createOAuth({ config, store, keys, users, authenticator, audit, events, clock, logger, cookieKeys, metrics, refusals, revoker });
+  const oauth = createOAuth({ config, store, keys, users, authenticator, audit, events, clock, logger, cookieKeys, metrics, refusals, revoker, verifier });
   return { ...foundation, keys, verifier, events, policy, refusals, pki, users, authenticator, oauth };
 }
 

@@ -14,6 +14,7 @@ import type { AuditLog } from '../events/audit.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import { fail } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
+import { formatScope, parseScope } from '../shared/scope.ts';
 import { randomToken, sha256Hex } from '../shared/random.ts';
 import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
 import { SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
@@ -73,7 +74,7 @@ function inputSchema(config: Config) {
       scope: z
         .string()
         .optional()
-        .refine((value) => value === undefined || value.split(' ').filter(Boolean).every((s) => scopes.has(s)), `scopes must be among: ${[...scopes].join(' ')}`),
+        .refine((value) => value === undefined || parseScope(value).every((s) => scopes.has(s)), `scopes must be among: ${[...scopes].join(' ')}`),
       roles: z.array(z.string().refine((r) => roles.has(r), 'a role defined in gatehouse.yaml `roles`')).default([]),
     })
     .strict()
@@ -91,7 +92,7 @@ function inputSchema(config: Config) {
       if (!grants.has('authorization_code') && input.redirectUris.length > 0) {
         ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'redirect URIs are only used by authorization_code' });
       }
-      const serviceOnly = (input.scope ?? '').split(' ').filter((s) => SERVICE_ONLY_SCOPES.includes(s));
+      const serviceOnly = parseScope(input.scope).filter((s) => SERVICE_ONLY_SCOPES.includes(s));
       if (grants.has('authorization_code') && serviceOnly.length > 0) {
         // A user's token would carry them: the event stream and introspection of every token are for services.
         ctx.addIssue({ code: 'custom', path: ['scope'], message: `${serviceOnly.join(' ')} is for service clients (client_credentials only), not for a client with authorization_code` });
@@ -156,7 +157,7 @@ export function createClientService(deps: { store: Store; audit: AuditLog; confi
         redirect_uris: JSON.stringify(unique(input.redirectUris)),
         post_logout_redirect_uris: JSON.stringify(unique(input.postLogoutRedirectUris)),
         grant_types: JSON.stringify(unique(input.grantTypes)),
-        scope: unique((input.scope ?? defaultClientScope(config)).split(' ').filter(Boolean)).join(' '),
+        scope: formatScope(parseScope(input.scope ?? defaultClientScope(config))),
         roles: JSON.stringify(unique(input.roles)),
         created_at: now,
         updated_at: now,

@@ -38,7 +38,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
   const { config, store, keys, logger, clock, revoker } = deps;
   const adapter = createAdapterFactory({ store, clock });
   const clients = createClientService({ ...deps, revoker });
-  const jwtTokens = createJwtAccessTokens({ keys, issuer: config.issuer, store, revoker, clock });
+  const jwtTokens = createJwtAccessTokens({ verifier: deps.verifier, store, revoker, clock });
   const timers: NodeJS.Timeout[] = [];
 
   let provider: Provider | undefined;
@@ -54,7 +54,6 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
     provider = next;
     callback = next.callback() as (req: IncomingMessage, res: ServerResponse) => unknown;
     keyVersion = version;
-    jwtTokens.reloadKeys();
   }
 
   function checkKeys(): Promise<boolean> {

@@ -74,6 +74,17 @@ for (const [name, make] of refusals) {
   });
 }
 
+test('ok: inspect (introspection, revocation) accepts any audience and keeps every other check', async () => {
+  const other = await keys.sign(claims({ aud: 'https://other.test', extra: 'kept' }), { typ: 'at+jwt' });
+  const inspected = await verifier().inspect(other);
+  assert.equal(inspected.claims.sub, 'user-1');
+  assert.equal(inspected.payload.extra, 'kept');
+  for (const name of ['fail-wrong-typ', 'fail-wrong-issuer', 'fail-expired', 'fail-future-iat', 'fail-century-long-exp', 'fail-foreign-key']) {
+    const token = await refusals.find(([n]) => n === name)![1]();
+    await assert.rejects(verifier().inspect(token), (error: { code?: string }) => error.code === 'invalid_token', name);
+  }
+});
+
 test('ok: the verifier notices keys rotated by another process', async () => {
   const v = createAccessTokenVerifier({ keys, issuer, clock, unknownKidInterval: 0 });
   await v.verify(await keys.sign(claims(), { typ: 'at+jwt' }), { audience });
