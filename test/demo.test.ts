@@ -102,3 +102,34 @@ test('fail-weak-demo-password: a guessable GATEHOUSE_DEMO_PASSWORD stops the sta
   assert.match(stderr, /^gatehouse: .*password/m);
   assert.doesNotMatch(stderr, /\n\s+at /);
 });
+
+test('ok: with only the port moved (--port, no issuer), the banner shows the real URL and /demo/signin signs in', async () => {
+  const [port, tlsPort] = await Promise.all([freePort(), freePort()]);
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-port-'));
+  const config = join(dir, 'gatehouse.yaml');
+  writeFileSync(config, `listen:\n  tlsPort: ${tlsPort}\n`);
+  const child = spawn(process.execPath, [START, '--config', config, '--data-dir', dir, '--port', String(port)], {
+    env: { ...process.env, GATEHOUSE_DEMO_PASSWORD: 'Velvet-Harbor-Quill-2291', GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_ISSUER: '', GATEHOUSE_PORT: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += String(chunk); });
+  child.stderr.on('data', (chunk) => { output += String(chunk); });
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('stop          Ctrl-C')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`demo did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const origin = `http://localhost:${port}`;
+    assert.match(output, new RegExp(`running at ${origin}\\n`));
+    assert.match(output, new RegExp(`sign-in demo  ${origin}/demo/signin`));
+    assert.doesNotMatch(output, /8080/);
+    const signedIn = await signIn(origin, 'alice', 'Velvet-Harbor-Quill-2291');
+    assert.equal(signedIn.status, 200);
+    assert.match(signedIn.html, /Signed in as alice/);
+  } finally {
+    await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

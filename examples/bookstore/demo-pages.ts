@@ -17,6 +17,14 @@ function page(reply: FastifyReply, title: string, body: string, status = 200) {
   return reply.code(status).headers(PAGE_HEADERS()).send(layout(title, body, { wide: true }));
 }
 
+/** The relying party cannot reach the issuer: say where it looked and what usually fixes it. */
+function unreachable(reply: FastifyReply, issuer: string, error: unknown) {
+  const code = (error as { cause?: { code?: string }; code?: string }).cause?.code ?? (error as { code?: string }).code ?? 'error';
+  return page(reply, 'Issuer unreachable', `<h1>The sign-in demo cannot reach the issuer</h1>
+<p class="alert">Discovery at ${escapeHtml(issuer)}/.well-known/openid-configuration failed (${escapeHtml(code)}).</p>
+<p>When <code>issuer</code> is set in the configuration, the Security Service must be reachable there (start the proxy or gateway in front of it); leave it unset and it follows <code>listen.port</code>.</p>`, 502);
+}
+
 const json = (value: unknown) => `<pre>${escapeHtml(JSON.stringify(value, null, 2))}</pre>`;
 
 export function registerDemoPages(app: FastifyInstance, context: ServiceContext): void {
@@ -44,7 +52,12 @@ export function registerDemoPages(app: FastifyInstance, context: ServiceContext)
 </dl>`));
 
   app.get('/demo/signin', async (_request, reply) => {
-    const config = await rp();
+    let config: oidc.Configuration;
+    try {
+      config = await rp();
+    } catch (error) {
+      return unreachable(reply, issuer, error);
+    }
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();

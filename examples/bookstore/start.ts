@@ -15,17 +15,21 @@ const program = new Command('npm start')
   .description('Gatehouse demo: the Security Service with demo users alice, bob and carol')
   .option('-c, --config <path>', 'gatehouse.yaml to read (env GATEHOUSE_CONFIG; default ./gatehouse.yaml if present)')
   .option('-d, --data-dir <path>', 'data directory (env GATEHOUSE_DATA_DIR; default ./.gatehouse)')
-  .action(async (options: { config?: string; dataDir?: string }) => {
-    const config = loadConfig({ configPath: options.config, dataDir: options.dataDir });
+  .option('-p, --port <port>', 'port of the HTTP listener (env GATEHOUSE_PORT; default 8080); the default issuer follows it')
+  .action(async (options: { config?: string; dataDir?: string; port?: string }) => {
+    const config = loadConfig({ configPath: options.config, dataDir: options.dataDir, port: options.port });
     const service = await createSecurityService({ config });
     const seed = await seedDemo(service.context, process.env);
     await applyDemoPasswordOverride(service.context, seed, process.env);
     registerDemoPages(service.app, service.context);
-    await service.listen();
+    const listening = await service.listen();
     const { issuer } = config;
+    // An explicit issuer on another port means a proxy or gateway in front: say where we really are.
+    const behindProxy = new URL(issuer).port !== new URL(listening).port;
     const lines = [
       '',
       `  Gatehouse demo is running at ${issuer}`,
+      ...(behindProxy ? [`  (listening on ${listening}; ${issuer} is the issuer set in the configuration and must reach it)`] : []),
       '',
       `  sign-in demo  ${issuer}/demo/signin`,
       `  discovery     ${issuer}/.well-known/openid-configuration`,

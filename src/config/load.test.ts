@@ -53,3 +53,33 @@ test('fail-weak-argon2: parameters below the OWASP minimum are refused', () => {
   const path = configFile('passwords:\n  argon2:\n    memory: 1024\n');
   assert.throws(() => loadConfig({ configPath: path, env: {} }), /passwords\.argon2\.memory/);
 });
+
+test('ok: with only listen.port changed, the default issuer follows the listener', () => {
+  const config = loadConfig({ configPath: configFile('listen:\n  port: 9100\n'), env: {} });
+  assert.equal(config.listen.port, 9100);
+  assert.equal(config.issuer, 'http://localhost:9100');
+});
+
+test('ok: an explicit issuer at another origin stays (the service is behind a proxy or gateway)', () => {
+  const config = loadConfig({ configPath: configFile('issuer: http://localhost:8080\nlisten:\n  port: 9100\n'), env: {} });
+  assert.equal(config.issuer, 'http://localhost:8080');
+  assert.equal(config.listen.port, 9100);
+});
+
+test('ok: GATEHOUSE_PORT and --port set listen.port (the flag wins) and the issuer follows', () => {
+  const path = configFile('listen:\n  port: 9100\n');
+  assert.equal(loadConfig({ configPath: path, env: { GATEHOUSE_PORT: '9200' } }).issuer, 'http://localhost:9200');
+  const flagged = loadConfig({ configPath: path, env: { GATEHOUSE_PORT: '9200' }, port: '9300' });
+  assert.equal(flagged.listen.port, 9300);
+  assert.equal(flagged.issuer, 'http://localhost:9300');
+});
+
+test('fail-port: a GATEHOUSE_PORT or --port that is not a port is refused, naming where it came from', () => {
+  assert.throws(() => loadConfig({ env: { GATEHOUSE_PORT: 'eighty' } }), (error: unknown) => error instanceof ConfigError && /GATEHOUSE_PORT: expected a port number 0–65535, received "eighty"/.test(error.message));
+  assert.throws(() => loadConfig({ env: {}, port: '70000' }), (error: unknown) => error instanceof ConfigError && /--port: expected a port number/.test(error.message));
+});
+
+test('fail-free-port-without-issuer: listen.port 0 needs an explicit issuer', () => {
+  assert.throws(() => loadConfig({ env: {}, port: '0' }), (error: unknown) => error instanceof ConfigError && /issuer: set the issuer when listen\.port is 0/.test(error.message));
+  assert.equal(loadConfig({ env: { GATEHOUSE_ISSUER: 'http://127.0.0.1:7000' }, port: '0' }).issuer, 'http://127.0.0.1:7000');
+});

@@ -13,12 +13,12 @@ export const configSchema = z
   .object({
     issuer: z
       .url()
-      .default('http://localhost:8080')
-      .describe('Public origin of the Security Service; the OIDC issuer identifier. Discovery is at <issuer>/.well-known/openid-configuration. Must be https in production.'),
+      .optional()
+      .describe('Public origin of the Security Service; the OIDC issuer identifier. Discovery is at <issuer>/.well-known/openid-configuration. Must be https in production. Default: http://localhost:<listen.port>, so moving the port moves the issuer; set it when clients reach the service through a proxy or gateway at another origin. Env GATEHOUSE_ISSUER.'),
     listen: z
       .object({
         host: z.string().default('127.0.0.1').describe('Address the HTTP listener binds to.'),
-        port: z.number().int().min(0).max(65535).default(8080).describe('Port of the HTTP listener (0 picks a free port).'),
+        port: z.number().int().min(0).max(65535).default(8080).describe('Port of the HTTP listener (0 picks a free port; then set `issuer`). Env GATEHOUSE_PORT, flag --port.'),
         tlsPort: z.number().int().min(0).max(65535).default(8443).describe('Port of the TLS listener for /pki/enroll and /pki/renew (mTLS). Its certificate comes from the internal CA.'),
       })
       .strict()
@@ -153,7 +153,14 @@ export const configSchema = z
     routes: routesSchema,
     gateway: gatewaySchema,
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.issuer === undefined && config.listen.port === 0) {
+      ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'set the issuer when listen.port is 0 (a free port is known only after listening)' });
+    }
+  })
+  // The default issuer follows the listener: only `listen.port` changed still gives a working issuer.
+  .transform(({ issuer, ...config }) => ({ issuer: issuer ?? `http://localhost:${config.listen.port}`, ...config }));
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
