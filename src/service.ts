@@ -20,7 +20,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, type UserService, type Authenticator } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
-import { createOAuth, createRevoker, OAUTH_ROUTES, type OAuthComponent } from './oauth/index.ts';
+import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 
 export interface ServiceOptions {
@@ -141,7 +141,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   const context = await createContext(options);
   const { config, logger, store, metrics } = context;
 
-  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals });
+  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals, pageStylesheet: OAUTH_STYLESHEET_PATH });
 
   registerHealthRoutes(app, { metrics, ready: { store: () => store.ping() } });
 

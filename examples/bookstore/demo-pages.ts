@@ -86,6 +86,10 @@ export function registerDemoPages(app: FastifyInstance, context: ServiceContext)
     try {
       tokens = await oidc.authorizationCodeGrant(config, new URL(request.url, issuer), { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce }, { resource: context.config.resources[0]!.audience });
     } catch (error) {
+      // Cancel on the sign-in or consent page comes back as access_denied: nothing failed.
+      if (error instanceof oidc.AuthorizationResponseError && error.error === 'access_denied') {
+        return page(reply, 'Sign-in cancelled', '<h1>You cancelled the sign-in</h1><p>Nothing was shared with the Bookstore.</p><a class="button" href="/demo/signin">Sign in</a><a class="button secondary" href="/">Back to the start page</a>');
+      }
       const message = error instanceof oidc.ResponseBodyError || error instanceof oidc.AuthorizationResponseError ? `${error.error}: ${error.error_description ?? ''}` : 'the sign-in could not be completed';
       return page(reply, 'Sign-in failed', `<h1>Sign-in failed</h1><p class="alert">${escapeHtml(message)}</p><a class="button" href="/demo/signin">Try again</a>`, 400);
     }

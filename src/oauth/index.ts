@@ -21,6 +21,7 @@ export type { Client, ClientService, CreateClientInput, GrantRevocation, RevokeU
 export { CLIENT_GRANT_TYPES } from './types.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
 export { ROUTES as OAUTH_ROUTES } from './provider-config.ts';
+export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
 export { resourceServers, knownScopes } from './resources.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;

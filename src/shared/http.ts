@@ -12,6 +12,7 @@ import { isStoreUnavailable, storeUnavailable } from './database-errors.ts';
 import { toProblem, PROBLEM_CONTENT_TYPE } from './problem.ts';
 import type { Metrics } from './metrics.ts';
 import { isRefusal, tooManyRefusals, type RefusalLimiter } from './refusal-limit.ts';
+import { ERROR_PAGE_HEADERS, errorPageHtml, prefersHtml, registerFavicon } from './browser.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -24,6 +25,8 @@ export interface HttpAppOptions {
   hsts?: boolean;
   /** Per-client-IP refusal limiting of the credential-checking endpoints (./refusal-limit.ts). */
   refusals?: RefusalLimiter;
+  /** Stylesheet the HTML error pages link (browsers get those instead of problem documents). */
+  pageStylesheet?: string;
 }
 
 /** One year (RFC 6797); subdomains are not ours to pin. */
@@ -67,8 +70,11 @@ export function toPublicError(error: unknown): GatehouseError {
   return new GatehouseError('internal_error', undefined, { cause: error, detail: (error as Error)?.message });
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: GatehouseError): FastifyReply {
+/** The error as a problem document, or as an HTML page to a client that prefers one (a browser). */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: GatehouseError, pageStylesheet?: string): FastifyReply {
   if (error.headers) reply.headers(error.headers);
+  reply.header('vary', 'accept');
+  if (prefersHtml(request)) return reply.code(error.status).headers(ERROR_PAGE_HEADERS).send(errorPageHtml(error, pageStylesheet));
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(toProblem(error, request.url.split('?')[0]));
 }
 
@@ -84,7 +90,7 @@ export function logError(request: FastifyRequest, error: GatehouseError): void {
  * of the problem-document endpoints are counted here; the OAuth endpoints hijack their reply, so
  * the provider middleware counts theirs.
  */
-function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter): void {
+function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter, pageStylesheet: string | undefined): void {
   app.addHook('onRequest', async (request, reply) => {
     const kind = refusals.endpoint(request.url);
     if (kind === undefined) return;
@@ -93,7 +99,7 @@ function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter): void {
     if (kind === 'oauth') {
       return reply.code(429).header('retry-after', String(wait)).type('application/json').send({ error: 'invalid_request', error_description: tooManyRefusals(wait) });
     }
-    return sendProblem(request, reply, new GatehouseError('rate_limited', tooManyRefusals(wait), { headers: { 'retry-after': String(wait) } }));
+    return sendProblem(request, reply, new GatehouseError('rate_limited', tooManyRefusals(wait), { headers: { 'retry-after': String(wait) } }), pageStylesheet);
   });
   app.addHook('onResponse', async (request, reply) => {
     if (refusals.endpoint(request.url) !== 'api' || !isRefusal(reply.statusCode)) return;
@@ -126,7 +132,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     // On the raw response: routes that hijack the reply (the OAuth provider) send it too.
     if (options.hsts) reply.raw.setHeader('strict-transport-security', HSTS_HEADER);
   });
-  if (options.refusals) limitRefusals(app, options.refusals);
+  if (options.refusals) limitRefusals(app, options.refusals, options.pageStylesheet);
   if (options.metrics) {
     const { httpDuration } = options.metrics;
     app.addHook('onResponse', async (request, reply) => {
@@ -138,13 +144,14 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     request.log.debug({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
+  registerFavicon(app);
   app.setErrorHandler((error, request, reply) => {
     const publicError = toPublicError(error);
     logError(request, publicError);
-    return sendProblem(request, reply, publicError);
+    return sendProblem(request, reply, publicError, options.pageStylesheet);
   });
   app.setNotFoundHandler((request, reply) => {
-    return sendProblem(request, reply, new GatehouseError('not_found', `No resource at ${request.method} ${request.url.split('?')[0]}`));
+    return sendProblem(request, reply, new GatehouseError('not_found', `No resource at ${request.method} ${request.url.split('?')[0]}`), options.pageStylesheet);
   });
   return app;
 }

@@ -20,7 +20,7 @@ import type { PasswordAuthenticator, UserLookup } from '../types.ts';
 import { FIRST_PARTY_PROPERTY } from '../clients.ts';
 import { INTERACTION_PREFIX } from '../provider-config.ts';
 import { PAGE_HEADERS, originsOf } from '../views/layout.ts';
-import { consentPage, errorPage, loginPage } from '../views/pages.ts';
+import { consentPage, errorPage, loginPage, waitInWords } from '../views/pages.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { describePermissions, grantConsent } from './consent.ts';
 
@@ -53,9 +53,6 @@ class PageError extends Error {
 
 const expired = () => new PageError(400, 'Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
 
-function minutes(seconds: number): string {
-  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
-}
 
 export function registerInteractions(app: FastifyInstance, deps: InteractionDeps): void {
   const { authenticator, users, audit, cookieKeys } = deps;
@@ -160,7 +157,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
       if (outcome.reason === 'locked') {
         const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 60));
         reply.header('retry-after', String(wait));
-        return send(reply, 429, loginHtml(details, clientName, { username: form.username, message: `Too many failed sign-in attempts. Try again in ${minutes(wait)}.` }), details);
+        return send(reply, 429, loginHtml(details, clientName, { username: form.username, message: `Too many failed sign-in attempts. Try again in ${waitInWords(wait)}.` }), details);
       }
       if (outcome.reason === 'disabled') {
         return send(reply, 403, loginHtml(details, clientName, { username: form.username, message: 'This account is disabled. Contact your administrator.' }), details);
