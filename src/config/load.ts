@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { issueMessage } from '../shared/validation.ts';
 import { configSchema, type Config } from './schema.ts';
 
 /** Invalid configuration: the message names every bad key path and what was expected. */
@@ -90,7 +91,7 @@ export function loadConfig(options: LoadOptions = {}): Config & { source: string
   if (options.dataDir !== undefined) merged = deepMerge(merged, { dataDir: options.dataDir });
   if (options.port !== undefined) merged = deepMerge(merged, { listen: { port: parsePort(options.port, '--port', source) } });
   if (options.overrides) merged = deepMerge(merged, options.overrides);
-  const result = configSchema.safeParse(merged);
+  const result = configSchema.safeParse(merged, { error: issueMessage });
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
   return { ...result.data, source };
 }
