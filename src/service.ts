@@ -105,7 +105,7 @@ async function buildComponents(foundation: ServiceFoundation): Promise<ServiceCo
   // Stage 2 — signing keys; the verifier and the event bus (which signs SETs) build on them.
   const keys = createKeyService(foundation);
   await keys.ensureKeys();
-  const verifier = createAccessTokenVerifier({ keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl) });
+  const verifier = createAccessTokenVerifier({ keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl, config.tokens.maxAccessTokenTtl) });
   const events = createEventBus({ store, keys, issuer: config.issuer, clock, logger });
   // Stage 3 — components that need only the stages above.
   const policy = compilePolicy(config.roles);

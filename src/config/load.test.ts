@@ -58,6 +58,7 @@ test('ok: with only listen.port changed, the default issuer follows the listener
   const config = loadConfig({ configPath: configFile('listen:\n  port: 9100\n'), env: {} });
   assert.equal(config.listen.port, 9100);
   assert.equal(config.issuer, 'http://localhost:9100');
+  assert.equal(config.resources[0]!.audience, 'http://localhost:9100/api', 'and the default API follows the issuer');
 });
 
 test('ok: an explicit issuer at another origin stays (the service is behind a proxy or gateway)', () => {
@@ -82,4 +83,15 @@ test('fail-port: a GATEHOUSE_PORT or --port that is not a port is refused, namin
 test('fail-free-port-without-issuer: listen.port 0 needs an explicit issuer', () => {
   assert.throws(() => loadConfig({ env: {}, port: '0' }), (error: unknown) => error instanceof ConfigError && /issuer: set the issuer when listen\.port is 0/.test(error.message));
   assert.equal(loadConfig({ env: { GATEHOUSE_ISSUER: 'http://127.0.0.1:7000' }, port: '0' }).issuer, 'http://127.0.0.1:7000');
+});
+
+test('ok: the default resource derives from the issuer', () => {
+  const path = configFile('issuer: https://auth.example.com\n');
+  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://auth.example.com/api', scopes: [] }]);
+  assert.deepEqual(loadConfig({ configPath: path, env: { GATEHOUSE_ISSUER: 'https://id.example.org/' } }).resources, [{ audience: 'https://id.example.org/api', scopes: [] }]);
+});
+
+test('ok: configured resources are kept as written', () => {
+  const path = configFile('issuer: https://auth.example.com\nresources:\n  - audience: https://api.example.com\n    scopes: [books:read]\n');
+  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://api.example.com', scopes: ['books:read'] }]);
 });

@@ -14,6 +14,7 @@ export const configSchema = z
     issuer: z
       .url()
       .optional()
+      .meta({ computedDefault: '"http://localhost:<listen.port>"' })
       .describe('Public origin of the Security Service; the OIDC issuer identifier. Discovery is at <issuer>/.well-known/openid-configuration. Must be https in production. Default: http://localhost:<listen.port>, so moving the port moves the issuer; set it when clients reach the service through a proxy or gateway at another origin. Env GATEHOUSE_ISSUER.'),
     listen: z
       .object({
@@ -47,12 +48,14 @@ export const configSchema = z
     tokens: z
       .object({
         algorithm: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256').describe('Signing algorithm of access tokens, ID tokens and security event tokens.'),
-        accessTokenTtl: duration('Lifetime of JWT access tokens.').default(600),
+        accessTokenTtl: duration('Lifetime of JWT access tokens (a client may have its own: `client add --access-token-ttl`).').default(600),
+        maxAccessTokenTtl: duration('Longest access-token lifetime a client may be registered with. Retired signing keys stay published at least this long (plus 60 s).').default(3600),
         idTokenTtl: duration('Lifetime of ID tokens.').default(600),
         refreshTokenTtl: duration('Lifetime of a refresh token (each rotation issues a new one).').default(14 * 86400),
         sessionTtl: duration('Lifetime of a browser single sign-on session at the Security Service.').default(86400),
         authorizationCodeTtl: duration('Lifetime of an authorization code.').default(60),
         keyCheckInterval: duration('How often a running service looks for signing keys rotated by another process.').default(10),
+        keyActivationDelay: duration('How long a `next` key must have been published in JWKS before `keys rotate` may make it sign (`--force` overrides). Relying parties refetch JWKS on an unknown kid only after a cooldown (jose createRemoteJWKSet: 30 s; the Gatehouse SDK and gateway: at most every 30 s) and a running service publishes a key rotated elsewhere within keyCheckInterval: 60 s covers both with a margin. Raise it for relying parties that cache JWKS longer.').default(60),
       })
       .strict()
       .prefault({})
@@ -66,8 +69,9 @@ export const configSchema = z
           })
           .strict(),
       )
-      .default([{ audience: 'http://localhost:8080/api', scopes: [] }])
-      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience.'),
+      .optional()
+      .meta({ computedDefault: '[{"audience":"<issuer>/api","scopes":[]}]' })
+      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience. Default: one API, `<issuer>/api` (derived from `issuer`), with no scopes.'),
     passwords: z
       .object({
         minLength: z.number().int().min(8).default(8).describe('Minimum password length (NIST 800-63B: at least 8).'),
@@ -159,8 +163,12 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'set the issuer when listen.port is 0 (a free port is known only after listening)' });
     }
   })
-  // The default issuer follows the listener: only `listen.port` changed still gives a working issuer.
-  .transform(({ issuer, ...config }) => ({ issuer: issuer ?? `http://localhost:${config.listen.port}`, ...config }));
+  // Defaults computed from other keys (zod defaults cannot see siblings): the issuer follows the
+  // listener (only `listen.port` changed still gives a working issuer), the default API the issuer.
+  .transform(({ issuer: configured, ...config }) => {
+    const issuer = configured ?? `http://localhost:${config.listen.port}`;
+    return { issuer, ...config, resources: config.resources ?? [{ audience: `${issuer.replace(/\/+$/, '')}/api`, scopes: [] }] };
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -18,6 +18,7 @@ export const errorCatalogue = {
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported content type' },
   not_found: { status: 404, title: 'No such resource' },
   conflict: { status: 409, title: 'The resource already exists or changed meanwhile' },
+  key_not_ready: { status: 409, title: 'The next signing key has not been published long enough to sign' },
   // authentication and authorization of API callers
   unauthorized: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The access token is missing, malformed, expired or revoked' },

@@ -44,6 +44,8 @@ export interface StartOptions {
   prepare?: (config: Config) => Promise<void>;
   /** Runs after the service is built and before it listens (add routes, seed data). */
   beforeListen?: (service: SecurityService) => Promise<void>;
+  /** Rewrites the PostgreSQL URL the service uses (e.g. through a test TCP proxy). */
+  routeDatabase?: (url: string) => string;
 }
 
 export async function startService(options: StartOptions = {}): Promise<TestService> {
@@ -56,7 +58,7 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
     issuer,
     dataDir,
     listen: { host: '127.0.0.1', port, tlsPort },
-    database: database ? { url: database.url, poolSize: 5 } : {},
+    database: database ? { url: options.routeDatabase ? options.routeDatabase(database.url) : database.url, poolSize: 5 } : {},
     resources: [{ audience: `${issuer}/api`, scopes: ['books:read', 'orders:write'] }],
     // Tests use cheap throttling so lockout is reachable quickly.
     ...options.config,
