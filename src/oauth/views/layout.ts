@@ -4,11 +4,9 @@
  */
 import { FAVICON_PATH } from '../../shared/browser.ts';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+import { escapeHtml } from '../../shared/html.ts';
 
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
+export { escapeHtml };
 
 export const STYLESHEET_PATH = '/assets/gatehouse.css';
 
