@@ -36,6 +36,7 @@ export const errorCatalogue = {
   // infrastructure
   store_unavailable: { status: 503, title: 'The data store is unavailable; nothing was changed' },
   internal_error: { status: 500, title: 'An unexpected error occurred; nothing was changed' },
+  temporarily_unavailable: { status: 503, title: 'The access token cannot be checked yet: the issuer\'s keys are not available' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
