@@ -5,7 +5,8 @@
  * request goes to the service's route table.
  */
 import type { Server } from 'node:https';
-import { createMtlsServer, VerificationError, type AllowRule, type Identity, type SdkLogger, type Verifier, type WorkloadIdentity } from '../../../src/sdk/index.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createMtlsServer, bearerAuthenticator, type AllowRule, type Identity, type SdkLogger, type Verifier, type WorkloadIdentity } from '../../../src/sdk/index.ts';
 import { HttpProblem, sendProblem, type Handler, type router } from './http.ts';
 
 export interface ServiceOptions {
@@ -17,29 +18,26 @@ export interface ServiceOptions {
   logger: SdkLogger;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/;
-
-async function identify(authorization: string | undefined, verifier: Verifier): Promise<Identity | undefined> {
-  if (authorization === undefined) return undefined;
-  const match = BEARER.exec(authorization);
-  if (!match) throw new HttpProblem(401, 'invalid_token', 'Expected Authorization: Bearer <token>');
-  try {
-    return await verifier.verify(match[1]!);
-  } catch (error) {
-    if (error instanceof VerificationError) throw new HttpProblem(401, 'invalid_token', 'The access token is invalid, expired or revoked');
-    throw error;
-  }
+/** Anonymous calls (the gateway forwards no token on public routes) have no identity; a token that is sent must verify. */
+async function identify(req: IncomingMessage, res: ServerResponse, authenticate: ReturnType<typeof bearerAuthenticator>): Promise<Identity | undefined | 'answered'> {
+  if (req.headers.authorization === undefined) return undefined;
+  const outcome = await authenticate(req);
+  if (outcome.identity) return outcome.identity;
+  res.writeHead(outcome.refusal.status, { ...outcome.refusal.headers, 'content-length': Buffer.byteLength(outcome.refusal.body) }).end(outcome.refusal.body);
+  return 'answered';
 }
 
 export function serveService(options: ServiceOptions): Server {
-  const { routes, verifier, logger, name } = options;
+  const { routes, logger, name } = options;
+  const authenticate = bearerAuthenticator(options.verifier, { onRefused: ({ code, reason }) => logger.info({ service: name, code, reason }, 'request refused') });
   return createMtlsServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const found = routes(req.method ?? 'GET', path);
     const run = async () => {
       if (found === undefined) throw new HttpProblem(404, 'not_found', `No resource at ${path}`);
       if (found === 'method') throw new HttpProblem(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
-      const identity = await identify(req.headers.authorization, verifier);
+      const identity = await identify(req, res, authenticate);
+      if (identity === 'answered') return;
       await (found.handler as Handler)({ req, res, params: found.params, identity });
     };
     run().catch((error: unknown) => {
