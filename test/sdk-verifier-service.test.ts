@@ -125,7 +125,8 @@ test('ok: policy.changed on the stream makes the verifier refetch /policy', asyn
 test('ok: keys.rotated on the stream makes the verifier refetch the JWKS; tokens of the new key verify', async () => {
   const jwksFetches = () => fetched.filter((f) => f.url.endsWith('/jwks.json')).length;
   const before = jwksFetches();
-  const { activeKid } = await fx.svc.service.context.keys.rotate('test');
+  // Forced: the next key is as young as the service (tokens.keyActivationDelay); the keys.rotated event makes the verifier refetch anyway.
+  const { activeKid } = await fx.svc.service.context.keys.rotate('test', { force: true });
   await fx.svc.service.context.events.publish({ type: 'keys.rotated', activeKid });
   await until(() => jwksFetches() > before, 'a JWKS refetch');
   const service = await oidc.discovery(new URL(fx.issuer), 'orders-svc', undefined, oidc.ClientSecretBasic(fx.service.secret), { execute: [oidc.allowInsecureRequests] });
