@@ -102,7 +102,7 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
       api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events'],
       apiPrefixes: ['/admin/api/', '/events/'],
     },
-    onBlocked: (ip, until) => context.audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: 'too_many_refusals', data: { until } }),
+    onBlocked: ({ ip, bucket, until }) => context.audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: bucket === 'shared' ? 'refusal_table_full' : 'too_many_refusals', data: { until, bucket } }),
   });
   context.pki = createPki({ store, audit: context.audit, config: config.pki, masterKey: context.masterKey, clock, logger, events: context.events });
   // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
@@ -126,7 +126,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   const context = await createContext(options);
   const { config, logger, store, metrics } = context;
 
-  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals });
+  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustedProxies: config.http.trustedProxies, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals });
 
   registerHealthRoutes(app, { metrics, ready: { store: () => store.ping() } });
 
