@@ -2,7 +2,7 @@
  * Per-client-IP refusal limiting (http.refusalLimit) over real HTTP: after `limit` refusals an IP
  * is answered 429 with Retry-After at the OAuth, admin API and PKI endpoints, one `ip.blocked`
  * row is written and nothing else is audited meanwhile; other IPs and successes are unaffected.
- * Each test uses its own client IP (http.trustProxy + X-Forwarded-For); the clock is frozen.
+ * Each test uses its own client IP (X-Forwarded-For from 127.0.0.1, a trusted proxy: http.trustedProxies); the clock is frozen.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ let fx: OAuthFixture;
 let anonymous: Agent;
 
 before(async () => {
-  fx = await startOAuthService('sqlite', { clock, config: { http: { trustProxy: true, refusalLimit: LIMIT, refusalWindow: '1m', refusalBlock: '1m' } } });
+  fx = await startOAuthService('sqlite', { clock, config: { http: { trustedProxies: ['127.0.0.1/32'], refusalLimit: LIMIT, refusalWindow: '1m', refusalBlock: '1m' } } });
   anonymous = tlsAgent(await (await fetch(`${fx.svc.url}/pki/bundle.pem`)).text());
 });
 after(async () => {

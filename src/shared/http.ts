@@ -121,7 +121,8 @@ function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter): void {
     }
     return sendProblem(request, reply, new GatehouseError('rate_limited', tooManyRefusals(wait), { headers: { 'retry-after': String(wait) } }));
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // Counted before the answer leaves: the client that sees its limit-th refusal is blocked already.
+  app.addHook('onSend', async (request, reply) => {
     if (refusals.endpoint(request.routeOptions.url) !== 'api' || !isRefusal(reply.statusCode)) return;
     try {
       await refusals.refused(request.ip);
