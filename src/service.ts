@@ -107,7 +107,7 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   context.pki = createPki({ store, audit: context.audit, config: config.pki, masterKey: context.masterKey, clock, logger, events: context.events });
   // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
   let revokeUser: IdentityDeps['revokeUser'] = async (userId, reason) => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
-  const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason, options) => revokeUser(userId, reason, options) });
+  const identity = createIdentity({ store, audit: context.audit, config, clock, logger, metrics, revokeUser: (userId, reason, options) => revokeUser(userId, reason, options) });
   context.users = identity.users;
   context.authenticator = identity.authenticator;
   context.oauth = createOAuth({ config, store, keys: context.keys, users: context.users, authenticator: context.authenticator, audit: context.audit, events: context.events, clock, logger, cookieKeys: context.cookieKeys, metrics, refusals: context.refusals });

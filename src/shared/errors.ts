@@ -35,6 +35,7 @@ export const errorCatalogue = {
   rate_limited: { status: 429, title: 'Too many failed requests from this address' },
   // infrastructure
   store_unavailable: { status: 503, title: 'The data store is unavailable; nothing was changed' },
+  server_busy: { status: 503, title: 'The service is busy; nothing was changed, try again shortly' },
   internal_error: { status: 500, title: 'An unexpected error occurred; nothing was changed' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

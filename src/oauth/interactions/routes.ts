@@ -53,6 +53,7 @@ const expired = () => new PageError(400, 'Sign-in expired', 'This sign-in reques
 const badForm = () => new PageError(400, 'Invalid form', 'The form was incomplete or malformed. Go back and try again.');
 
 function minutes(seconds: number): string {
+  if (seconds === 1) return '1 second';
   return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
 }
 
@@ -153,12 +154,17 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
       const clientName = client.clientName ?? client.clientId;
       const outcome = await authenticator.authenticate({ username: form.username, password: form.password, ip: request.ip });
       if (outcome.ok) return finish(request, reply, provider, { login: { accountId: outcome.user.id } });
-      // One message for unknown user and wrong password; a lockout is reported the same way
-      // whether or not the account exists (identity throttles by name and by IP alike).
-      if (outcome.reason === 'locked') {
+      // One message for unknown user and wrong password; a delay or lockout is reported the same
+      // way whether or not the account exists (identity throttles by name and by IP alike).
+      if (outcome.reason === 'locked' || outcome.reason === 'throttled') {
         const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 60));
         reply.header('retry-after', String(wait));
         return send(reply, 429, loginHtml(details, clientName, { username: form.username, message: `Too many failed sign-in attempts. Try again in ${minutes(wait)}.` }), details);
+      }
+      if (outcome.reason === 'busy') {
+        const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 1));
+        reply.header('retry-after', String(wait));
+        return send(reply, 503, loginHtml(details, clientName, { username: form.username, message: `The service is busy. Try again in ${minutes(wait)}.` }), details);
       }
       if (outcome.reason === 'disabled') {
         return send(reply, 403, loginHtml(details, clientName, { username: form.username, message: 'This account is disabled. Contact your administrator.' }), details);
