@@ -53,3 +53,17 @@ test('fail-weak-argon2: parameters below the OWASP minimum are refused', () => {
   const path = configFile('passwords:\n  argon2:\n    memory: 1024\n');
   assert.throws(() => loadConfig({ configPath: path, env: {} }), /passwords\.argon2\.memory/);
 });
+
+test('fail-replaced-key: http.trustProxy is refused with the key that replaces it', () => {
+  const path = configFile('http:\n  trustProxy: true\n');
+  assert.throws(() => loadConfig({ configPath: path, env: {} }), /http: Unrecognized key: "trustProxy" \(replaced by http\.trustedProxies, a list of proxy CIDR blocks/);
+});
+
+test('fail-cidr: http.trustedProxies entries must be addresses or CIDR blocks', () => {
+  const path = configFile('http:\n  trustedProxies: [10.0.0.0/33, proxy.internal]\n');
+  assert.throws(() => loadConfig({ configPath: path, env: {} }), (error: unknown) => {
+    assert.match(String(error), /http\.trustedProxies\.0: prefix length/);
+    assert.match(String(error), /http\.trustedProxies\.1: expected an IP address or CIDR block/);
+    return true;
+  });
+});
