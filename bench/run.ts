@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- token pki]` — runs the benchmarks one after another (each in its own process,
+ * `npm run bench [-- token pki flood]` — runs the benchmarks one after another (each in its own process,
  * bounded in time, loopback only) and prints their markdown. Results are recorded in BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 const BENCHES: Record<string, string> = {
   token: 'token-endpoint.ts',
   pki: 'pki.ts',
+  flood: 'login-flood.ts',
 };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);
