@@ -20,7 +20,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, type UserService, type Authenticator, type IdentityDeps } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
-import { createOAuth, OAUTH_ROUTES, type OAuthComponent } from './oauth/index.ts';
+import { createOAuth, OAUTH_ROUTES, SIGN_IN_ROUTE, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 
 export interface ServiceOptions {
@@ -101,6 +101,7 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
       oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation],
       api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events'],
       apiPrefixes: ['/admin/api/', '/events/'],
+      pages: [SIGN_IN_ROUTE],
     },
     onBlocked: ({ ip, bucket, until }) => context.audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: bucket === 'shared' ? 'refusal_table_full' : 'too_many_refusals', data: { until, bucket } }),
   });

@@ -1,5 +1,6 @@
 /**
- * A blocked client stays blocked on every spelling of a limited endpoint. fastify routes on the
+ * A blocked client stays blocked on every spelling of a limited endpoint (the OAuth endpoints,
+ * the admin API, the event endpoints, the sign-in form, enrollment and renewal). fastify routes on the
  * percent-decoded path and accepts absolute-form request targets, so the refusal limiter keys
  * on the route fastify matched: `/oauth2/%74oken`, `http://host/oauth2/token`, `/oauth2/token#x`
  * are the token endpoint (429), while `/oauth2/token/`, `//oauth2/token`, `/oauth2//token` are
@@ -13,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { frozenClock } from '../src/shared/clock.ts';
-import { startOAuthService, basic, type OAuthFixture } from './oauth/helpers.ts';
+import { startOAuthService, basic, rp, authorizationUrl, Browser, formAction, formField, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
 import { makeCsr } from './helpers/pki.ts';
 
 const LIMIT = 3;
@@ -76,6 +77,10 @@ const mint = (claims: Record<string, unknown>) => {
 interface Limited {
   listener: 'http' | 'tls';
   path: string;
+  /** Sets up what the requests need; returns the path when it is made per test (a sign-in form's). */
+  prepare?(): Promise<string>;
+  /** The status of an accepted request (default 200). */
+  ok?: number;
   /** A request the endpoint refuses (400/401/403): counted. */
   refused(): Promise<Sent>;
   /** A request the endpoint would answer 200 (and act on). */
@@ -86,12 +91,16 @@ const clientCredentials = (body: Record<string, string>): Sent => ({ method: 'PO
 const wrongSecret = (body: Record<string, string>): Sent => ({ method: 'POST', headers: { ...form, authorization: basic('orders-svc', 'wrong-secret') }, body: new URLSearchParams(body).toString() });
 const joinToken = async () => (await fx.svc.service.context.pki.mintJoinToken({ service: 'orders', createdBy: 'test' })).token;
 let workload: { key: string; cert: string } | undefined;
+let signIn: { cookie: string; csrf: string } | undefined;
+const signInPost = (username: string, password: string): Sent => ({
+  method: 'POST', headers: { ...form, cookie: signIn!.cookie }, body: new URLSearchParams({ csrf: signIn!.csrf, username, password }).toString(),
+});
 
 const LIMITED: Record<string, Limited> = {
-  token: { listener: 'http', path: '/oauth2/token', refused: async () => wrongSecret({ grant_type: 'client_credentials' }), accepted: async () => clientCredentials({ grant_type: 'client_credentials' }) },
-  introspection: { listener: 'http', path: '/oauth2/introspect', refused: async () => wrongSecret({ token: 'x' }), accepted: async () => clientCredentials({ token: 'x' }) },
-  revocation: { listener: 'http', path: '/oauth2/revoke', refused: async () => wrongSecret({ token: 'x' }), accepted: async () => clientCredentials({ token: 'x' }) },
-  'admin api': {
+  'token endpoint': { listener: 'http', path: '/oauth2/token', refused: async () => wrongSecret({ grant_type: 'client_credentials' }), accepted: async () => clientCredentials({ grant_type: 'client_credentials' }) },
+  'introspection endpoint': { listener: 'http', path: '/oauth2/introspect', refused: async () => wrongSecret({ token: 'x' }), accepted: async () => clientCredentials({ token: 'x' }) },
+  'revocation endpoint': { listener: 'http', path: '/oauth2/revoke', refused: async () => wrongSecret({ token: 'x' }), accepted: async () => clientCredentials({ token: 'x' }) },
+  'admin API': {
     listener: 'http', path: '/admin/api/users',
     refused: async () => ({ method: 'GET', headers: { authorization: 'Bearer not-a-token' } }),
     accepted: async () => ({ method: 'GET', headers: { authorization: `Bearer ${await mint({ sub: fx.users.bob, client_id: 'admin-console', roles: ['admin'], scope: 'openid admin' })}` } }),
@@ -106,12 +115,24 @@ const LIMITED: Record<string, Limited> = {
     refused: async () => ({ method: 'GET', headers: { authorization: 'Bearer not-a-token' } }),
     accepted: async () => ({ method: 'GET', headers: { authorization: `Bearer ${await mint({ sub: 'orders-svc', client_id: 'orders-svc', scope: 'events:read', roles: [] })}` } }),
   },
-  enrollment: {
+  'enrollment endpoint': {
     listener: 'tls', path: '/pki/enroll',
     refused: async () => ({ method: 'POST', headers: json, body: JSON.stringify({ token: 'gh_join_not-a-real-token', csr: 'not a csr' }) }),
     accepted: async () => ({ method: 'POST', headers: json, body: JSON.stringify({ token: await joinToken(), csr: (await makeCsr({ cn: 'orders' })).csr }) }),
   },
-  renewal: {
+  'sign-in form': {
+    listener: 'http', path: '/interaction/:uid/login', ok: 303,
+    async prepare() {
+      const browser = new Browser();
+      const page = await browser.follow((await authorizationUrl(await rp(fx.issuer, 'shop', fx.firstParty.secret))).url.href, fx.issuer);
+      const html = await page.res.text();
+      signIn = { cookie: [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; '), csrf: formField(html, 'csrf') };
+      return formAction(html, '/login');
+    },
+    refused: async () => signInPost('nobody-here', 'Wrong-Password-123'),
+    accepted: async () => signInPost('alice', PASSWORD),
+  },
+  'renewal endpoint': {
     listener: 'tls', path: '/pki/renew',
     refused: async () => ({ method: 'POST', headers: json, body: JSON.stringify({ csr: (await makeCsr({ cn: 'orders' })).csr }) }),
     accepted: async () => ({ method: 'POST', headers: json, body: JSON.stringify({ csr: (await makeCsr({ cn: 'orders' })).csr }), client: workload! }),
@@ -122,7 +143,7 @@ const auditHead = async () => (await fx.svc.service.context.audit.list({ latest:
 let nextIp = 1;
 
 for (const [name, endpoint] of Object.entries(LIMITED)) {
-  test(`fail-blocked: ${name} stays blocked under every spelling of ${endpoint.path}`, async () => {
+  test(`fail-blocked: the ${name} stays blocked under every spelling of ${endpoint.path}`, async () => {
     // The TLS listener's clients are all 127.0.0.1: start after an earlier test's block ran out.
     if (endpoint.listener === 'tls') clock.advance((BLOCK_SECONDS + 1) * 1000);
     if (endpoint.path === '/pki/renew') {
@@ -130,13 +151,14 @@ for (const [name, endpoint] of Object.entries(LIMITED)) {
       const enrolled = await send('tls', '/pki/enroll', { method: 'POST', headers: json, body: JSON.stringify({ token: await joinToken(), csr: keyAndCsr.csr }) });
       workload = { key: keyAndCsr.keyPem, cert: (JSON.parse(enrolled.body) as { certificate: string }).certificate };
     }
+    const path = endpoint.prepare ? await endpoint.prepare() : endpoint.path;
     const ip = `203.0.113.${nextIp++}`;
     const from = (sent: Sent): Sent => (endpoint.listener === 'http' ? { ...sent, headers: { ...sent.headers, 'x-forwarded-for': ip } } : sent);
     for (let i = 0; i < LIMIT; i++) {
-      const res = await send(endpoint.listener, endpoint.path, from(await endpoint.refused()));
+      const res = await send(endpoint.listener, path, from(await endpoint.refused()));
       assert.ok([400, 401, 403].includes(res.status), `refusal ${i + 1} answered ${res.status}`);
     }
-    const targets = [endpoint.path, ...spellings(endpoint.listener, endpoint.path)];
+    const targets = [path, ...spellings(endpoint.listener, path)];
     const requests = await Promise.all(targets.map(async () => from(await endpoint.accepted())));
     const head = await auditHead();
     for (const [i, target] of targets.entries()) {
@@ -150,12 +172,12 @@ for (const [name, endpoint] of Object.entries(LIMITED)) {
     // The credentials were good: once the block ran out (or from elsewhere) they work.
     if (endpoint.listener === 'http') {
       const accepted = await endpoint.accepted();
-      const elsewhere = await send('http', endpoint.path, { ...accepted, headers: { ...accepted.headers, 'x-forwarded-for': '198.51.100.99' } });
-      assert.equal(elsewhere.status, 200, elsewhere.body);
+      const elsewhere = await send('http', path, { ...accepted, headers: { ...accepted.headers, 'x-forwarded-for': '198.51.100.99' } });
+      assert.equal(elsewhere.status, endpoint.ok ?? 200, elsewhere.body);
     } else {
       clock.advance((BLOCK_SECONDS + 1) * 1000);
-      const later = await send('tls', endpoint.path, await endpoint.accepted());
-      assert.equal(later.status, 200, later.body);
+      const later = await send('tls', path, await endpoint.accepted());
+      assert.equal(later.status, endpoint.ok ?? 200, later.body);
     }
   });
 }

@@ -157,7 +157,7 @@ export const configSchema = z
       .object({
         bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),
         trustedProxies: z.array(cidr).default([]).describe('Proxies in front of the Security Service (CIDR blocks, e.g. [127.0.0.1/32] behind the gateway on the same host) whose X-Forwarded-For is believed: the client is the right-most address that is not one of them; from any other peer the header is ignored. Every per-client-IP rule (refusal limiting, login throttling, audit) uses that address; IPv6 clients are counted by /64.'),
-        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403) from one client IP within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api and /events after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
+        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403; at the sign-in form also its 429s) from one client IP (an IPv6 client by its /64) within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api, /events and the sign-in form after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
         refusalWindow: duration('Window in which refusals from one client IP are counted.').default(60),
         refusalBlock: duration('How long a client IP that reached refusalLimit is answered 429 (with Retry-After).').default(60),
       }, { error: (issue) => (issue.code === 'unrecognized_keys' ? unrecognizedKeys('http', issue.keys) : undefined) })

@@ -11,7 +11,7 @@ import { GatehouseError, isGatehouseError } from './errors.ts';
 import { isStoreUnavailable, storeUnavailable } from './database-errors.ts';
 import { toProblem, PROBLEM_CONTENT_TYPE } from './problem.ts';
 import type { Metrics } from './metrics.ts';
-import { isRefusal, tooManyRefusals, type RefusalLimiter } from './refusal-limit.ts';
+import { isRefusal, tooManyRefusals, tooManyRefusalsPage, type RefusalLimiter } from './refusal-limit.ts';
 import { compileCidrs, resolveClientAddress, type CidrList } from './client-address.ts';
 
 export interface HttpAppOptions {
@@ -107,8 +107,8 @@ function resolveClients(app: FastifyInstance, trusted: CidrList): void {
 /**
  * A blocked IP is answered 429 before routing goes further (no handler, no audit row). Which
  * endpoint a request is comes from the route fastify matched, not from the raw URL (see
- * ./refusal-limit.ts). Refusals of the problem-document endpoints are counted here; the OAuth
- * endpoints hijack their reply, so the provider middleware counts theirs.
+ * ./refusal-limit.ts). Refusals of the problem-document and page endpoints are counted here; the
+ * OAuth endpoints hijack their reply, so the provider middleware counts theirs.
  */
 function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter): void {
   app.addHook('onRequest', async (request, reply) => {
@@ -119,11 +119,15 @@ function limitRefusals(app: FastifyInstance, refusals: RefusalLimiter): void {
     if (kind === 'oauth') {
       return reply.code(429).header('retry-after', String(wait)).type('application/json').send({ error: 'invalid_request', error_description: tooManyRefusals(wait) });
     }
+    if (kind === 'page') {
+      return reply.code(429).header('retry-after', String(wait)).header('content-security-policy', "default-src 'none'; frame-ancestors 'none'").type('text/html; charset=utf-8').send(tooManyRefusalsPage(wait));
+    }
     return sendProblem(request, reply, new GatehouseError('rate_limited', tooManyRefusals(wait), { headers: { 'retry-after': String(wait) } }));
   });
   // Counted before the answer leaves: the client that sees its limit-th refusal is blocked already.
   app.addHook('onSend', async (request, reply) => {
-    if (refusals.endpoint(request.routeOptions.url) !== 'api' || !isRefusal(reply.statusCode)) return;
+    const kind = refusals.endpoint(request.routeOptions.url);
+    if ((kind !== 'api' && kind !== 'page') || !isRefusal(reply.statusCode, kind)) return;
     try {
       await refusals.refused(request.ip);
     } catch (error) {

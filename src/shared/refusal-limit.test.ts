@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frozenClock } from './clock.ts';
-import { createMemoryRefusalCounter, createRefusalLimiter, endpointMatcher, type RefusalBlock } from './refusal-limit.ts';
+import { createMemoryRefusalCounter, createRefusalLimiter, endpointMatcher, isRefusal, type RefusalBlock } from './refusal-limit.ts';
 
 function limiter(maxEntries = 100) {
   const clock = frozenClock(1_000_000);
@@ -97,12 +97,20 @@ test('fail-table-full: when only blocks are left, new addresses share one bucket
 });
 
 test('ok: only the listed routes are limited, by the route matched (never the raw URL)', () => {
-  const limitedEndpoint = endpointMatcher({ oauth: ['/oauth2/token'], api: ['/pki/enroll', '/admin/api'], apiPrefixes: ['/admin/api/', '/events/'] });
+  const limitedEndpoint = endpointMatcher({ oauth: ['/oauth2/token'], api: ['/pki/enroll', '/admin/api'], apiPrefixes: ['/admin/api/', '/events/'], pages: ['/interaction/:uid/login'] });
   assert.equal(limitedEndpoint('/oauth2/token'), 'oauth');
+  assert.equal(limitedEndpoint('/interaction/:uid/login'), 'page');
+  assert.equal(limitedEndpoint('/interaction/:uid'), undefined);
   assert.equal(limitedEndpoint('/admin/api/users/:id'), 'api');
   assert.equal(limitedEndpoint('/events/poll'), 'api');
   assert.equal(limitedEndpoint('/pki/enroll'), 'api');
   assert.equal(limitedEndpoint('/oauth2/authorize'), undefined);
   assert.equal(limitedEndpoint('/healthz'), undefined);
   assert.equal(limitedEndpoint(undefined), undefined, 'no route matched: no handler runs');
+});
+
+test('ok: a 429 is a refusal only at the sign-in form (the login throttle turning a guess away)', () => {
+  assert.deepEqual([400, 401, 403, 404, 429, 500].map((status) => isRefusal(status)), [true, true, true, false, false, false]);
+  assert.equal(isRefusal(429, 'page'), true);
+  assert.equal(isRefusal(404, 'page'), false);
 });

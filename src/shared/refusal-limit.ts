@@ -1,9 +1,10 @@
 /**
  * Per-client-IP refusal limiting for the endpoints where credentials can be guessed: client
  * secrets (OAuth token, introspection, revocation), join tokens (/pki/enroll), client
- * certificates (/pki/renew) and bearer tokens (/admin/api/*, /events/*).
+ * certificates (/pki/renew), bearer tokens (/admin/api/*, /events/*) and passwords (the sign-in
+ * form's post, whose own login throttle answers 429 too: each of those is a refused guess).
  *
- * Every 400/401/403 answer there counts one refusal for the client's address bucket (an IPv4
+ * Every 400/401/403 answer there (and a 429 of the sign-in form) counts one refusal for the client's address bucket (an IPv4
  * address, or an IPv6 /64: ./client-address.ts `addressBucket`); successes never count. Once a
  * bucket reaches `limit` refusals within `window`, it is blocked for `block`: its requests to
  * those endpoints are answered 429 with Retry-After before anything else runs, so a blocked
@@ -130,7 +131,7 @@ export interface RefusalLimitSettings {
 
 export interface RefusalLimiter {
   /** Whether the route fastify matched (`request.routeOptions.url`) is limited, and how its refusals are answered. */
-  endpoint(route: string | undefined): 'oauth' | 'api' | undefined;
+  endpoint(route: string | undefined): LimitedKind | undefined;
   /** Whole seconds the client at `ip` must still wait; 0 when it may go ahead. */
   retryAfter(ip: string): Promise<number>;
   /** Counts one refused request from `ip`; starts a block when its bucket reaches the limit. */
@@ -177,8 +178,15 @@ export function createRefusalLimiter(deps: {
   };
 }
 
-/** 400, 401 and 403 are refusals; 429 (already blocked), 404 and 5xx are not. */
-export const isRefusal = (status: number): boolean => status === 400 || status === 401 || status === 403;
+/**
+ * 400, 401 and 403 are refusals; 404 and 5xx are not, nor is a 429 except at a `page` (the
+ * sign-in form), where it is the login throttle turning a guess away. The limiter's own 429s are
+ * never counted again: a blocked client is not counted.
+ */
+export const isRefusal = (status: number, kind: LimitedKind = 'api'): boolean => status === 400 || status === 401 || status === 403 || (kind === 'page' && status === 429);
+
+/** How a limited endpoint answers: RFC 6749 JSON, problem documents, or HTML pages. */
+export type LimitedKind = 'oauth' | 'api' | 'page';
 
 /** The endpoints that are limited, named by the composition root (shared code knows no routes). */
 export interface LimitedEndpoints {
@@ -188,21 +196,29 @@ export interface LimitedEndpoints {
   api: readonly string[];
   /** Route prefixes answering problem documents. */
   apiPrefixes: readonly string[];
+  /** Routes answering HTML to a browser (the sign-in form's post; the shared HTTP app counts their refusals). */
+  pages?: readonly string[];
 }
 
 /**
  * Which limited endpoint a matched route is: `oauth`, `api`, or none (also for a request no
  * route matched: it reaches no handler). Compiled once.
  */
-export function endpointMatcher(endpoints: LimitedEndpoints): (route: string | undefined) => 'oauth' | 'api' | undefined {
+export function endpointMatcher(endpoints: LimitedEndpoints): (route: string | undefined) => LimitedKind | undefined {
   const oauth = new Set(endpoints.oauth);
   const api = new Set(endpoints.api);
+  const pages = new Set(endpoints.pages ?? []);
   return (route) => {
     if (route === undefined) return undefined;
     if (oauth.has(route)) return 'oauth';
+    if (pages.has(route)) return 'page';
     if (api.has(route) || endpoints.apiPrefixes.some((prefix) => route.startsWith(prefix))) return 'api';
     return undefined;
   };
 }
 
 export const tooManyRefusals = (seconds: number): string => `Too many failed requests from this address; retry after ${seconds} s`;
+
+/** The answer to a blocked browser: a page with nothing to run or load. */
+export const tooManyRefusalsPage = (seconds: number): string =>
+  `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Too many attempts</title></head>\n<body><h1>Too many attempts</h1><p role="alert">Too many failed attempts from this address. Try again in ${seconds} seconds.</p></body></html>\n`;

@@ -16,7 +16,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { isStoreUnavailable } from '../../store/index.ts';
 import type { PasswordAuthenticator, UserLookup } from '../types.ts';
 import { FIRST_PARTY_PROPERTY } from '../clients.ts';
-import { INTERACTION_PREFIX } from '../provider-config.ts';
+import { INTERACTION_PREFIX, SIGN_IN_ROUTE } from '../provider-config.ts';
 import { PAGE_HEADERS, originsOf } from '../views/layout.ts';
 import { consentPage, errorPage, loginPage } from '../views/pages.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
@@ -147,7 +147,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
       }), details);
     });
 
-    scope.post(`${INTERACTION_PREFIX}/:uid/login`, async (request, reply) => {
+    scope.post(SIGN_IN_ROUTE, async (request, reply) => {
       const { details, provider, form } = await loadForm(request, reply, loginForm, 'sign-in page');
       if (details.prompt.name !== 'login') throw expired();
       const client = await clientOf(provider, details);
