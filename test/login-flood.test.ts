@@ -12,7 +12,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as oidc from 'openid-client';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startOAuthService, rp, authorizationUrl, Browser, formAction, formField, post, type OAuthFixture } from './oauth/helpers.ts';
+import { startOAuthService, rp, authorizationUrl, Browser, formAction, formField, type OAuthFixture } from './oauth/helpers.ts';
+import { createIdentity } from '../src/identity/index.ts';
+import { createMetrics } from '../src/shared/metrics.ts';
+import { silentLogger } from '../src/shared/logger.ts';
 
 const IP_LOCK_AFTER = 10;
 const SPRAY = 50;
@@ -75,6 +78,22 @@ await forEachDialect('login flood', (dialect) => {
     assert.equal((await attempt(await loginForm(fx, shop), 'alice', ip)).status, 429);
   });
 
+  test('fail-spray-two-instances: two instances on one store share the budget (the store\'s atomic charge)', async () => {
+    const ctx = fx.svc.service.context;
+    // Two more authenticators on the same store: each with its own in-process queues, as two processes would be.
+    const instances = [0, 1].map(() => {
+      const metrics = createMetrics({ defaultMetrics: false });
+      const identity = createIdentity({ store: ctx.store, audit: ctx.audit, config: ctx.config, clock: ctx.clock, logger: silentLogger(), metrics, revokeUser: async () => {} });
+      return { identity, hashes: async () => (await metrics.registry.getSingleMetric('gatehouse_password_hashes_total')!.get()).values[0]?.value ?? 0 };
+    });
+    const before = await Promise.all(instances.map((i) => i.hashes()));
+    const results = await Promise.all(Array.from({ length: SPRAY }, (_, n) => instances[n % 2]!.identity.authenticator.authenticate({ username: `split-${n}`, password: 'Wrong-Password-123', ip: '203.0.113.12' })));
+    const after = await Promise.all(instances.map((i) => i.hashes()));
+    const hashed = after[0]! - before[0]! + after[1]! - before[1]!;
+    assert.ok(hashed <= IP_LOCK_AFTER, `${hashed} hashes for ${SPRAY} attempts on two instances`);
+    assert.equal(results.filter((r) => !r.ok && r.reason === 'invalid_credentials').length, IP_LOCK_AFTER);
+  });
+
   test('ok: throttled attempts are audited with the account tried (user id when it exists), never the password', async () => {
     const ip = '203.0.113.11';
     for (let i = 0; i < IP_LOCK_AFTER; i++) assert.equal((await attempt(await loginForm(fx, shop), `filler-${i}`, ip)).status, 401);
@@ -96,7 +115,7 @@ await forEachDialect('login with the hash queue full', (dialect) => {
   let shop: oidc.Configuration;
 
   before(async () => {
-    fx = await startOAuthService(dialect, { config: { http: { trustedProxies: ['127.0.0.1/32'] }, passwords: { maxConcurrentHashes: 1, hashQueue: 0 } } });
+    fx = await startOAuthService(dialect, { config: { http: { trustedProxies: ['127.0.0.1/32'] }, passwords: { maxConcurrentHashes: 1, hashQueue: 1 } } });
     shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
   });
   after(async () => { await fx.close(); });

@@ -114,6 +114,18 @@ describe('authenticator', () => {
     assert.equal((await login('erin', PASSWORD, '10.0.4.2')).ok, true);
   });
 
+  test('fail-ipv6-rotation: failures from one IPv6 /64 count together, whatever the host part', async () => {
+    const blockedBefore = await events('ip.blocked');
+    for (let i = 0; i < throttle.ipLockAfter; i++) {
+      await login(`v6-spray-${i}`, 'nope', `2001:db8:77:1::${(i + 1).toString(16)}`);
+      clock.advance(throttle.maxDelay * 1000);
+    }
+    assert.equal(await events('ip.blocked'), blockedBefore + 1);
+    const refused = await login('erin', PASSWORD, '2001:db8:77:1:ffff::1');
+    assert.equal(!refused.ok && refused.reason, 'locked');
+    assert.equal((await login('erin', PASSWORD, '2001:db8:77:2::1')).ok, true, 'the next /64 is another client');
+  });
+
   test('ok: a few failures from one shared IP (other names) do not delay another user there', async () => {
     const ip = '10.0.7.1';
     // More than freeAttempts, fewer than ipFreeAttempts (default 20): a NAT with one clumsy neighbour.
