@@ -9,6 +9,8 @@ const BENCHES: Record<string, string> = {
   token: 'token-endpoint.ts',
   pki: 'pki.ts',
   flood: 'login-flood.ts',
+  match: 'gateway-match.ts',
+  gateway: 'gateway-overhead.ts',
 };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);

@@ -18,6 +18,7 @@ export const errorCatalogue = {
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported content type' },
   not_found: { status: 404, title: 'No such resource' },
   conflict: { status: 409, title: 'The resource already exists or changed meanwhile' },
+  key_not_ready: { status: 409, title: 'The next signing key has not been published long enough to sign' },
   // authentication and authorization of API callers
   unauthorized: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The access token is missing, malformed, expired or revoked' },
@@ -37,6 +38,14 @@ export const errorCatalogue = {
   store_unavailable: { status: 503, title: 'The data store is unavailable; nothing was changed' },
   server_busy: { status: 503, title: 'The service is busy; nothing was changed, try again shortly' },
   internal_error: { status: 500, title: 'An unexpected error occurred; nothing was changed' },
+  // the API gateway
+  method_not_allowed: { status: 405, title: 'The resource does not support this method' },
+  uri_too_long: { status: 414, title: 'The request target is too long' },
+  header_too_large: { status: 431, title: 'The request headers are too large' },
+  too_many_requests: { status: 429, title: 'Too many requests' },
+  bad_gateway: { status: 502, title: 'The upstream service could not be reached' },
+  gateway_timeout: { status: 504, title: 'The upstream service did not answer in time' },
+  temporarily_unavailable: { status: 503, title: 'The access token cannot be checked yet: the issuer\'s keys are not available' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
