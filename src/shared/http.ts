@@ -91,6 +91,8 @@ export function logError(request: FastifyRequest, error: GatehouseError): void {
  * every per-IP counter. So the first hook resolves the client and leaves fastify a single entry to
  * read, and fastify trusts nothing but a configured proxy as the immediate peer: should anything
  * read `request.ip` before the hook, it gets the entry our own proxy appended, never the client's.
+ * (From a peer that is no trusted proxy, `request.ip` is the socket address as Node reports it —
+ * `::ffff:192.0.2.1` on a dual-stack listener — which every counter reduces with `addressBucket`.)
  */
 function trustProxyFn(trusted: CidrList): (address: string, hop: number) => boolean {
   return (address, hop) => hop === 0 && trusted.matches(address);
