@@ -20,7 +20,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, type UserService, type Authenticator, type IdentityDeps } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
-import { createOAuth, OAUTH_ROUTES, type OAuthComponent } from './oauth/index.ts';
+import { createOAuth, OAUTH_ROUTES, SIGN_IN_ROUTE, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 
 export interface ServiceOptions {
@@ -101,13 +101,14 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
       oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation],
       api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events'],
       apiPrefixes: ['/admin/api/', '/events/'],
+      pages: [SIGN_IN_ROUTE],
     },
-    onBlocked: (ip, until) => context.audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: 'too_many_refusals', data: { until } }),
+    onBlocked: ({ ip, bucket, until }) => context.audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: bucket === 'shared' ? 'refusal_table_full' : 'too_many_refusals', data: { until, bucket } }),
   });
   context.pki = createPki({ store, audit: context.audit, config: config.pki, masterKey: context.masterKey, clock, logger, events: context.events });
   // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
   let revokeUser: IdentityDeps['revokeUser'] = async (userId, reason) => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
-  const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason, options) => revokeUser(userId, reason, options) });
+  const identity = createIdentity({ store, audit: context.audit, config, clock, logger, metrics, revokeUser: (userId, reason, options) => revokeUser(userId, reason, options) });
   context.users = identity.users;
   context.authenticator = identity.authenticator;
   context.oauth = createOAuth({ config, store, keys: context.keys, users: context.users, authenticator: context.authenticator, audit: context.audit, events: context.events, clock, logger, cookieKeys: context.cookieKeys, metrics, refusals: context.refusals });
@@ -126,7 +127,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   const context = await createContext(options);
   const { config, logger, store, metrics } = context;
 
-  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals });
+  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustedProxies: config.http.trustedProxies, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals });
 
   registerHealthRoutes(app, { metrics, ready: { store: () => store.ping() } });
 

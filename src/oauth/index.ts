@@ -20,7 +20,7 @@ import type { OAuth, OAuthDeps } from './types.ts';
 
 export type { Client, ClientService, CreateClientInput, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
 export { CLIENT_GRANT_TYPES } from './types.ts';
-export { ROUTES as OAUTH_ROUTES } from './provider-config.ts';
+export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
 export { resourceServers, knownScopes } from './resources.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;

@@ -31,6 +31,8 @@ export const ROUTES = {
 export const OAUTH_RETRY_AFTER_SECONDS = 1;
 
 export const INTERACTION_PREFIX = '/interaction';
+/** The sign-in form's post: where passwords are guessed (the composition root limits its refusals). */
+export const SIGN_IN_ROUTE = `${INTERACTION_PREFIX}/:uid/login`;
 /** How long a login/consent interaction may take. */
 export const INTERACTION_TTL = 15 * 60;
 
