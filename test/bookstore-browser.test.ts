@@ -24,7 +24,7 @@ after(async () => {
 });
 
 async function fitsWidth(page: Page): Promise<void> {
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  const width = await page.evaluate('document.documentElement.scrollWidth') as number;
   assert.ok(width <= 375, `${page.url()} is ${width} px wide on a 375 px screen`);
 }
 

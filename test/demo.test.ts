@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { bookstorePorts, removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
 
-const ports = await bookstorePorts();
+const ports = await bookstorePorts({ stable: true });
 let dataDir: string | undefined;
 after(() => { if (dataDir) removeDataDir(dataDir); });
 

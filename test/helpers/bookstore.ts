@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { freePort } from './service.ts';
 import { Browser, formAction, formField, post } from '../oauth/helpers.ts';
 
@@ -39,9 +40,32 @@ export interface StartBookstoreOptions {
 
 export type BookstorePorts = Record<'gateway' | 'security' | 'tls' | 'catalog' | 'orders' | 'storefront', number>;
 
-export async function bookstorePorts(): Promise<BookstorePorts> {
-  const [gateway, security, tls, catalog, orders, storefront] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+/**
+ * Six free ports. For a demo that is stopped and started again on the same ports, pass
+ * `stable`: they are then drawn from 20000–29999, below Linux's ephemeral range, so the free
+ * ports other test files get from the kernel meanwhile can never be these.
+ */
+export async function bookstorePorts(options: { stable?: boolean } = {}): Promise<BookstorePorts> {
+  const ports = options.stable ? await stablePorts(6) : await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const [gateway, security, tls, catalog, orders, storefront] = ports;
   return { gateway: gateway!, security: security!, tls: tls!, catalog: catalog!, orders: orders!, storefront: storefront! };
+}
+
+async function stablePorts(count: number): Promise<number[]> {
+  const chosen: number[] = [];
+  while (chosen.length < count) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    if (!chosen.includes(port) && await canListen(port)) chosen.push(port);
+  }
+  return chosen;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** examples/bookstore/gatehouse.yaml with its ports replaced; everything else as shipped. */
