@@ -20,7 +20,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, type UserService, type Authenticator } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
-import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, type OAuthComponent } from './oauth/index.ts';
+import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, SIGN_IN_ROUTE, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 
 export interface ServiceOptions {
@@ -118,14 +118,15 @@ async function buildComponents(foundation: ServiceFoundation): Promise<ServiceCo
       oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation],
       api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events'],
       apiPrefixes: ['/admin/api/', '/events/'],
+      pages: [SIGN_IN_ROUTE],
     },
-    onBlocked: (ip, until) => audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: 'too_many_refusals', data: { until } }),
+    onBlocked: ({ ip, bucket, until }) => audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: bucket === 'shared' ? 'refusal_table_full' : 'too_many_refusals', data: { until, bucket } }),
   });
   const pki = createPki({ store, audit, config: config.pki, masterKey: foundation.masterKey, clock, logger, events });
   // Stage 4 — grant revocation first: identity revokes through it (a disabled user's tokens), and
   // OAuth, which needs identity's users and authenticator, is handed the same revoker.
   const revoker = createRevoker({ store, audit, events, clock, logger });
-  const { users, authenticator } = createIdentity({ store, audit, config, clock, logger, revokeUser: revoker.revokeUser });
+  const { users, authenticator } = createIdentity({ store, audit, config, clock, logger, metrics, revokeUser: revoker.revokeUser });
   const oauth = createOAuth({ config, store, keys, users, authenticator, audit, events, clock, logger, cookieKeys, metrics, refusals, revoker, verifier });
   return { ...foundation, keys, verifier, events, policy, refusals, pki, users, authenticator, oauth };
 }
@@ -141,7 +142,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   const context = await createContext(options);
   const { config, logger, store, metrics } = context;
 
-  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals, pageStylesheet: OAUTH_STYLESHEET_PATH });
+  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustedProxies: config.http.trustedProxies, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals, pageStylesheet: OAUTH_STYLESHEET_PATH });
 
   registerHealthRoutes(app, { metrics, ready: { store: () => store.ping() } });
 

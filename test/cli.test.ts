@@ -128,3 +128,28 @@ test('ok: serve auth starts, answers /readyz, and exits 0 on SIGTERM', async () 
   const [code, signal] = await exited;
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, output);
 });
+
+test('ok: serve auth --port with no issuer configured: the issuer follows the port and the log names the real URL', async () => {
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const file = join(dir, 'serve-port.yaml');
+  writeFileSync(file, `listen:\n  host: 127.0.0.1\n  tlsPort: ${tlsPort}\nlog:\n  level: info\n  pretty: false\n`);
+  const child = spawn(process.execPath, [cliEntry, '--data-dir', join(dir, 'serve-port'), '--config', file, 'serve', 'auth', '--port', String(port)], { env: cliEnv({ ...unset, GATEHOUSE_ISSUER: '', GATEHOUSE_PORT: '' }), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
+  const exited = once(child, 'exit');
+  try {
+    let discovery: Response | undefined;
+    for (let i = 0; i < 150 && discovery?.status !== 200; i++) {
+      if (child.exitCode !== null) break;
+      discovery = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`).catch(() => undefined);
+      if (discovery?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(discovery?.status, 200, output);
+    assert.equal(((await discovery!.json()) as { issuer: string }).issuer, `http://localhost:${port}`);
+    assert.match(output, new RegExp(`security service listening on http://127\\.0\\.0\\.1:${port} \\(issuer http://localhost:${port}\\)`));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  await exited;
+});

@@ -2,15 +2,15 @@
  * Per-client-IP refusal limiting (http.refusalLimit) over real HTTP: after `limit` refusals an IP
  * is answered 429 with Retry-After at the OAuth, admin API and PKI endpoints, one `ip.blocked`
  * row is written and nothing else is audited meanwhile; other IPs and successes are unaffected.
- * Each test uses its own client IP (http.trustProxy + X-Forwarded-For); the clock is frozen.
+ * Each test uses its own client IP (X-Forwarded-For from 127.0.0.1, a trusted proxy: http.trustedProxies); the clock is frozen.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Agent } from 'undici';
 import { request } from 'undici';
 import { frozenClock } from '../src/shared/clock.ts';
-import { startOAuthService, basic, type OAuthFixture } from './oauth/helpers.ts';
 import { randomBytes } from 'node:crypto';
+import { startOAuthService, basic, rp, authorizationUrl, Browser, formAction, formField, type OAuthFixture } from './oauth/helpers.ts';
 import { tlsAgent, makeCsr } from './helpers/pki.ts';
 import { formatJoinToken } from '../src/x509/index.ts';
 
@@ -20,7 +20,7 @@ let fx: OAuthFixture;
 let anonymous: Agent;
 
 before(async () => {
-  fx = await startOAuthService('sqlite', { clock, config: { http: { trustProxy: true, refusalLimit: LIMIT, refusalWindow: '1m', refusalBlock: '1m' } } });
+  fx = await startOAuthService('sqlite', { clock, config: { http: { trustedProxies: ['127.0.0.1/32'], refusalLimit: LIMIT, refusalWindow: '1m', refusalBlock: '1m' } } });
   anonymous = tlsAgent(await (await fetch(`${fx.svc.url}/pki/bundle.pem`)).text());
 });
 after(async () => {
@@ -30,7 +30,7 @@ after(async () => {
 
 const audit = () => fx.svc.service.context.audit;
 const blockedRows = async (ip: string) => (await audit().list({ event: 'ip.blocked' })).filter((row) => row.ip === ip);
-const count = async (event: 'token.refused' | 'admin.denied' | 'enrollment.refused') => (await audit().list({ event })).length;
+const count = async (event: 'token.refused' | 'admin.denied' | 'enrollment.refused' | 'login.failed') => (await audit().list({ event })).length;
 
 function token(ip: string, secret: string): Promise<Response> {
   return fetch(`${fx.issuer}/oauth2/token`, {
@@ -120,6 +120,33 @@ test('fail-too-many-refusals: unknown join tokens at /pki/enroll (TLS listener) 
   assert.equal(res.body.code, 'rate_limited');
   assert.equal(await count('enrollment.refused'), refusedAtStart + LIMIT, 'the blocked request wrote no enrollment.refused row');
   assert.equal((await blockedRows('127.0.0.1')).length, blockedBefore + 1);
+});
+
+test('fail-too-many-refusals: guesses at the sign-in form are blocked with a plain page; the login throttle\'s 429s count too', async () => {
+  const ip = '203.0.113.7';
+  const shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
+  const browser = new Browser();
+  const page = await browser.follow((await authorizationUrl(shop)).url.href, fx.issuer);
+  const html = await page.res.text();
+  const action = new URL(formAction(html, '/login'), fx.issuer).href;
+  const guess = (username: string) => browser.fetch(action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+    body: new URLSearchParams({ csrf: formField(html, 'csrf'), username, password: 'Wrong-Password-123' }).toString(),
+  });
+  // One name: past throttle.freeAttempts (3) the login throttle's delay answers 429.
+  const statuses = [];
+  for (let i = 0; i < LIMIT; i++) statuses.push((await guess('carol-guessed')).status);
+  assert.deepEqual(statuses, [401, 401, 401, 401, 429]);
+  const failedBefore = await count('login.failed');
+  const res = await guess('someone-else');
+  assert.equal(res.status, 429);
+  assert.ok(Number(res.headers.get('retry-after')) > 0);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  assert.match(await res.text(), /Too many failed attempts from this address\. Try again in \d+ seconds\./);
+  assert.equal(await count('login.failed'), failedBefore, 'a blocked guess is not even looked at');
+  assert.equal((await blockedRows(ip)).length, 1);
 });
 
 test('ok: once the block has run out, requests are allowed again', async () => {

@@ -5,8 +5,8 @@
  *   3. orders → catalog over mTLS (allowed), catalog → orders (refused: 403),
  *   4. certificates live 15 s and renew at two thirds of that, with traffic flowing,
  *   5. revokes orders' certificate with the CLI and shows catalog cutting it off live.
- * It reads the same configuration as `npm start` (--config / GATEHOUSE_CONFIG / ./gatehouse.yaml,
- * --data-dir / GATEHOUSE_DATA_DIR): the data dir and the CA's TLS port (listen.tlsPort) come from
+ * It reads the same configuration as `npm start` (--config / GATEHOUSE_CONFIG, default
+ * examples/bookstore/gatehouse.yaml; --data-dir / GATEHOUSE_DATA_DIR): the data dir and the CA's TLS port (listen.tlsPort) come from
  * there. Env: GATEHOUSE_CA_URL to reach the CA elsewhere, EXAMPLE_KEEP_RUNNING=1 to skip the
  * revocation and keep calling until Ctrl-C, EXAMPLE_CERT_TTL (seconds, default 15, at least 5) for
  * the certificates' lifetime.
@@ -33,9 +33,11 @@ process.on('uncaughtException', (error) => fail(failureLine(error).line.replace(
 const root = new URL('../..', import.meta.url).pathname;
 let flags: { config?: string | undefined; 'data-dir'?: string | undefined };
 let config: Config;
+let configPath: string;
 try {
   ({ values: flags } = parseArgs({ options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string', short: 'd' } } }));
-  config = loadConfig({ configPath: flags.config, dataDir: flags['data-dir'] });
+  configPath = flags.config ?? (process.env.GATEHOUSE_CONFIG || new URL('../bookstore/gatehouse.yaml', import.meta.url).pathname);
+  config = loadConfig({ configPath, dataDir: flags['data-dir'] });
 } catch (error) {
   fail(failureLine(error).line.replace(/^gatehouse: /, ''));
 }
@@ -54,7 +56,7 @@ function sdkLogger(who: string): SdkLogger {
   return { info: line, warn: line, error: line };
 }
 function gatehouse(args: string[]): string {
-  const global = ['--data-dir', dataDir, ...(flags.config ? ['--config', flags.config] : [])];
+  const global = ['--data-dir', dataDir, '--config', configPath];
   try {
     return execFileSync(process.execPath, [`${root}src/cli/main.ts`, ...global, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   } catch {

@@ -85,9 +85,12 @@ export function adminAuthenticator(deps: AdminAuthDeps) {
       await stillValid(request.accessToken!);
     } catch (error) {
       const caller = request.accessToken;
-      const route = `${request.method} ${request.url.split('?')[0]!.slice(0, 300)}`;
+      // The route fastify matched, never the raw URL (which may spell it `/admin/%61pi/users`);
+      // the path as sent goes in `data` for the resource it named.
+      const route = `${request.method} ${request.routeOptions.url}`;
+      const path = request.url.split('?')[0]!.slice(0, 300);
       try {
-        await deps.audit.record({ event: 'admin.denied', actor: caller ? actorOf(caller) : `ip:${request.ip}`, subject: route, clientId: request.accessToken?.client_id ?? null, ip: request.ip, reason: toPublicError(error).code });
+        await deps.audit.record({ event: 'admin.denied', actor: caller ? actorOf(caller) : `ip:${request.ip}`, subject: route, clientId: request.accessToken?.client_id ?? null, ip: request.ip, reason: toPublicError(error).code, data: { path } });
       } catch (auditError) {
         request.log.warn({ err: auditError }, 'auditing admin.denied failed');
       }

@@ -6,17 +6,11 @@
  * one-line-per-problem messages.
  */
 import { z } from 'zod';
-import { duration, permission, roleName } from './fields.ts';
-import { cidrProblem } from '../shared/client-address.ts';
+import { cidr, duration, permission, roleName } from './fields.ts';
 import { scopeIncludes } from '../shared/scope.ts';
 
 /** A service name as it appears in `services` and in SPIFFE IDs (spiffe://<td>/svc/<name>). */
 export const serviceName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'a service name: lower-case letters, digits and -');
-
-const cidr = z.string().superRefine((value, ctx) => {
-  const problem = cidrProblem(value);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-});
 
 /** Methods a route may name; `*` means every method but TRACE, TRACK and CONNECT. HEAD follows GET. */
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;

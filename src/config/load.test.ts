@@ -85,6 +85,20 @@ test('fail-free-port-without-issuer: listen.port 0 needs an explicit issuer', ()
   assert.equal(loadConfig({ env: { GATEHOUSE_ISSUER: 'http://127.0.0.1:7000' }, port: '0' }).issuer, 'http://127.0.0.1:7000');
 });
 
+test('fail-replaced-key: http.trustProxy is refused with the key that replaces it', () => {
+  const path = configFile('http:\n  trustProxy: true\n');
+  assert.throws(() => loadConfig({ configPath: path, env: {} }), /http: Unrecognized key: "trustProxy" \(replaced by http\.trustedProxies, a list of proxy CIDR blocks/);
+});
+
+test('fail-cidr: http.trustedProxies entries must be addresses or CIDR blocks', () => {
+  const path = configFile('http:\n  trustedProxies: [10.0.0.0/33, proxy.internal]\n');
+  assert.throws(() => loadConfig({ configPath: path, env: {} }), (error: unknown) => {
+    assert.match(String(error), /http\.trustedProxies\.0: prefix length/);
+    assert.match(String(error), /http\.trustedProxies\.1: expected an IP address or CIDR block/);
+    return true;
+  });
+});
+
 test('ok: the default resource derives from the issuer', () => {
   const path = configFile('issuer: https://auth.example.com\n');
   assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://auth.example.com/api', scopes: [] }]);

@@ -6,8 +6,21 @@
  * start (./load.ts); the rest of the code trusts the typed `Config` value.
  */
 import { z } from 'zod';
-import { duration, permission, roleName } from './fields.ts';
+import { cidr, duration, permission, roleName } from './fields.ts';
 import { gatewaySchema, servicesSchema, routesSchema } from './gateway-schema.ts';
+
+/** Keys that were removed, with what replaces them: a file that still sets one is told. */
+const REPLACED_KEYS: Record<string, string> = {
+  'http.trustProxy': 'replaced by http.trustedProxies, a list of proxy CIDR blocks (e.g. [127.0.0.1/32]) whose X-Forwarded-For is believed',
+};
+
+function unrecognizedKeys(section: string, keys: readonly string[]): string {
+  const named = keys.map((key) => {
+    const instead = REPLACED_KEYS[`${section}.${key}`];
+    return instead === undefined ? `"${key}"` : `"${key}" (${instead})`;
+  });
+  return `Unrecognized key${keys.length > 1 ? 's' : ''}: ${named.join(', ')}`;
+}
 
 export const configSchema = z
   .object({
@@ -86,6 +99,8 @@ export const configSchema = z
           .strict()
           .prefault({})
           .describe('Hash parameters; raising them re-hashes each password at its next login.'),
+        maxConcurrentHashes: z.number().int().min(1).max(64).default(2).describe("argon2id hashes computed at once (sign-ins, password changes). Each holds one thread of libuv's pool (UV_THREADPOOL_SIZE, default 4), which token signing needs too: keep it below the pool size so a login flood cannot starve token issuance."),
+        hashQueue: z.number().int().min(0).max(10_000).default(32).describe('argon2id hashes that may wait for a free slot; beyond them a sign-in is answered 503 (server_busy) with Retry-After at once.'),
       })
       .strict()
       .prefault({})
@@ -145,11 +160,11 @@ export const configSchema = z
     http: z
       .object({
         bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),
-        trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-For for the client IP (only behind a proxy you run).'),
-        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403) from one client IP within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api and /events after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
+        trustedProxies: z.array(cidr).default([]).describe('Proxies in front of the Security Service (CIDR blocks, e.g. [127.0.0.1/32] behind the gateway on the same host) whose X-Forwarded-For is believed: the client is the right-most address that is not one of them; from any other peer the header is ignored. Every per-client-IP rule (refusal limiting, login throttling, audit) uses that address; IPv6 clients are counted by /64.'),
+        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403; at the sign-in form also its 429s) from one client IP (an IPv6 client by its /64) within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api, /events and the sign-in form after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
         refusalWindow: duration('Window in which refusals from one client IP are counted.').default(60),
         refusalBlock: duration('How long a client IP that reached refusalLimit is answered 429 (with Retry-After).').default(60),
-      })
+      }, { error: (issue) => (issue.code === 'unrecognized_keys' ? unrecognizedKeys('http', issue.keys) : undefined) })
       .strict()
       .prefault({})
       .describe('HTTP server.'),

@@ -56,7 +56,7 @@ describe('authenticator', () => {
     assert.deepEqual(await login('bob', 'nope', ip), { ok: false, reason: 'invalid_credentials' });
     assert.deepEqual(await login('bob', 'nope', ip), { ok: false, reason: 'invalid_credentials' });
     assert.deepEqual(await login('bob', 'nope', ip), { ok: false, reason: 'invalid_credentials', retryAfter: 1 });
-    assert.deepEqual(await login('bob', PASSWORD, ip), { ok: false, reason: 'locked', retryAfter: 1 });
+    assert.deepEqual(await login('bob', PASSWORD, ip), { ok: false, reason: 'throttled', retryAfter: 1 });
     clock.advance(1000);
     assert.deepEqual(await login('bob', 'nope', ip), { ok: false, reason: 'invalid_credentials', retryAfter: 2 });
     clock.advance(2000);
@@ -98,7 +98,7 @@ describe('authenticator', () => {
     clock.set(start + 10_000_000);
     const unknown = await run('no-such-user', '10.0.3.2');
     assert.deepEqual(unknown, real);
-    assert.ok(real.some((r) => !r.ok && r.reason === 'locked'));
+    assert.ok(real.some((r) => !r.ok && (r.reason === 'throttled' || r.reason === 'locked')));
   });
 
   test('fail-locked: too many failures from one IP block it for every name, other IPs unaffected', async () => {
@@ -112,6 +112,18 @@ describe('authenticator', () => {
     const refused = await login('erin', PASSWORD, ip);
     assert.equal(!refused.ok && refused.reason, 'locked');
     assert.equal((await login('erin', PASSWORD, '10.0.4.2')).ok, true);
+  });
+
+  test('fail-ipv6-rotation: failures from one IPv6 /64 count together, whatever the host part', async () => {
+    const blockedBefore = await events('ip.blocked');
+    for (let i = 0; i < throttle.ipLockAfter; i++) {
+      await login(`v6-spray-${i}`, 'nope', `2001:db8:77:1::${(i + 1).toString(16)}`);
+      clock.advance(throttle.maxDelay * 1000);
+    }
+    assert.equal(await events('ip.blocked'), blockedBefore + 1);
+    const refused = await login('erin', PASSWORD, '2001:db8:77:1:ffff::1');
+    assert.equal(!refused.ok && refused.reason, 'locked');
+    assert.equal((await login('erin', PASSWORD, '2001:db8:77:2::1')).ok, true, 'the next /64 is another client');
   });
 
   test('ok: a few failures from one shared IP (other names) do not delay another user there', async () => {

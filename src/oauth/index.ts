@@ -21,7 +21,7 @@ import type { OAuth, OAuthDeps } from './types.ts';
 export type { Client, ClientService, CreateClientInput, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
 export { CLIENT_GRANT_TYPES } from './types.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
-export { ROUTES as OAUTH_ROUTES } from './provider-config.ts';
+export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
 export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
 export { resourceServers, knownScopes } from './resources.ts';
 

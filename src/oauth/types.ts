@@ -98,7 +98,7 @@ export interface UserLookup {
 
 export type LoginOutcome =
   | { ok: true; user: AccountUser }
-  | { ok: false; reason: 'invalid_credentials' | 'locked' | 'disabled'; retryAfter?: number };
+  | { ok: false; reason: 'invalid_credentials' | 'throttled' | 'locked' | 'busy' | 'disabled'; retryAfter?: number };
 
 export interface PasswordAuthenticator {
   authenticate(input: { username: string; password: string; ip: string }): Promise<LoginOutcome>;

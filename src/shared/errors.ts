@@ -36,6 +36,7 @@ export const errorCatalogue = {
   rate_limited: { status: 429, title: 'Too many failed requests from this address' },
   // infrastructure
   store_unavailable: { status: 503, title: 'The data store is unavailable; nothing was changed' },
+  server_busy: { status: 503, title: 'The service is busy; nothing was changed, try again shortly' },
   internal_error: { status: 500, title: 'An unexpected error occurred; nothing was changed' },
   // the API gateway
   method_not_allowed: { status: 405, title: 'The resource does not support this method' },

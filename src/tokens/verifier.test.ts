@@ -96,7 +96,7 @@ test('ok: the verifier notices keys rotated by another process', async () => {
 });
 
 test('ok/fail: requireAccessToken answers 401/400/403 with WWW-Authenticate and problem details', async () => {
-  const app = createHttpApp({ logger: silentLogger(), bodyLimit: 1024, trustProxy: false });
+  const app = createHttpApp({ logger: silentLogger(), bodyLimit: 1024 });
   const v = verifier();
   app.get('/needs-events', { preHandler: requireAccessToken({ verifier: v, audience, check: requireScope('events:read') }) }, async (request) => ({ sub: request.accessToken?.sub }));
   app.get('/needs-admin', { preHandler: requireAccessToken({ verifier: v, audience, check: requireScope('admin') }) }, async () => ({}));
@@ -136,7 +136,7 @@ test('ok/fail: requireAccessToken answers 401/400/403 with WWW-Authenticate and 
 
 test('fail-duplicate-authorization: two Authorization headers are refused', async () => {
   const { request } = await import('node:http');
-  const app = createHttpApp({ logger: silentLogger(), bodyLimit: 1024, trustProxy: false });
+  const app = createHttpApp({ logger: silentLogger(), bodyLimit: 1024 });
   app.get('/x', { preHandler: requireAccessToken({ verifier: verifier(), audience }) }, async () => ({}));
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {

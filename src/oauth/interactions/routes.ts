@@ -18,7 +18,7 @@ import { GatehouseError } from '../../shared/errors.ts';
 import { parseInput } from '../../shared/validation.ts';
 import type { PasswordAuthenticator, UserLookup } from '../types.ts';
 import { FIRST_PARTY_PROPERTY } from '../clients.ts';
-import { INTERACTION_PREFIX } from '../provider-config.ts';
+import { INTERACTION_PREFIX, SIGN_IN_ROUTE } from '../provider-config.ts';
 import { PAGE_HEADERS, originsOf } from '../views/layout.ts';
 import { consentPage, errorPage, loginPage, waitInWords } from '../views/pages.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
@@ -145,19 +145,24 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
       }), details);
     });
 
-    scope.post(`${INTERACTION_PREFIX}/:uid/login`, async (request, reply) => {
+    scope.post(SIGN_IN_ROUTE, async (request, reply) => {
       const { details, provider, form } = await loadForm(request, reply, loginForm, 'sign-in page');
       if (details.prompt.name !== 'login') throw expired();
       const client = await clientOf(provider, details);
       const clientName = client.clientName ?? client.clientId;
       const outcome = await authenticator.authenticate({ username: form.username, password: form.password, ip: request.ip });
       if (outcome.ok) return finish(request, reply, provider, { login: { accountId: outcome.user.id } });
-      // One message for unknown user and wrong password; a lockout is reported the same way
-      // whether or not the account exists (identity throttles by name and by IP alike).
-      if (outcome.reason === 'locked') {
+      // One message for unknown user and wrong password; a delay or lockout is reported the same
+      // way whether or not the account exists (identity throttles by name and by IP alike).
+      if (outcome.reason === 'locked' || outcome.reason === 'throttled') {
         const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 60));
         reply.header('retry-after', String(wait));
         return send(reply, 429, loginHtml(details, clientName, { username: form.username, message: `Too many failed sign-in attempts. Try again in ${waitInWords(wait)}.` }), details);
+      }
+      if (outcome.reason === 'busy') {
+        const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 1));
+        reply.header('retry-after', String(wait));
+        return send(reply, 503, loginHtml(details, clientName, { username: form.username, message: `The service is busy. Try again in ${waitInWords(wait)}.` }), details);
       }
       if (outcome.reason === 'disabled') {
         return send(reply, 403, loginHtml(details, clientName, { username: form.username, message: 'This account is disabled. Contact your administrator.' }), details);
