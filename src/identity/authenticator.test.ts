@@ -133,17 +133,17 @@ describe('authenticator', () => {
     assert.equal((await login('dave', PASSWORD, ip)).ok, true);
   });
 
-  test('fail-locked: a parallel burst on one account cannot slip past the counters between check and count', async () => {
+  test('fail-throttled: a parallel burst on one account cannot slip past the counters between check and count', async () => {
     await identity.users.create({ username: 'grace', email: 'grace@example.com', password: PASSWORD }, 'test');
     const burst = 8;
     // Spread over as many IPs: only the per-account counter can stop it.
     const results = await Promise.all(Array.from({ length: burst }, (_, i) => login('grace', 'nope', `10.0.8.${i + 1}`)));
     const checked = results.filter((r) => !r.ok && r.reason === 'invalid_credentials');
-    const refused = results.filter((r) => !r.ok && r.reason === 'locked');
+    const refused = results.filter((r) => !r.ok && r.reason === 'throttled');
     // freeAttempts failures are free; the next one sets a delay, which refuses the rest unchecked.
     assert.equal(checked.length, throttle.freeAttempts + 1);
     assert.equal(refused.length, burst - checked.length);
-    assert.deepEqual(await login('grace', PASSWORD, '10.0.8.99'), { ok: false, reason: 'locked', retryAfter: 1 });
+    assert.deepEqual(await login('grace', PASSWORD, '10.0.8.99'), { ok: false, reason: 'throttled', retryAfter: 1 });
   });
 
   test('fail-disabled: reported only after the right password', async () => {
