@@ -7,7 +7,7 @@ import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/index.ts';
-import type { Store } from '../store/index.ts';
+import { isUniqueViolation, type Store } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { EventBus } from '../events/types.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -185,6 +185,11 @@ export function createPki(deps: PkiDeps): Pki {
         const created = await generateAuthority(authorityDeps(trx));
         await deps.audit.record({ event: 'ca.initialized', actor, subject: created.rootId, data: { intermediate: created.intermediateId, mode: 'generated' } }, trx);
         return created;
+      }).catch((error: unknown) => {
+        // PostgreSQL (read committed) lets both see no root: the one-active-root index refuses
+        // the second, which then uses the CA the first created.
+        if (isUniqueViolation(error)) return undefined;
+        throw error;
       });
       const loaded = await authority({ fresh: true });
       await refreshCrls(store.db, loaded.trusted, { now: seconds(), crlTtl: config.crlTtl, force: ids !== undefined });

@@ -91,16 +91,17 @@ export function findCrl(db: Executor, caId: string) {
 
 /** Stores a CRL unless a newer one (higher cRLNumber) is already there (two signers racing). */
 export async function saveCrl(db: Executor, row: { ca_id: string; crl_number: number; crl_pem: string; this_update: number; next_update: number }): Promise<void> {
-  const updated = await db
-    .updateTable('ca_crls')
-    .set({ crl_number: row.crl_number, crl_pem: row.crl_pem, this_update: row.this_update, next_update: row.next_update })
-    .where('ca_id', '=', row.ca_id)
-    .where('crl_number', '<', row.crl_number)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) {
-    const existing = await findCrl(db, row.ca_id);
-    if (!existing) await db.insertInto('ca_crls').values(row).execute();
-  }
+  // One statement: two processes storing the first CRL of a CA at once must not collide.
+  await db
+    .insertInto('ca_crls')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .column('ca_id')
+        .doUpdateSet({ crl_number: row.crl_number, crl_pem: row.crl_pem, this_update: row.this_update, next_update: row.next_update })
+        .where('ca_crls.crl_number', '<', row.crl_number),
+    )
+    .execute();
 }
 
 /** CA rows still trusted: active, next, and retired ones not dropped yet (leaves under them still valid). */
