@@ -13,6 +13,7 @@ import { registerKeys } from './commands/keys.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerCa } from './commands/ca.ts';
 import { registerClient } from './commands/client.ts';
+import { registerSecrets } from './commands/secrets.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
@@ -37,6 +38,7 @@ registerKeys(program);
 registerAudit(program);
 registerCa(program);
 registerClient(program);
+registerSecrets(program);
 
 try {
   await program.parseAsync(process.argv);

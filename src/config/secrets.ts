@@ -103,11 +103,13 @@ export function loadOrCreateSecret(dataDir: string, name: string, bytes: number,
  * base64url of 32 bytes) or the generated 0600 keyfile `<dataDir>/master.key`.
  */
 export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Buffer {
-  const text = loadOrCreateSecret(dataDir, 'master.key', 32, env.GATEHOUSE_MASTER_KEY);
-  const key = Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url');
-  if (key.length !== 32) {
-    throw new Error('GATEHOUSE_MASTER_KEY (or master.key) must be 32 bytes, base64-encoded');
-  }
+  return decodeMasterKey(loadOrCreateSecret(dataDir, 'master.key', 32, env.GATEHOUSE_MASTER_KEY), 'GATEHOUSE_MASTER_KEY (or master.key)');
+}
+
+/** A master key as written in master.key: 32 bytes, base64 or base64url. `source` names it in the error. */
+export function decodeMasterKey(text: string, source: string): Buffer {
+  const key = Buffer.from(text.trim().replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url');
+  if (key.length !== 32) throw new Error(`${source} must be 32 bytes, base64-encoded`);
   return key;
 }
 

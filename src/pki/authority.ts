@@ -12,7 +12,7 @@ import { x509, crlToPem, randomSerial, fingerprintSha256, certificatesToPem, pri
 import { seal, unseal } from '../shared/sealed.ts';
 import { OctetString } from '@peculiar/asn1-schema';
 import { GatehouseError } from '../shared/errors.ts';
-import type { Executor } from '../store/index.ts';
+import { caKeyContext, type Executor } from '../store/index.ts';
 import { insertCaCertificate, saveCrl, trustedCaCertificates, type CaKind } from './repository.ts';
 import { crlNumberOf } from './crl.ts';
 import type { CaCertificateRow } from '../store/index.ts';
@@ -94,13 +94,9 @@ async function keyId(publicKey: x509.PublicKeyType): Promise<string> {
   return ext.keyId;
 }
 
-function sealContext(id: string): string {
-  return `ca:${id}`;
-}
-
 async function material(deps: AuthorityDeps, row: CaCertificateRow): Promise<CaMaterial> {
   const cert = new x509.X509Certificate(row.cert_pem);
-  const keyPem = row.key_enc === null ? undefined : unseal(deps.masterKey, row.key_enc, sealContext(row.id));
+  const keyPem = row.key_enc === null ? undefined : unseal(deps.masterKey, row.key_enc, caKeyContext(row.id));
   const key = keyPem === undefined ? undefined : await importEcPrivateKey(keyPem);
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   return { id: row.id, kind: row.kind, status: row.status, parentId: row.parent_id, cert, pem: certificatesToPem([cert]), key, keyId: ski?.keyId ?? (await keyId(cert.publicKey)), signer: keyPem === undefined ? undefined : createPrivateKey(keyPem) };
@@ -283,7 +279,7 @@ async function storeCa(deps: AuthorityDeps, row: { id: string; kind: CaKind; sta
     retired_at: null,
     dropped_at: null,
     cert_pem: certificatesToPem([cert]),
-    key_enc: keyPem === undefined ? null : seal(deps.masterKey, keyPem, sealContext(row.id)),
+    key_enc: keyPem === undefined ? null : seal(deps.masterKey, keyPem, caKeyContext(row.id)),
     not_after: Math.floor(cert.notAfter.getTime() / 1000),
     created_at: now,
   });

@@ -7,7 +7,7 @@ import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/index.ts';
-import { isUniqueViolation, type Store } from '../store/index.ts';
+import { isUniqueViolation, caKeyContext, type Store } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { EventBus } from '../events/types.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -300,7 +300,7 @@ export function createPki(deps: PkiDeps): Pki {
 async function exportableRootKey(masterKey: Buffer, id: string, store: Store): Promise<CryptoKey> {
   const row = await store.db.selectFrom('ca_certificates').select('key_enc').where('id', '=', id).executeTakeFirstOrThrow();
   if (!row.key_enc) throw new GatehouseError('conflict', 'The root key is already offline');
-  return importEcPrivateKey(unseal(masterKey, row.key_enc, `ca:${id}`), true);
+  return importEcPrivateKey(unseal(masterKey, row.key_enc, caKeyContext(id)), true);
 }
 
 
