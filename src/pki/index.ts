@@ -93,8 +93,12 @@ export interface Pki {
   readonly checkIntervalMs: number;
   status(): Promise<CaStatus>;
   importAuthority(request: ImportRequest, actor: string): Promise<Authority>;
-  /** Signs a last long-lived root CRL, removes the root key from the store and returns it (PEM). */
-  takeRootOffline(actor: string): Promise<string>;
+  /**
+   * Hands the root key (PEM) to `keep` (which must store it durably, e.g. write and fsync a
+   * file), and only once that succeeded signs a last long-lived root CRL and removes the key from
+   * the store. A failing `keep` changes nothing: the root is never lost between the two.
+   */
+  takeRootOffline(actor: string, keep: (pem: string) => Promise<void> | void): Promise<void>;
   /** One phase of a CA rotation (./rotation.ts). */
   rotate(phase: RotationPhase, actor: string): Promise<RotationResult>;
   mintJoinToken(request: { service: string; ttlSeconds?: number | undefined; createdBy: string }): Promise<MintedJoinToken>;
@@ -231,20 +235,19 @@ export function createPki(deps: PkiDeps): Pki {
       deps.logger.info(ids, 'CA imported');
       return loaded;
     },
-    async takeRootOffline(actor) {
+    async takeRootOffline(actor, keep) {
       const a = await authority({ fresh: true });
       if (!a.root.key) throw new GatehouseError('conflict', 'The root key is already offline');
-      const pem = await privateKeyToPem(await exportableRootKey(deps.masterKey, a.root.id, store));
+      await keep(await privateKeyToPem(await exportableRootKey(deps.masterKey, a.root.id, store)));
       // The root signs nothing more while offline: publish a root CRL valid for
       // pki.offlineRootCrlTtl (never past the root's expiry); re-sign it with the key before then.
       const nextUpdate = Math.min(seconds() + config.offlineRootCrlTtl, Math.floor(a.root.cert.notAfter.getTime() / 1000));
       await store.transaction(async (trx) => {
         await signCrl(trx, a.root, { now: seconds(), crlTtl: config.crlTtl, nextUpdate });
         await clearCaKey(trx, a.root.id);
-        await deps.audit.record({ event: 'ca.initialized', actor, subject: a.root.id, reason: 'root_key_exported', data: { mode: 'offline_root', crlNextUpdate: nextUpdate } }, trx);
+        await deps.audit.record({ event: 'ca.key_exported', actor, subject: a.root.id, reason: 'root_key_exported', data: { crlNextUpdate: nextUpdate } }, trx);
       });
       cached = undefined;
-      return pem;
     },
     async rotate(phase, actor) {
       const a = await authority({ fresh: true });

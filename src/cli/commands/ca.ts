@@ -98,9 +98,15 @@ export function registerCa(program: Command): void {
           console.log(`root fingerprint (SHA-256): ${authority.rootFingerprint}`);
         }
         if (options.offlineRoot !== undefined) {
-          const exported = exportRootKey(await context.pki.takeRootOffline(ACTOR));
-          writeSecretFile(options.offlineRoot, exported.pem);
-          console.log(`root key written to ${options.offlineRoot} (0600, ${exported.encrypted ? `encrypted with ${PASSPHRASE_ENV}` : `UNENCRYPTED: set ${PASSPHRASE_ENV} to encrypt it`}) and removed from the store; move it to offline storage`);
+          const file = options.offlineRoot;
+          let encrypted = false;
+          // The file is written and fsynced before the key leaves the store: a failed write loses nothing.
+          await context.pki.takeRootOffline(ACTOR, (pem) => {
+            const exported = exportRootKey(pem);
+            if (!writeSecretFile(file, exported.pem, { exclusive: true })) throw new CliUsageError(`--offline-root: ${file} exists; refusing to overwrite a key file`);
+            encrypted = exported.encrypted;
+          });
+          console.log(`root key written to ${file} (0600, ${encrypted ? `encrypted with ${PASSPHRASE_ENV}` : `UNENCRYPTED: set ${PASSPHRASE_ENV} to encrypt it`}) and removed from the store; move it to offline storage`);
         }
       });
     });
