@@ -99,6 +99,21 @@ test('fail-usage: bad input exits non-zero with one line and no stack', () => {
   assert.doesNotMatch(tooLong.stderr, /\n\s+at /);
 });
 
+test('ok: ca revoke --help lists every revocation reason the CA accepts', () => {
+  const help = gatehouse(['ca', 'revoke', '--help']);
+  assert.equal(help.code, 0);
+  const text = help.stdout.replace(/\s+/g, ' ');
+  for (const reason of ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn']) {
+    assert.ok(text.includes(reason), `--help names ${reason}`);
+  }
+});
+
+test('fail-bad-reason: an unknown --reason is a usage error (exit 2) naming the accepted reasons', () => {
+  const result = gatehouse(['ca', 'revoke', '--serial', 'abcdef', '--reason', 'bored']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^gatehouse: --reason expects one of unspecified, keyCompromise, .*privilegeWithdrawn, received bored\n$/);
+});
+
 test('fail-reserved-service: ca token and ca issue refuse the CA\'s own service name', () => {
   const token = gatehouse(['ca', 'token', '--service', 'gatehouse']);
   assert.equal(token.code, 1);

@@ -30,7 +30,7 @@ import type { CertificateRow } from '../store/index.ts';
 export { createPkiTlsListener, type PkiTlsListener } from './tls-listener.ts';
 export { registerPkiRoutes } from './api.ts';
 export { parseJoinToken } from './provisioners/join-token.ts';
-export { crlNumberOf } from './crl.ts';
+export { crlNumberOf, REVOCATION_REASONS } from './crl.ts';
 export type { IssuedCertificate, MintedJoinToken, RevokeResult, Authority, RotationPhase, RotationResult };
 export { RESERVED_SERVICE } from '../x509/index.ts';
 

@@ -8,6 +8,7 @@ import { withContext, printRows, CliUsageError } from '../program.ts';
 import { writeSecretFile } from '../../config/index.ts';
 import { parseDuration } from '../../shared/clock.ts';
 import { x509, privateKeyToPem } from '../../x509/index.ts';
+import { REVOCATION_REASONS } from '../../pki/index.ts';
 
 const ACTOR = 'cli';
 
@@ -221,9 +222,10 @@ export function registerCa(program: Command): void {
     .description('revoke by serial, or every valid certificate of a service; re-signs the CRL and notifies subscribers')
     .option('--serial <serial>', 'certificate serial (hex; colons and leading zeros ignored)')
     .option('--service <name>', 'revoke every valid certificate of this service')
-    .option('--reason <reason>', 'unspecified, keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn', 'unspecified')
+    .option('--reason <reason>', REVOCATION_REASONS.join(', '), 'unspecified')
     .action(async (options: { serial?: string; service?: string; reason: string }, command: Command) => {
       if ((options.serial === undefined) === (options.service === undefined)) throw new CliUsageError('give exactly one of --serial or --service');
+      if (!REVOCATION_REASONS.includes(options.reason)) throw new CliUsageError(`--reason expects one of ${REVOCATION_REASONS.join(', ')}, received ${options.reason}`);
       const result = await withContext(command, (context) => context.pki.revoke({ serial: options.serial, service: options.service, reason: options.reason, actor: ACTOR }));
       console.log(`revoked ${result.serials.length} certificate(s) of ${result.services.join(', ')}: ${result.serials.join(', ')} (intermediate CRL #${result.crlNumber})`);
     });
