@@ -13,7 +13,8 @@ import { seal, unseal } from '../shared/sealed.ts';
 import { OctetString } from '@peculiar/asn1-schema';
 import { GatehouseError } from '../shared/errors.ts';
 import { caKeyContext, type Executor } from '../store/index.ts';
-import { insertCaCertificate, saveCrl, trustedCaCertificates, type CaKind } from './repository.ts';
+import { insertCaCertificate, saveCrl, trustedCaCertificates, everyCaCertificatePem, type CaKind } from './repository.ts';
+import { spkiSha256 } from './csr.ts';
 import { crlNumberOf } from './crl.ts';
 import type { CaCertificateRow } from '../store/index.ts';
 
@@ -49,6 +50,8 @@ export interface Authority {
   rootFingerprint: string;
   /** The CA rows this was loaded from (repository caStateKey): another value means reload. */
   stateKey: string;
+  /** SHA-256 of the SubjectPublicKeyInfo of every CA key this store ever had: never certified as a leaf. */
+  caKeys: ReadonlySet<string>;
   signLeaf(request: LeafRequest): Promise<SignedLeaf>;
 }
 
@@ -127,6 +130,7 @@ export async function loadAuthority(deps: AuthorityDeps, stateKey: string): Prom
     intermediatesPem: certificatesToPem(trusted.filter((m) => m.kind === 'intermediate').map((m) => m.cert)),
     rootFingerprint: fingerprintSha256(root.cert),
     stateKey,
+    caKeys: new Set((await everyCaCertificatePem(deps.db)).map((pem) => spkiSha256(AsnConvert.parse(new x509.X509Certificate(pem).publicKey.rawData, asn1.SubjectPublicKeyInfo)))),
     signLeaf: leafSigner(deps, intermediate),
   };
 }

@@ -30,6 +30,22 @@ export function findCertificate(db: Executor, serial: string): Promise<Certifica
   return db.selectFrom('certificates').selectAll().where('serial', '=', serial).executeTakeFirst();
 }
 
+/** A certificate of this key (SHA-256 of its SubjectPublicKeyInfo) for another service, or revoked; undefined if none. */
+export function conflictingCertificate(db: Executor, spkiSha256: string, service: string): Promise<Pick<CertificateRow, 'serial' | 'service' | 'status'> | undefined> {
+  return db
+    .selectFrom('certificates')
+    .select(['serial', 'service', 'status'])
+    .where('spki_sha256', '=', spkiSha256)
+    .where((eb) => eb.or([eb('service', '!=', service), eb('status', '=', 'revoked')]))
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** The certificate of every CA this store ever had (dropped ones too): their keys are never certified as leaves. */
+export async function everyCaCertificatePem(db: Executor): Promise<string[]> {
+  return (await db.selectFrom('ca_certificates').select('cert_pem').execute()).map((r) => r.cert_pem);
+}
+
 export function listCertificates(db: Executor, filter: { service?: string | undefined; status?: 'valid' | 'revoked' | undefined; unexpiredAt?: number | undefined; limit?: number }): Promise<CertificateRow[]> {
   let q = db.selectFrom('certificates').selectAll().orderBy('created_at', 'desc').orderBy('serial');
   if (filter.service !== undefined) q = q.where('service', '=', filter.service);

@@ -5,6 +5,7 @@ import { pki } from './0002_pki.ts';
 import { tokensEvents } from './0003_tokens_events.ts';
 import { oauth } from './0004_oauth.ts';
 import { caRotation } from './0005_ca_rotation.ts';
+import { certificateKeys } from './0006_certificate_keys.ts';
 
 /** Versioned, forward-only migrations, in order. Add a file, add a line. */
 export function migrations(dialect: Dialect): MigrationProvider {
@@ -14,6 +15,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0003_tokens_events': tokensEvents(dialect),
     '0004_oauth': oauth(dialect),
     '0005_ca_rotation': caRotation(dialect),
+    '0006_certificate_keys': certificateKeys(dialect),
   };
   return { getMigrations: async () => all };
 }
