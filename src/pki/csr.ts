@@ -24,6 +24,8 @@ import { GatehouseError } from '../shared/errors.ts';
 export interface ParsedCsr {
   /** The requested key, as the structure the leaf embeds. */
   publicKeyInfo: SubjectPublicKeyInfo;
+  /** The same, DER-encoded. */
+  spkiDer: ArrayBuffer;
   /** SHA-256 (hex) of the DER SubjectPublicKeyInfo: what key reuse is checked by (spkiSha256). */
   spkiSha256: string;
   commonName: string | undefined;
@@ -178,7 +180,7 @@ export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
   }
   if (!valid) throw invalidCsr('The CSR signature is invalid');
 
-  const parsed: ParsedCsr = { publicKeyInfo: request.certificationRequestInfo.subjectPKInfo, spkiSha256: spkiSha256(spkiDer), commonName: undefined, dns: [], ips: [], uris: [], others: [] };
+  const parsed: ParsedCsr = { publicKeyInfo: request.certificationRequestInfo.subjectPKInfo, spkiDer, spkiSha256: spkiSha256(spkiDer), commonName: undefined, dns: [], ips: [], uris: [], others: [] };
   try {
     requestedNames(request.certificationRequestInfo.subject, request.certificationRequestInfo.attributes, parsed);
   } catch (error) {

@@ -19,7 +19,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { generateAuthority, importAuthority, loadAuthority, type Authority, type AuthorityDeps, type ImportRequest } from './authority.ts';
 import { enroll, renew, issueDirect, signAndRecord, leafTtl, type IssuanceDeps, type IssuedCertificate } from './issuance.ts';
-import { namePolicy } from './csr.ts';
+import { namePolicy, spkiSha256 } from './csr.ts';
 import { mintJoinToken, type MintedJoinToken } from './provisioners/join-token.ts';
 import { revoke, type RevokeRequest, type RevokeResult } from './revocation.ts';
 import { crlDocument, refreshCrls, signCrl } from './crl.ts';
@@ -278,7 +278,7 @@ export function createPki(deps: PkiDeps): Pki {
       const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
       const publicKeyInfo = AsnConvert.parse(await webcrypto.subtle.exportKey('spki', keys.publicKey), SubjectPublicKeyInfo);
       const split = { dns: names.filter((n) => isIP(n) === 0), ips: names.filter((n) => isIP(n) !== 0) };
-      const issued = await signAndRecord(issuanceDeps, a, publicKeyInfo, service, split, leafTtl(config, undefined), actor);
+      const issued = await signAndRecord(issuanceDeps, a, { publicKeyInfo, spkiSha256: spkiSha256(publicKeyInfo) }, service, split, leafTtl(config, undefined), actor);
       return { key: await privateKeyToPem(keys.privateKey), cert: issued.certificate, serial: issued.serial, notBefore: issued.notBefore, notAfter: issued.notAfter };
     },
     revoke: (request) => revoke({ store, audit: deps.audit, events: deps.events, logger: deps.logger, authority, crlTtl: config.crlTtl, now }, request),

@@ -10,7 +10,7 @@ import { GatehouseError, isGatehouseError } from '../shared/errors.ts';
 import type { AuditEntry, AuditLog } from '../events/audit.ts';
 import type { Executor, Store } from '../store/index.ts';
 import type { Authority, SignedLeaf } from './authority.ts';
-import { authorizeNames, parseCsr, spkiSha256, type NamePolicy, type ParsedCsr } from './csr.ts';
+import { authorizeNames, parseCsr, type NamePolicy, type ParsedCsr } from './csr.ts';
 import { keyRefusal, keyNotAllowed } from './key-reuse.ts';
 import { insertCertificate } from './repository.ts';
 import { isReservedService } from '../x509/index.ts';
@@ -137,7 +137,7 @@ async function issueUnderGrant(
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip, reason: keyProblem.reason, data: { flow, detail: keyProblem.detail, spkiSha256: parsed.spkiSha256 } }, trx);
       return { ok: false, error: keyNotAllowed(keyProblem.reason, keyProblem.detail) };
     }
-    const leaf = await authority.signLeaf({ publicKeyInfo: parsed.publicKeyInfo, service: grant.service, ...names, ttlSeconds: ttl });
+    const leaf = await authority.signLeaf({ publicKeyInfo: parsed.publicKeyInfo, spkiDer: parsed.spkiDer, service: grant.service, ...names, ttlSeconds: ttl });
     await record(trx, leaf, grant.service, names, grant.requestedBy, now, parsed.spkiSha256);
     await deps.audit.record({ ...grant.issuedAudit(leaf, names), ip }, trx);
     return { ok: true, result: issued(leaf, grant.service) };
@@ -191,7 +191,7 @@ export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; s
   const ttl = leafTtl(deps.limits, request.ttl);
   const csr = await parseCsr(request.csr);
   const names = authorizeNames(csr, { trustDomain: authority.trustDomain, service: request.service }, deps.names);
-  return signAndRecord(deps, authority, csr.publicKeyInfo, request.service, names, ttl, request.actor);
+  return signAndRecord(deps, authority, csr, request.service, names, ttl, request.actor);
 }
 
 /**
@@ -199,14 +199,13 @@ export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; s
  * service holds itself (its TLS listener; the name policy is ours to choose). The key rules
  * apply the same (./key-reuse.ts): a refusal throws `key_not_allowed`.
  */
-export async function signAndRecord(deps: IssuanceDeps, authority: Authority, publicKeyInfo: ParsedCsr['publicKeyInfo'], service: string, names: GrantedNames, ttl: number, actor: string): Promise<IssuedCertificate> {
+export async function signAndRecord(deps: IssuanceDeps, authority: Authority, key: Pick<ParsedCsr, 'publicKeyInfo' | 'spkiSha256'> & { spkiDer?: ArrayBuffer | undefined }, service: string, names: GrantedNames, ttl: number, actor: string): Promise<IssuedCertificate> {
   const now = Math.floor(deps.now() / 1000);
-  const spki = spkiSha256(publicKeyInfo);
   return deps.store.transaction(async (trx) => {
-    const keyProblem = await keyRefusal(trx, authority.caKeys, spki, service);
+    const keyProblem = await keyRefusal(trx, authority.caKeys, key.spkiSha256, service);
     if (keyProblem) throw keyNotAllowed(keyProblem.reason, keyProblem.detail);
-    const leaf = await authority.signLeaf({ publicKeyInfo, service, ...names, ttlSeconds: ttl });
-    await record(trx, leaf, service, names, actor, now, spki);
+    const leaf = await authority.signLeaf({ publicKeyInfo: key.publicKeyInfo, spkiDer: key.spkiDer, service, ...names, ttlSeconds: ttl });
+    await record(trx, leaf, service, names, actor, now, key.spkiSha256);
     await deps.audit.record({ event: 'cert.issued', actor, subject: leaf.serial, data: { service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }, trx);
     return issued(leaf, service);
   });

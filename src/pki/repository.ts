@@ -30,13 +30,16 @@ export function findCertificate(db: Executor, serial: string): Promise<Certifica
   return db.selectFrom('certificates').selectAll().where('serial', '=', serial).executeTakeFirst();
 }
 
-/** A certificate of this key (SHA-256 of its SubjectPublicKeyInfo) for another service, or revoked; undefined if none. */
+/**
+ * A certificate of this key (SHA-256 of its SubjectPublicKeyInfo) for another service, else a
+ * revoked one of the same service; undefined if none. Two index ranges (certificates_spki), so a
+ * key certified many times for its own service costs no scan.
+ */
 export function conflictingCertificate(db: Executor, spkiSha256: string, service: string): Promise<Pick<CertificateRow, 'serial' | 'service' | 'status'> | undefined> {
-  return db
-    .selectFrom('certificates')
-    .select(['serial', 'service', 'status'])
-    .where('spki_sha256', '=', spkiSha256)
-    .where((eb) => eb.or([eb('service', '!=', service), eb('status', '=', 'revoked')]))
+  const ofKey = () => db.selectFrom('certificates').select(['serial', 'service', 'status']).where('spki_sha256', '=', spkiSha256);
+  return ofKey()
+    .where((eb) => eb.or([eb('service', '<', service), eb('service', '>', service)]))
+    .unionAll(ofKey().where('service', '=', service).where('status', '=', 'revoked'))
     .limit(1)
     .executeTakeFirst();
 }

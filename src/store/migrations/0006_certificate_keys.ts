@@ -14,7 +14,9 @@ export function certificateKeys(_dialect: Dialect) {
   return {
     async up(db: Kysely<any>): Promise<void> {
       await db.schema.alterTable('certificates').addColumn('spki_sha256', 'text').execute();
-      await db.schema.createIndex('certificates_spki').on('certificates').column('spki_sha256').execute();
+      // (key, service, status): both questions of the key check are index ranges, however many
+      // certificates a key has for its own service.
+      await db.schema.createIndex('certificates_spki').on('certificates').columns(['spki_sha256', 'service', 'status']).execute();
       const rows = (await db.selectFrom('certificates').select(['serial', 'cert_pem']).execute()) as Array<{ serial: string; cert_pem: string }>;
       for (const row of rows) {
         const base64 = row.cert_pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
