@@ -21,7 +21,7 @@ export interface IssuanceDeps {
   store: Store;
   audit: AuditLog;
   authority: () => Promise<Authority>;
-  limits: { leafTtl: number; maxLeafTtl: number };
+  limits: { leafTtl: number; maxLeafTtl: number; /** pki.renewalGrace, seconds. */ renewalGrace?: number };
   /** Which DNS/IP SANs a workload may have (pki.dnsSuffixes, pki.allowLoopbackNames, pki.serverNames), compiled. */
   names: NamePolicy;
   now: () => number;
@@ -167,19 +167,20 @@ export function enroll(deps: IssuanceDeps, request: { token: string; csr: unknow
 
 export function renew(deps: IssuanceDeps, request: { socket: TLSSocket; csr: unknown; ttl?: number | undefined; ip?: string | undefined }): Promise<IssuedCertificate> {
   return issueUnderGrant(deps, request, 'renew', async (trx, authority) => {
-    const grant = await authorizeRenewal(trx, request.socket, authority.trustDomain, deps.now());
+    const grant = await authorizeRenewal(trx, request.socket, authority, deps.now(), (deps.limits.renewalGrace ?? 0) * 1000);
     if (!grant.ok) {
       return {
         ok: false,
         refusal: { actor: grant.serial ? `renewal:${grant.serial}` : null, subject: grant.service ?? null, reason: grant.reason, data: { flow: 'renew', detail: grant.detail } },
-        error: new GatehouseError('certificate_rejected', undefined, { detail: `${grant.reason}: ${grant.detail}` }),
+        // The reason is about the caller's own certificate: the SDK re-enrolls on `expired` / `unknown_certificate`.
+        error: new GatehouseError('certificate_rejected', undefined, { detail: `${grant.reason}: ${grant.detail}`, extensions: { reason: grant.reason } }),
       };
     }
     return {
       ok: true,
       service: grant.service,
       requestedBy: grant.requestedBy,
-      issuedAudit: (leaf) => ({ event: 'cert.renewed', actor: grant.requestedBy, subject: leaf.serial, data: { service: grant.service, previous: grant.serial, notAfter: leaf.notAfter } }),
+      issuedAudit: (leaf) => ({ event: 'cert.renewed', actor: grant.requestedBy, subject: leaf.serial, data: { service: grant.service, previous: grant.serial, notAfter: leaf.notAfter, ...(grant.expiredFor ? { expiredFor: grant.expiredFor } : {}) } }),
     };
   });
 }
