@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 const BENCHES: Record<string, string> = {
   token: 'token-endpoint.ts',
   pki: 'pki.ts',
+  match: 'gateway-match.ts',
 };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);

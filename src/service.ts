@@ -89,7 +89,7 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   // ── components are built here, in dependency order ──
   context.keys = createKeyService(context);
   await context.keys.ensureKeys();
-  context.verifier = createAccessTokenVerifier({ keys: context.keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl) });
+  context.verifier = createAccessTokenVerifier({ keys: context.keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl, config.tokens.maxAccessTokenTtl) });
   context.events = createEventBus({ store, keys: context.keys, issuer: config.issuer, clock, logger });
   context.policy = compilePolicy(config.roles);
   context.refusals = createRefusalLimiter({

@@ -216,6 +216,15 @@ await forEachDialect('admin api', (dialect) => {
     assert.equal((await call('GET', `/clients/${client.clientId}`, { token: admin })).status, 404);
   });
 
+  test('ok: a client with its own access-token lifetime (accessTokenTtl, seconds); beyond tokens.maxAccessTokenTtl → 422', async () => {
+    const created = await json(await call('POST', '/clients', { token: admin, body: { clientId: 'quick', name: 'Quick', firstParty: true, grantTypes: ['client_credentials'], accessTokenTtl: 5 } }));
+    assert.equal(created.client.accessTokenTtl, 5);
+    assert.equal((await json(await call('GET', '/clients/quick', { token: admin }))).accessTokenTtl, 5);
+    const tooLong = await call('POST', '/clients', { token: admin, body: { clientId: 'slow', name: 'Slow', firstParty: true, grantTypes: ['client_credentials'], accessTokenTtl: svc.config.tokens.maxAccessTokenTtl + 1 } });
+    assert.equal(tooLong.status, 422);
+    assert.deepEqual((await json(tooLong)).errors.map((e: { path: string }) => e.path), ['accessTokenTtl']);
+  });
+
   test('fail-validation: a client body of the wrong shape → 422', async () => {
     const res = await call('POST', '/clients', { token: admin, body: { name: 'x', firstParty: 'yes', grantTypes: ['password'] } });
     assert.equal(res.status, 422);

@@ -41,6 +41,18 @@ test('ok: third-party, public and service clients; list as table and JSON', () =
   assert.deepEqual(json.find((c) => c.clientId === 'orders')?.roles, ['staff']);
 });
 
+test('ok: client add --access-token-ttl stores the client\'s own lifetime; a bad duration is a usage error', () => {
+  const added = gatehouse(['client', 'add', 'Test caller', '--id', 'caller', '--grant', 'client_credentials', '--scope', 'events:read', '--role', 'staff', '--access-token-ttl', '5s', '--json']);
+  assert.equal(added.code, 0, added.stderr);
+  const client = JSON.parse(added.stdout) as { accessTokenTtl: number; roles: string[]; scope: string };
+  assert.equal(client.accessTokenTtl, 5);
+  assert.deepEqual(client.roles, ['staff']);
+  assert.match(gatehouse(['client', 'show', 'caller']).stdout, /access tokens\s+5 s/);
+  const bad = gatehouse(['client', 'add', 'Bad', '--grant', 'client_credentials', '--access-token-ttl', 'soon']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^gatehouse: --access-token-ttl expects a duration/);
+});
+
 test('ok: client remove', () => {
   assert.equal(gatehouse(['client', 'remove', 'partner']).code, 0);
   assert.equal(gatehouse(['client', 'show', 'partner']).code, 1);

@@ -25,11 +25,30 @@ test('ok: keys list shows the active and the pre-published next key', () => {
   assert.deepEqual(listKeys().map((k) => k.state), ['active', 'next']);
 });
 
-test('ok: keys rotate promotes next, retires active with a publication deadline, and is audited', () => {
-  const [active, next] = listKeys();
+test('fail-next-too-young: keys rotate refuses a next key published less than keyActivationDelay ago, naming when it may sign', () => {
+  const before = listKeys();
   const result = gatehouse(['keys', 'rotate']);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr.trim(), new RegExp(`^gatehouse: The next key ${before[1]!.kid} was published \\d+ s ago and may sign from \\d{4}-\\d\\d-\\d\\dT\\S+Z \\(in \\d+ s, tokens.keyActivationDelay\\).*--force \\(key_not_ready\\)$`));
+  assert.equal(result.stderr.trim().split('\n').length, 1);
+  assert.deepEqual(listKeys(), before, 'nothing changed');
+});
+
+test('ok: keys list shows when each key was published and when the next key may sign', () => {
+  const table = gatehouse(['keys', 'list']);
+  assert.match(table.stdout, /^KID\s+ALG\s+STATE\s+PUBLISHED\s+ELIGIBLE/);
+  const [active, next] = listKeys() as Array<KeyInfo & { createdAt: number; eligibleAt: number | null }>;
+  assert.equal(active!.eligibleAt, null);
+  assert.equal(next!.eligibleAt, next!.createdAt + 60);
+});
+
+test('ok: keys rotate --force promotes next, warns, retires active with a publication deadline, and is audited', () => {
+  const [active, next] = listKeys();
+  const result = gatehouse(['keys', 'rotate', '--force']);
   assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /^warning: forced: /);
   assert.match(result.stdout, new RegExp(`active ${next!.kid}, next \\S+, retired ${active!.kid}`));
+  assert.match(result.stdout, /may become active from \d{4}-\d\d-\d\dT\S+Z/);
   const after = listKeys();
   assert.deepEqual(after.map((k) => [k.kid === next!.kid || k.kid === active!.kid ? k.kid : 'new', k.state]), [[next!.kid, 'active'], ['new', 'next'], [active!.kid, 'retired']]);
   assert.ok(after[2]!.retireUntil! > Date.now() / 1000);

@@ -19,7 +19,8 @@ await forEachDialect('oauth key rotation', (dialect) => {
     const oldKid = decodeProtectedHeader(tokens.access_token).kid;
 
     // Another process rotates: only the store changes; this service must notice on its own.
-    const rotated = await fx.svc.service.context.keys.rotate('test');
+    // Forced: the next key is as young as the service (this test is about the provider noticing).
+    const rotated = await fx.svc.service.context.keys.rotate('test', { force: true });
     assert.notEqual(rotated.activeKid, oldKid);
     let newKid: string | undefined;
     for (let i = 0; i < 40 && newKid !== rotated.activeKid; i++) {

@@ -118,7 +118,7 @@ await forEachDialect('pki: one key, one identity', (dialect) => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-spki-migration-'));
     const store = openStore({ url: database?.url, dataDir: dir });
     try {
-      const { error } = await new Migrator({ db: store.db, provider: migrations(store.dialect) }).migrateTo('0005_ca_rotation');
+      const { error } = await new Migrator({ db: store.db, provider: migrations(store.dialect) }).migrateTo('0007_verification_keys');
       assert.equal(error, undefined);
       const leaf = await craftLeaf(await foreignCa(), { uris: ['spiffe://td.test/svc/orders'] });
       await (store.db as unknown as Kysely<any>).insertInto('certificates').values({

@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { startService, type TestService } from './helpers/service.ts';
 import { makeCsr } from './helpers/pki.ts';
 import { runCli } from './helpers/cli.ts';
-import { subscribeToEventStream, type PublishedEvent, type EventStreamSubscription } from '../src/events/index.ts';
+import type { PublishedEvent } from '../src/events/index.ts';
+import { subscribeToEventStream, type EventStreamSubscription } from '../src/sdk/index.ts';
 
 let svc: TestService;
 let subscription: EventStreamSubscription;

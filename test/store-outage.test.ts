@@ -90,6 +90,15 @@ await forEachDialect('store outage', (dialect) => {
     await assertUnavailable(await send('POST', '/events/poll', gateway, { returnImmediately: true, maxEvents: 10 }));
   });
 
+  test('fail-store-down: GET /oauth2/authorize → 503 page with Retry-After', async () => {
+    const query = new URLSearchParams({ client_id: 'shop', response_type: 'code', redirect_uri: 'http://127.0.0.1:9/callback', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    const res = await fetch(`${svc.url}/oauth2/authorize?${query}`, { redirect: 'manual' });
+    const html = await res.text();
+    assert.equal(res.status, 503, html.slice(0, 200));
+    assert.match(res.headers.get('retry-after') ?? '', /^[1-9][0-9]?$/);
+    assert.match(html, /temporarily unavailable/i);
+  });
+
   test('fail-store-down: /readyz → 503 while /healthz stays 200', async () => {
     const ready = await fetch(`${svc.url}/readyz`);
     assert.equal(ready.status, 503);

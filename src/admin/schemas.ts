@@ -50,6 +50,7 @@ export const clientSchema = z
     grantTypes: z.array(z.string()),
     scope: z.string().describe('Space-separated scopes the client may request.'),
     roles: z.array(z.string()).describe('Roles carried by client_credentials tokens.'),
+    accessTokenTtl: z.number().int().nullable().describe('Lifetime of this client\'s access tokens in seconds; null: tokens.accessTokenTtl.'),
     createdAt: epoch,
   })
   .meta({ id: 'Client' });
@@ -68,6 +69,7 @@ export const createClientBody = z
     grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1),
     scope: z.string().max(1000).optional(),
     roles: z.array(roleNameSchema).max(64).optional(),
+    accessTokenTtl: z.number().int().min(1).optional().describe('Lifetime of this client\'s access tokens in seconds (at most tokens.maxAccessTokenTtl); default tokens.accessTokenTtl.'),
   })
   .strict()
   .meta({ id: 'CreateClient' });

@@ -13,6 +13,7 @@ import { registerKeys } from './commands/keys.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerCa } from './commands/ca.ts';
 import { registerClient } from './commands/client.ts';
+import { registerRoutes } from './commands/routes.ts';
 import { registerSecrets } from './commands/secrets.ts';
 
 const program = new Command('gatehouse')
@@ -38,6 +39,7 @@ registerKeys(program);
 registerAudit(program);
 registerCa(program);
 registerClient(program);
+registerRoutes(program);
 registerSecrets(program);
 
 try {

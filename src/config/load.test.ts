@@ -53,3 +53,14 @@ test('fail-weak-argon2: parameters below the OWASP minimum are refused', () => {
   const path = configFile('passwords:\n  argon2:\n    memory: 1024\n');
   assert.throws(() => loadConfig({ configPath: path, env: {} }), /passwords\.argon2\.memory/);
 });
+
+test('ok: the default resource derives from the issuer', () => {
+  const path = configFile('issuer: https://auth.example.com\n');
+  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://auth.example.com/api', scopes: [] }]);
+  assert.deepEqual(loadConfig({ configPath: path, env: { GATEHOUSE_ISSUER: 'https://id.example.org/' } }).resources, [{ audience: 'https://id.example.org/api', scopes: [] }]);
+});
+
+test('ok: configured resources are kept as written', () => {
+  const path = configFile('issuer: https://auth.example.com\nresources:\n  - audience: https://api.example.com\n    scopes: [books:read]\n');
+  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://api.example.com', scopes: ['books:read'] }]);
+});

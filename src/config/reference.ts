@@ -19,6 +19,8 @@ interface JsonSchema {
   format?: string;
   minimum?: number;
   maximum?: number;
+  /** A default computed from other keys (`.meta({ computedDefault })` in the schema), shown as written. */
+  computedDefault?: string;
 }
 
 function describeType(schema: JsonSchema): string {
@@ -70,7 +72,8 @@ function rows(schema: JsonSchema, prefix: string, out: string[], sections: strin
       continue;
     }
     const type = describeType(child);
-    out.push(`| \`${path}\` | ${type} | ${describeDefault(path, type, defaults, child.default)} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
+    const shownDefault = child.computedDefault !== undefined ? `\`${child.computedDefault}\`` : describeDefault(path, type, defaults, child.default);
+    out.push(`| \`${path}\` | ${type} | ${shownDefault} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
   }
   for (const [path, child] of nestedObjects) {
     const own: string[] = [];

@@ -48,12 +48,14 @@ export const configSchema = z
     tokens: z
       .object({
         algorithm: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256').describe('Signing algorithm of access tokens, ID tokens and security event tokens.'),
-        accessTokenTtl: duration('Lifetime of JWT access tokens.').default(600),
+        accessTokenTtl: duration('Lifetime of JWT access tokens (a client may have its own: `client add --access-token-ttl`).').default(600),
+        maxAccessTokenTtl: duration('Longest access-token lifetime a client may be registered with. Retired signing keys stay published at least this long (plus 60 s).').default(3600),
         idTokenTtl: duration('Lifetime of ID tokens.').default(600),
         refreshTokenTtl: duration('Lifetime of a refresh token (each rotation issues a new one).').default(14 * 86400),
         sessionTtl: duration('Lifetime of a browser single sign-on session at the Security Service.').default(86400),
         authorizationCodeTtl: duration('Lifetime of an authorization code.').default(60),
         keyCheckInterval: duration('How often a running service looks for signing keys rotated by another process.').default(10),
+        keyActivationDelay: duration('How long a `next` key must have been published in JWKS before `keys rotate` may make it sign (`--force` overrides). Relying parties refetch JWKS on an unknown kid only after a cooldown (jose createRemoteJWKSet: 30 s; the Gatehouse SDK and gateway: at most every 30 s) and a running service publishes a key rotated elsewhere within keyCheckInterval: 60 s covers both with a margin. Raise it for relying parties that cache JWKS longer.').default(60),
       })
       .strict()
       .prefault({})
@@ -67,8 +69,9 @@ export const configSchema = z
           })
           .strict(),
       )
-      .default([{ audience: 'http://localhost:8080/api', scopes: [] }])
-      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience.'),
+      .optional()
+      .meta({ computedDefault: '[{"audience":"<issuer>/api","scopes":[]}]' })
+      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience. Default: one API, `<issuer>/api` (derived from `issuer`), with no scopes.'),
     passwords: z
       .object({
         minLength: z.number().int().min(8).default(8).describe('Minimum password length (NIST 800-63B: at least 8).'),
@@ -159,7 +162,12 @@ export const configSchema = z
     routes: routesSchema,
     gateway: gatewaySchema,
   })
-  .strict();
+  .strict()
+  // Defaults computed from other keys (zod defaults cannot see siblings).
+  .transform((config) => ({
+    ...config,
+    resources: config.resources ?? [{ audience: `${config.issuer.replace(/\/+$/, '')}/api`, scopes: [] }],
+  }));
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

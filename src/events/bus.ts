@@ -13,7 +13,7 @@ import type { KeyService } from '../tokens/index.ts';
 import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import type { EventBus, EventListener, PublishOptions, PublishedEvent, SecurityEvent } from './types.ts';
-import { eventClaims, eventSubject, decodeSet, SET_TYP } from './set-codec.ts';
+import { eventClaims, eventSubject, decodeSet, SET_TYP } from '../shared/security-events.ts';
 import { appendEvent, readEvents, lastSeq, type StoredEvent } from './event-store.ts';
 
 /** What the stream endpoints need beyond publish/subscribe. */

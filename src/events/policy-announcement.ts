@@ -7,7 +7,7 @@
  */
 import type { Store } from '../store/index.ts';
 import type { EventBus } from './types.ts';
-import { decodeSet } from './set-codec.ts';
+import { decodeSet } from '../shared/security-events.ts';
 
 export async function announcePolicyVersion(bus: EventBus, store: Store, version: string): Promise<boolean> {
   const last = await store.db

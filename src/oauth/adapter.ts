@@ -12,6 +12,7 @@ import { errors } from 'oidc-provider';
 import type { Executor, Store } from '../store/index.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import { clientMetadata, findClientRow } from './clients.ts';
+import type { InterruptedRotations } from './interrupted-rotations.ts';
 
 type Payload = Record<string, unknown>;
 
@@ -41,8 +42,8 @@ export class ConsumedTwiceError extends errors.InvalidGrant {
 
 const REPLAY_DETECTED = new Set(['AuthorizationCode', 'RefreshToken']);
 
-export function createAdapterFactory(deps: { store: Store; clock: Clock }): (model: string) => OidcAdapter {
-  const { store, clock } = deps;
+export function createAdapterFactory(deps: { store: Store; clock: Clock; interrupted?: Pick<InterruptedRotations, 'settle'> }): (model: string) => OidcAdapter {
+  const { store, clock, interrupted } = deps;
   const db = store.db;
   const now = () => epochSeconds(clock);
 
@@ -87,6 +88,8 @@ export function createAdapterFactory(deps: { store: Store; clock: Clock }): (mod
           .execute();
       },
       async find(id) {
+        // A refresh token whose rotation a store outage cut off is unconsumed before it is read.
+        if (model === 'RefreshToken' && interrupted) await interrupted.settle(id);
         return parse(await select().where('id', '=', id).executeTakeFirst());
       },
       async findByUid(uid) {

@@ -21,6 +21,7 @@ import type { Revoker } from './revocation.ts';
 /** Client metadata extensions oidc-provider carries for us (see `extraClientMetadata`). */
 export const FIRST_PARTY_PROPERTY = 'gatehouse_first_party';
 export const ROLES_PROPERTY = 'gatehouse_roles';
+export const ACCESS_TOKEN_TTL_PROPERTY = 'gatehouse_access_token_ttl';
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
@@ -74,6 +75,7 @@ function inputSchema(config: Config) {
         .optional()
         .refine((value) => value === undefined || value.split(' ').filter(Boolean).every((s) => scopes.has(s)), `scopes must be among: ${[...scopes].join(' ')}`),
       roles: z.array(z.string().refine((r) => roles.has(r), 'a role defined in gatehouse.yaml `roles`')).default([]),
+      accessTokenTtl: z.number().int().min(1).max(config.tokens.maxAccessTokenTtl, `at most tokens.maxAccessTokenTtl (${config.tokens.maxAccessTokenTtl} s)`).optional(),
     })
     .strict()
     .superRefine((input, ctx) => {
@@ -109,6 +111,7 @@ export function clientFromRow(row: ClientRow): Client {
     grantTypes: JSON.parse(row.grant_types) as string[],
     scope: row.scope,
     roles: JSON.parse(row.roles) as string[],
+    accessTokenTtl: row.access_token_ttl === null ? null : Number(row.access_token_ttl),
     createdAt: Number(row.created_at),
   };
 }
@@ -131,6 +134,7 @@ export function clientMetadata(row: ClientRow): Record<string, unknown> {
     scope: client.scope,
     [FIRST_PARTY_PROPERTY]: client.firstParty,
     [ROLES_PROPERTY]: client.roles,
+    ...(client.accessTokenTtl !== null ? { [ACCESS_TOKEN_TTL_PROPERTY]: client.accessTokenTtl } : {}),
   };
 }
 
@@ -164,13 +168,14 @@ export function createClientService(deps: { store: Store; audit: AuditLog; confi
         grant_types: JSON.stringify(unique(input.grantTypes)),
         scope: unique((input.scope ?? defaultClientScope(config)).split(' ').filter(Boolean)).join(' '),
         roles: JSON.stringify(unique(input.roles)),
+        access_token_ttl: input.accessTokenTtl ?? null,
         created_at: now,
         updated_at: now,
       };
       try {
         await store.transaction(async (trx) => {
           await trx.insertInto('clients').values(row).execute();
-          await audit.record({ event: 'client.created', actor, subject: row.client_id, clientId: row.client_id, data: { firstParty: input.firstParty, public: input.public, grantTypes: input.grantTypes } }, trx);
+          await audit.record({ event: 'client.created', actor, subject: row.client_id, clientId: row.client_id, data: { firstParty: input.firstParty, public: input.public, grantTypes: input.grantTypes, ...(input.accessTokenTtl !== undefined ? { accessTokenTtl: input.accessTokenTtl } : {}) } }, trx);
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw fail.conflict(`a client with id ${row.client_id} already exists`);

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAdapterFactory, sweepExpired } from './adapter.ts';
 import { createClientService } from './clients.ts';
 import { createRevoker } from './revocation.ts';
+import { createInterruptedRotations } from './interrupted-rotations.ts';
 import { createJwtAccessTokens } from './jwt-access-tokens.ts';
 import { buildProvider } from './provider.ts';
 import { mountProvider, originPinner } from './mount.ts';
@@ -31,7 +32,8 @@ export interface OAuthComponent extends OAuth {
 
 export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensureKeys?(): Promise<void> } }): OAuthComponent {
   const { config, store, keys, logger, clock } = deps;
-  const adapter = createAdapterFactory({ store, clock });
+  const interrupted = createInterruptedRotations({ store, logger });
+  const adapter = createAdapterFactory({ store, clock, interrupted });
   const revoker = createRevoker(deps);
   const clients = createClientService({ ...deps, revoker });
   const jwtTokens = createJwtAccessTokens({ keys, issuer: config.issuer, store, revoker, clock });
@@ -45,7 +47,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
   async function rebuild(): Promise<void> {
     const version = await keys.version();
     const jwks = await keys.providerJwks();
-    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks });
+    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks, interrupted });
     // Swap both at once: requests already inside the old instance finish there.
     provider = next;
     callback = next.callback() as (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -81,7 +83,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
         await keys.ensureKeys?.();
         await rebuild();
       });
-      mountProvider(app, { issuer: config.issuer, callback: () => callback! });
+      mountProvider(app, { issuer: config.issuer, callback: () => callback!, jwks: () => keys.publicJwks() });
       registerInteractions(app, {
         provider: () => provider!,
         authenticator: deps.authenticator,
@@ -100,6 +102,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
     },
     async close() {
       for (const timer of timers) clearInterval(timer);
+      interrupted.close();
       await checking;
     },
   };

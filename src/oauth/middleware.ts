@@ -2,8 +2,10 @@
  * The outer middleware around every oidc-provider request. oidc-provider does the protocol; this
  * fills the gaps Gatehouse needs, each a small step after the provider has answered:
  *
- *   store outage              → 503 temporarily_unavailable instead of 500 server_error
- *   token, success            → audit `token.issued` (user grants), count every grant
+ *   store outage              → 503 temporarily_unavailable instead of 500 server_error; a refresh
+ *                               rotation it cut off is undone (./interrupted-rotations.ts)
+ *   token, success            → audit `token.issued` (user grants) and `service_token.issued`
+ *                               (client_credentials with admin rights), count every grant
  *   token, any error          → audit `token.refused` (reason = the OAuth error code)
  *   token, code/refresh reuse → audit `code.reused` / `refresh_token.reused`, publish tokens.revoked
  *   token, failed code use    → the code is consumed: a wrong PKCE verifier cannot be retried
@@ -29,6 +31,8 @@ import { requestState } from './request-state.ts';
 import type { Revoker } from './revocation.ts';
 import type { JwtAccessTokens } from './jwt-access-tokens.ts';
 import { mayIntrospectAnyToken } from './resources.ts';
+import { OAUTH_RETRY_AFTER_SECONDS } from './provider-config.ts';
+import type { InterruptedRotations } from './interrupted-rotations.ts';
 
 export interface MiddlewareDeps {
   revoker: Revoker;
@@ -38,6 +42,8 @@ export interface MiddlewareDeps {
   metrics?: Metrics | undefined;
   /** Counts refusals of the client-authenticating endpoints per client IP (blocked IPs never get here). */
   refusals?: RefusalLimiter | undefined;
+  /** Refresh rotations a store outage cut off, to be undone (./interrupted-rotations.ts). */
+  interrupted?: Pick<InterruptedRotations, 'remember'> | undefined;
 }
 
 type Ctx = KoaContextWithOIDC & Context;
@@ -88,6 +94,7 @@ function oidcOf(ctx: Ctx): Ctx['oidc'] | undefined {
 export function createProviderMiddleware(deps: MiddlewareDeps) {
   const { revoker, jwtTokens, audit, logger } = deps;
   const issuedCounter = deps.metrics?.counter('gatehouse_tokens_issued_total', 'Access tokens issued by the token endpoint', ['grant_type']);
+  const clientTokenCounter = deps.metrics?.counter('gatehouse_client_credentials_tokens_total', 'client_credentials access tokens issued; recorded="true" for those carrying admin rights (stored and audited so they can be revoked)', ['recorded']);
 
   /** `<endpoint>.refused` for an error answer: reason = the OAuth error code. */
   async function recordRefusal(event: 'token.refused' | 'introspection.refused' | 'revocation.refused', ctx: Ctx, oidc: Ctx['oidc'], data: Record<string, unknown> = {}): Promise<void> {
@@ -113,6 +120,10 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       issuedCounter?.inc({ grant_type: grantType });
       for (const token of state.issued) {
         await audit.record({ event: 'token.issued', actor: `user:${token.subject}`, subject: token.subject, clientId, ip, data: { grantType, jti: token.jti } });
+      }
+      if (grantType === 'client_credentials') clientTokenCounter?.inc({ recorded: String(state.issuedToClient.length > 0) });
+      for (const token of state.issuedToClient) {
+        await audit.record({ event: 'service_token.issued', actor: `client:${token.clientId}`, subject: token.clientId, clientId: token.clientId, ip, data: { grantType, jti: token.jti, scope: token.scope, roles: token.roles } });
       }
       return;
     }
@@ -259,10 +270,22 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
     }
     if (ctx.status === 500 && state.serverError !== undefined && isStoreUnavailable(state.serverError)) {
       ctx.status = 503;
-      ctx.set('Retry-After', '1');
+      ctx.set('Retry-After', String(OAUTH_RETRY_AFTER_SECONDS));
       if (ctx.response.is('json') || typeof ctx.body !== 'string') {
         ctx.type = 'json';
         ctx.body = UNAVAILABLE;
+      }
+      // The client gets no tokens: a refresh token this request consumed must work again.
+      const entities = oidcOf(ctx)?.entities;
+      const rotated = entities?.RotatedRefreshToken?.jti;
+      const presented = entities?.RefreshToken;
+      if (route === 'token' && rotated !== undefined) {
+        const successor = presented?.jti;
+        deps.interrupted?.remember(rotated, successor !== rotated ? successor : undefined);
+      } else if (route === 'token' && presented?.jti !== undefined && !presented.consumed) {
+        // Found unconsumed, then the store failed — possibly after the consume landed but before
+        // its answer did (a connection cut mid-reply).
+        deps.interrupted?.remember(presented.jti, undefined);
       }
     }
   };

@@ -15,7 +15,6 @@ type Method = 'GET' | 'POST' | 'OPTIONS';
 export const PROVIDER_ROUTES: Array<[path: string, methods: Method[]]> = [
   ['/.well-known/openid-configuration', ['GET', 'OPTIONS']],
   ['/.well-known/oauth-authorization-server', ['GET', 'OPTIONS']],
-  [ROUTES.jwks, ['GET', 'OPTIONS']],
   [ROUTES.authorization, ['GET', 'POST']],
   [`${ROUTES.authorization}/:uid`, ['GET']],
   [ROUTES.token, ['POST', 'OPTIONS']],
@@ -44,11 +43,36 @@ export function originPinner(issuer: string): (request: FastifyRequest) => void 
   };
 }
 
+/**
+ * JWKS is served here, not by the provider: it also publishes verify-only keys of another issuer,
+ * which oidc-provider (holding only keys it can sign with) cannot carry.
+ */
+function mountJwks(app: FastifyInstance, jwks: () => Promise<unknown>): void {
+  app.route({
+    method: ['GET', 'OPTIONS'],
+    url: ROUTES.jwks,
+    exposeHeadRoute: false,
+    handler: async (request, reply) => {
+      reply.header('access-control-allow-origin', '*');
+      if (request.method === 'OPTIONS') return reply.code(204).header('access-control-allow-methods', 'GET').send();
+      return reply.type('application/jwk-set+json; charset=utf-8').send(JSON.stringify(await jwks()));
+    },
+  });
+  app.route({
+    method: ALL_METHODS.filter((m) => m !== 'GET' && m !== 'OPTIONS'),
+    url: ROUTES.jwks,
+    exposeHeadRoute: false,
+    handler: (request, reply) =>
+      reply.code(405).header('allow', 'GET, OPTIONS').type('application/json').send({ error: 'invalid_request', error_description: `${request.method} is not allowed on ${ROUTES.jwks}; use GET` }),
+  });
+}
+
 export function mountProvider(
   app: FastifyInstance,
-  options: { callback(): (req: IncomingMessage, res: ServerResponse) => unknown; issuer: string },
+  options: { callback(): (req: IncomingMessage, res: ServerResponse) => unknown; issuer: string; jwks: () => Promise<unknown> },
 ): void {
   const pin = originPinner(options.issuer);
+  mountJwks(app, options.jwks);
   app.register(async (scope) => {
     // The provider reads bodies itself (with its own limit): fastify must leave the stream alone.
     scope.removeAllContentTypeParsers();

@@ -8,7 +8,7 @@ import type { Configuration, KoaContextWithOIDC, Account, AccessToken, ClientCre
 import { errors } from 'oidc-provider';
 import type { Config } from '../config/index.ts';
 import { isStoreUnavailable } from '../store/index.ts';
-import { FIRST_PARTY_PROPERTY, ROLES_PROPERTY } from './clients.ts';
+import { ACCESS_TOKEN_TTL_PROPERTY, FIRST_PARTY_PROPERTY, ROLES_PROPERTY } from './clients.ts';
 import { OIDC_SCOPES, knownScopes, mayIntrospectAnyToken, resourceServers } from './resources.ts';
 import type { AccountUser, UserLookup } from './types.ts';
 import type { Revoker } from './revocation.ts';
@@ -27,6 +27,9 @@ export const ROUTES = {
   jwks: '/.well-known/jwks.json',
 } as const;
 
+/** Retry-After of a 503 from a provider endpoint (store outage), JSON or HTML alike. */
+export const OAUTH_RETRY_AFTER_SECONDS = 1;
+
 export const INTERACTION_PREFIX = '/interaction';
 /** How long a login/consent interaction may take. */
 export const INTERACTION_TTL = 15 * 60;
@@ -38,6 +41,15 @@ export interface ProviderConfigDeps {
   adapter: (model: string) => OidcAdapter;
   cookieKeys: string[];
   jwks: { keys: Record<string, unknown>[] };
+}
+
+/**
+ * Whether a client_credentials token may act as an administrator: the `admin` scope (the admin
+ * API), or a role named `admin` or granting every permission (`*`).
+ */
+export function carriesAdminRights(scope: string | undefined, roles: readonly string[], config: Pick<Config, 'roles'>): boolean {
+  if ((scope ?? '').split(' ').includes('admin')) return true;
+  return roles.some((role) => role === 'admin' || (config.roles[role] ?? []).includes('*'));
 }
 
 interface GatehouseAccount extends Account {
@@ -52,6 +64,12 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
   const oidcScopes = new Set<string>(OIDC_SCOPES);
   const secureCookies = new URL(config.issuer).protocol === 'https:';
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: secureCookies, signed: true };
+
+  /** The client's own access-token lifetime (bounded by tokens.maxAccessTokenTtl, which may have been lowered since), else the default. */
+  function accessTokenTtlOf(client: unknown): number {
+    const own = (client as Record<string, unknown> | undefined)?.[ACCESS_TOKEN_TTL_PROPERTY];
+    return typeof own === 'number' && own > 0 ? Math.min(own, config.tokens.maxAccessTokenTtl) : config.tokens.accessTokenTtl;
+  }
 
   async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<GatehouseAccount | undefined> {
     const user = await users.findById(sub);
@@ -111,7 +129,7 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       authorizationSigningAlgValues: [alg],
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY_PROPERTY, ROLES_PROPERTY],
+      properties: [FIRST_PARTY_PROPERTY, ROLES_PROPERTY, ACCESS_TOKEN_TTL_PROPERTY],
       validator() {},
     },
     pkce: { required: () => true },
@@ -133,8 +151,8 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false,
     ttl: {
-      AccessToken: () => config.tokens.accessTokenTtl,
-      ClientCredentials: () => config.tokens.accessTokenTtl,
+      AccessToken: (_ctx, _token, client) => accessTokenTtlOf(client),
+      ClientCredentials: (_ctx, _token, client) => accessTokenTtlOf(client),
       AuthorizationCode: () => config.tokens.authorizationCodeTtl,
       IdToken: () => config.tokens.idTokenTtl,
       RefreshToken: () => config.tokens.refreshTokenTtl,
@@ -151,9 +169,18 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     formats: {
       customizers: {
         // Runs for every JWT access token just before it is signed: record user tokens so a
-        // later revocation can name them. client_credentials tokens have no user to revoke and
-        // are not recorded (keeps that grant at one read per request).
+        // later revocation can name them. Of client_credentials tokens only those carrying admin
+        // rights are recorded (they can then be revoked and named in tokens.revoked); the others
+        // stay at one read per request and are only counted.
         async jwt(ctx, token, jwt) {
+          if (token.kind === 'ClientCredentials') {
+            const payload = jwt.payload as { jti: string; exp: number; scope?: string; roles?: string[]; client_id: string };
+            const roles = Array.isArray(payload.roles) ? payload.roles : [];
+            if (!carriesAdminRights(payload.scope, roles, config)) return;
+            await revoker.recordIssued({ jti: payload.jti, grantId: null, subject: payload.client_id, sessionId: null, clientId: payload.client_id, expiresAt: payload.exp });
+            if (ctx) requestState(ctx).issuedToClient.push({ jti: payload.jti, clientId: payload.client_id, scope: payload.scope ?? '', roles });
+            return;
+          }
           if (token.kind !== 'AccessToken' || !('accountId' in token) || !token.accountId) return;
           const payload = jwt.payload as { jti: string; exp: number };
           await revoker.recordIssued({
@@ -209,13 +236,13 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
         // Tokens for an API when the grant holds API scopes; a grant of OpenID scopes alone
         // gets an opaque token for userinfo (JWTs carry an audience and cannot be used there).
         useGrantedResource: async (_ctx, model) => [...(model as unknown as { scopes: Set<string> }).scopes].some((s) => !oidcScopes.has(s)),
-        getResourceServerInfo: async (_ctx, indicator) => {
+        getResourceServerInfo: async (_ctx, indicator, client) => {
           const server = servers.find((s) => s.audience === indicator);
           if (!server) throw new errors.InvalidTarget();
           return {
             scope: server.scopes.join(' '),
             audience: server.audience,
-            accessTokenTTL: config.tokens.accessTokenTtl,
+            accessTokenTTL: accessTokenTtlOf(client),
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg } },
           };
@@ -227,6 +254,7 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       let message = typeof out.error_description === 'string' ? out.error_description : 'The request could not be completed.';
       if (isStoreUnavailable(error)) {
         ctx.status = 503;
+        ctx.set('Retry-After', String(OAUTH_RETRY_AFTER_SECONDS));
         title = 'Temporarily unavailable';
         message = 'The service is temporarily unavailable; nothing was changed. Try again shortly.';
       } else if (out.error === 'server_error') {

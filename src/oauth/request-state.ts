@@ -5,6 +5,8 @@
 export interface RequestState {
   /** JWT access tokens issued to users in this request. */
   issued: Array<{ jti: string; subject: string; sid: string | undefined; grantId: string | undefined }>;
+  /** client_credentials tokens recorded in this request (those carrying admin rights). */
+  issuedToClient: Array<{ jti: string; clientId: string; scope: string; roles: string[] }>;
   /** Grants oidc-provider revoked (code/refresh reuse, revocation endpoint, logout). */
   revokedGrants: string[];
   /** A code or refresh token consumed twice (sequentially or in parallel). */
@@ -29,7 +31,7 @@ export function requestState(ctx: unknown): RequestState {
   const holder = ctx as HasState;
   let state = holder.state[KEY] as RequestState | undefined;
   if (!state) {
-    state = { issued: [], revokedGrants: [] };
+    state = { issued: [], issuedToClient: [], revokedGrants: [] };
     holder.state[KEY] = state;
   }
   return state;

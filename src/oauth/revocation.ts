@@ -7,7 +7,7 @@
 import { sql } from 'kysely';
 import type { Store, Executor, StoreTransaction } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
-import type { EventBus } from '../events/types.ts';
+import type { EventBus, TokensRevoked } from '../events/types.ts';
 import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import type { GrantRevocation, RevokeUserOptions } from './types.ts';
@@ -46,16 +46,55 @@ export interface Revoker extends GrantRevocation {
   issuedToken(jti: string): Promise<(IssuedToken & { revokedAt: number | null }) | undefined>;
 }
 
-async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string }): Promise<Array<{ jti: string; exp: number; sid: string | null; subject: string }>> {
-  let query = trx.selectFrom('issued_tokens').select(['jti', 'expires_at', 'session_id', 'subject']).where('revoked_at', 'is', null).where('expires_at', '>', now);
-  if (where.subject !== undefined) query = query.where('subject', '=', where.subject);
-  if (where.grantIds !== undefined) query = query.where('grant_id', 'in', where.grantIds);
-  if (where.clientId !== undefined) query = query.where('client_id', '=', where.clientId);
-  const rows = await query.execute();
-  if (rows.length > 0) {
-    await trx.updateTable('issued_tokens').set({ revoked_at: now }).where('jti', 'in', rows.map((r) => r.jti)).execute();
-  }
+/** Lists (jtis, grant ids) go to the database in chunks of this size: PostgreSQL takes at most 65,535 parameters, SQLite 32,766. */
+const CHUNK = 1000;
+/**
+ * At most this many jtis in one `tokens.revoked` event. Beyond it the event names none and denies
+ * by issue time instead (`issuedBefore` = now, for the session when one session holds them all,
+ * otherwise for the subject): a consumer keeps one entry, not tens of thousands.
+ */
+export const MAX_EVENT_TOKEN_IDS = 1000;
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+interface RevokedToken { jti: string; exp: number; sid: string | null; subject: string }
+
+/** Marks the outstanding tokens matching `where` revoked (one UPDATE … RETURNING, or one per chunk of grant ids). */
+async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string }): Promise<RevokedToken[]> {
+  const update = (grantIds?: string[]) => {
+    let query = trx.updateTable('issued_tokens').set({ revoked_at: now }).where('revoked_at', 'is', null).where('expires_at', '>', now);
+    if (where.subject !== undefined) query = query.where('subject', '=', where.subject);
+    if (grantIds !== undefined) query = query.where('grant_id', 'in', grantIds);
+    if (where.clientId !== undefined) query = query.where('client_id', '=', where.clientId);
+    return query.returning(['jti', 'expires_at', 'session_id', 'subject']).execute();
+  };
+  const rows = [];
+  if (where.grantIds === undefined) rows.push(...(await update()));
+  else for (const part of chunks(where.grantIds)) for (const row of await update(part)) rows.push(row);
   return rows.map((r) => ({ jti: r.jti, exp: Number(r.expires_at), sid: r.session_id, subject: r.subject }));
+}
+
+/** Latest expiry among `tokens`, at least `now` (no spreading: the list may be long). */
+function latestExpiry(tokens: readonly RevokedToken[], now: number): number {
+  return tokens.reduce((latest, token) => Math.max(latest, token.exp), now);
+}
+
+/**
+ * What a `tokens.revoked` event says about `tokens` (all of one subject): their jtis, or — past
+ * MAX_EVENT_TOKEN_IDS — a cut-off by issue time for the session (when `sessionId` holds them all)
+ * or the whole subject, which denies more than these tokens but never fewer.
+ */
+function denial(tokens: readonly RevokedToken[], now: number, scope: { sessionId?: string | undefined; issuedBefore: number }): Pick<TokensRevoked, 'sessionId' | 'tokenIds' | 'issuedBefore' | 'until'> {
+  const until = latestExpiry(tokens, now);
+  if (tokens.length <= MAX_EVENT_TOKEN_IDS) {
+    return { ...(scope.sessionId !== undefined ? { sessionId: scope.sessionId } : {}), tokenIds: tokens.map((t) => t.jti), issuedBefore: scope.issuedBefore, until };
+  }
+  const oneSession = scope.sessionId !== undefined && tokens.every((t) => t.sid === scope.sessionId);
+  return { ...(oneSession ? { sessionId: scope.sessionId } : {}), tokenIds: [], issuedBefore: now, until };
 }
 
 export function createRevoker(deps: RevocationDeps): Revoker {
@@ -71,21 +110,13 @@ export function createRevoker(deps: RevocationDeps): Revoker {
     let del = trx.deleteFrom('oidc_models').where('account_id', '=', userId);
     if (keepSessions) del = del.where('model', '!=', 'Session');
     await del.execute();
-    if (grantIds.length > 0) {
-      await trx.deleteFrom('oidc_models').where('grant_id', 'in', grantIds).execute();
-      await trx.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', 'in', grantIds).execute();
+    for (const part of chunks(grantIds)) {
+      await trx.deleteFrom('oidc_models').where('grant_id', 'in', part).execute();
+      await trx.deleteFrom('oidc_models').where('model', '=', 'Grant').where('id', 'in', part).execute();
     }
     const tokens = await markRevoked(trx, now, { subject: userId });
     await audit.record({ event: 'grant.revoked', actor: options.actor ?? 'system', subject: userId, reason, data: { grants: grantIds.length, accessTokens: tokens.length } }, trx);
-    await events.publish({
-      type: 'tokens.revoked',
-      subject: userId,
-      ...(options.sessionId !== undefined ? { sessionId: options.sessionId } : {}),
-      tokenIds: tokens.map((t) => t.jti),
-      issuedBefore: now,
-      until: Math.max(now, ...tokens.map((t) => t.exp)),
-      reason,
-    }, { trx });
+    await events.publish({ type: 'tokens.revoked', subject: userId, ...denial(tokens, now, { sessionId: options.sessionId, issuedBefore: now }), reason }, { trx });
   }
 
   return {
@@ -104,15 +135,8 @@ export function createRevoker(deps: RevocationDeps): Revoker {
       const revoked = await markRevoked(trx, now, { clientId });
       const bySubject = Map.groupBy(revoked, (t) => t.subject);
       for (const [subject, tokens] of bySubject) {
-        await events.publish({
-          type: 'tokens.revoked',
-          subject,
-          tokenIds: tokens.map((t) => t.jti),
-          // Only these tokens: the user's tokens of other clients stay valid.
-          issuedBefore: 0,
-          until: Math.max(now, ...tokens.map((t) => t.exp)),
-          reason,
-        }, { trx });
+        // Only these tokens (issuedBefore 0): the user's tokens of other clients stay valid.
+        await events.publish({ type: 'tokens.revoked', subject, ...denial(tokens, now, { issuedBefore: 0 }), reason }, { trx });
       }
       return { grants: grantIds.length, accessTokens: revoked.length };
     },
@@ -127,16 +151,9 @@ export function createRevoker(deps: RevocationDeps): Revoker {
       const subject = found.owner?.subject;
       if (subject === undefined) return; // nothing was ever issued under this grant as a JWT
       const sids = [...new Set(found.revoked.map((t) => t.sid).filter((s): s is string => s !== null))];
-      await events.publish({
-        type: 'tokens.revoked',
-        subject,
-        // Tokens of one grant share the session id (sid) of that client's login: deny just that session.
-        ...(sids.length === 1 ? { sessionId: sids[0] } : {}),
-        tokenIds: found.revoked.map((t) => t.jti),
-        issuedBefore: sids.length === 1 ? now : 0,
-        until: Math.max(now, ...found.revoked.map((t) => t.exp)),
-        reason,
-      });
+      // Tokens of one grant share the session id (sid) of that client's login: deny just that session.
+      const scope = sids.length === 1 ? { sessionId: sids[0], issuedBefore: now } : { issuedBefore: 0 };
+      await events.publish({ type: 'tokens.revoked', subject, ...denial(found.revoked, now, scope), reason });
       deps.logger.debug({ grantId, reason, clientId: context.clientId }, 'grant revoked');
     },
 

@@ -29,6 +29,8 @@ export interface Client {
   scope: string;
   /** Roles carried by client_credentials tokens of this client. */
   roles: string[];
+  /** Lifetime of this client's access tokens in seconds; null: tokens.accessTokenTtl. */
+  accessTokenTtl: number | null;
   createdAt: number;
 }
 
@@ -42,6 +44,8 @@ export interface CreateClientInput {
   grantTypes: string[];
   scope?: string;
   roles?: string[];
+  /** Seconds, 1 … tokens.maxAccessTokenTtl; absent: tokens.accessTokenTtl. */
+  accessTokenTtl?: number;
 }
 
 export interface ClientService {

@@ -18,6 +18,7 @@ export const errorCatalogue = {
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported content type' },
   not_found: { status: 404, title: 'No such resource' },
   conflict: { status: 409, title: 'The resource already exists or changed meanwhile' },
+  key_not_ready: { status: 409, title: 'The next signing key has not been published long enough to sign' },
   // authentication and authorization of API callers
   unauthorized: { status: 401, title: 'Authentication is required' },
   invalid_token: { status: 401, title: 'The access token is missing, malformed, expired or revoked' },
@@ -37,6 +38,7 @@ export const errorCatalogue = {
   // infrastructure
   store_unavailable: { status: 503, title: 'The data store is unavailable; nothing was changed' },
   internal_error: { status: 500, title: 'An unexpected error occurred; nothing was changed' },
+  temporarily_unavailable: { status: 503, title: 'The access token cannot be checked yet: the issuer\'s keys are not available' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

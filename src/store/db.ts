@@ -67,14 +67,22 @@ export function afterCommit(trx: Transaction<Database>, hook: () => void): void 
   hooks.push(hook);
 }
 
+/** See openStore: reported through the failing query, not here. */
+function ignoreConnectionError(): void {}
+
 export function openStore(options: StoreOptions): Store {
   const dialect: Dialect = options.url ? 'postgres' : 'sqlite';
   let db: Kysely<Database>;
   let location: string;
   if (options.url) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5000 });
-    // An idle client losing its connection must not crash the process; the next query reports it.
-    pool.on('error', () => {});
+    // A pg client whose connection dies emits 'error'; with no listener that kills the process.
+    // The pool listens only while a client is idle, so every client gets its own listener for
+    // its whole life (checked out by Kysely, inside a transaction, idle). The failure itself
+    // reaches the caller through the query that fails (store_unavailable); a broken client is
+    // not queryable any more and the pool drops it on release.
+    pool.on('error', ignoreConnectionError);
+    pool.on('connect', (client) => client.on('error', ignoreConnectionError));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     location = redactUrl(options.url);
   } else {

@@ -41,6 +41,8 @@ export interface ClientsTable {
   scope: string;
   /** JSON: string[] — roles of a service client (client_credentials tokens carry them). */
   roles: string;
+  /** Lifetime of this client's access tokens in seconds; null: tokens.accessTokenTtl. */
+  access_token_ttl: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -85,6 +87,17 @@ export interface SigningKeysTable {
   retired_at: number | null;
   /** A retired key leaves JWKS after this time: every token it signed has expired. */
   retire_until: number | null;
+}
+
+/** Public keys of another issuer, published in JWKS for verification only (never used to sign). */
+export interface VerificationKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  created_at: number;
+  /** Leaves JWKS after this time; null: until removed. */
+  expires_at: number | null;
+  created_by: string | null;
 }
 
 /** Security Event Tokens, kept so stream subscribers can resume after a reconnect. */
@@ -195,6 +208,7 @@ export interface Database {
   oidc_models: OidcModelsTable;
   issued_tokens: IssuedTokensTable;
   signing_keys: SigningKeysTable;
+  verification_keys: VerificationKeysTable;
   security_events: SecurityEventsTable;
   event_cursors: EventCursorsTable;
   audit_log: AuditLogTable;

@@ -29,6 +29,8 @@ function wrap(statement: StatementSync): SqliteStatement {
   };
 }
 
+const NO_OP: SqliteStatement = { reader: false, all: () => [], iterate: () => [][Symbol.iterator](), run: () => ({ changes: 0, lastInsertRowid: 0 }) };
+
 /** Prepared statements are kept by SQL text: Kysely prepares on every execution, and compiling
  * the same SQL again costs more than running it. Bounded, oldest evicted first. */
 const STATEMENT_CACHE_SIZE = 512;
@@ -56,6 +58,10 @@ export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync }
     // at once when one upgrades a read snapshot the other has outdated — busy_timeout cannot
     // help. `begin immediate` takes the write lock first and waits for it (busy_timeout).
     const sql = text === 'begin' ? 'begin immediate' : text;
+    // After some failures (SQLITE_IOERR, SQLITE_FULL …) SQLite has already rolled the transaction
+    // back itself; Kysely's ROLLBACK would then fail with "no transaction is active" and hide the
+    // failure that matters (a store outage) behind a meaningless one.
+    if (/^\s*rollback\s*;?\s*$/i.test(sql) && !raw.isTransaction) return NO_OP;
     let statement = statements.get(sql);
     if (statement === undefined) {
       statement = wrap(raw.prepare(sql));

@@ -70,12 +70,13 @@ await forEachDialect('signing keys', (dialect) => {
   });
 
   test('ok: a retired key leaves JWKS after retire_until and is deleted at the next rotation', async () => {
-    const clock = frozenClock(Date.now());
+    // Later than the previous test: the next key it created is eligible by then.
+    const clock = frozenClock(Date.now() + 3600_000);
     const config = configSchema.parse({});
     const keys = keyService(store, { clock, config });
     const { retiredKid } = await keys.rotate('test');
     const retired = (await keys.list()).find((k) => k.kid === retiredKid)!;
-    const grace = Math.max(config.tokens.accessTokenTtl, config.tokens.idTokenTtl) + ROTATION_SKEW_SECONDS;
+    const grace = Math.max(config.tokens.accessTokenTtl, config.tokens.maxAccessTokenTtl, config.tokens.idTokenTtl) + ROTATION_SKEW_SECONDS;
     assert.equal(retired.retireUntil, Math.floor(clock.now() / 1000) + grace);
 
     clock.advance((grace - 1) * 1000);
@@ -88,6 +89,39 @@ await forEachDialect('signing keys', (dialect) => {
 
     await keys.rotate('test');
     assert.ok(!(await keys.list()).some((k) => k.kid === retiredKid));
+  });
+
+  test('fail-next-too-young: rotate refuses to activate a next key published less than keyActivationDelay ago', async () => {
+    const clock = frozenClock(Date.now() + 5 * 3600_000);
+    const keys = keyService(store, { clock });
+    const first = await keys.rotate('test');
+    const delay = configSchema.parse({}).tokens.keyActivationDelay;
+    assert.equal(first.nextEligibleAt, Math.floor(clock.now() / 1000) + delay);
+    assert.equal((await keys.list()).find((k) => k.kid === first.nextKid)?.eligibleAt, first.nextEligibleAt);
+    clock.advance((delay - 5) * 1000);
+    const listed = await keys.list();
+    await assert.rejects(keys.rotate('test'), (error: { code?: string; description?: string; extensions?: { eligibleAt?: number } }) => {
+      assert.equal(error.code, 'key_not_ready');
+      assert.equal(error.extensions?.eligibleAt, first.nextEligibleAt);
+      assert.match(error.description ?? '', new RegExp(`${first.nextKid}.*in 5 s`));
+      return true;
+    });
+    assert.deepEqual(await keys.list(), listed, 'nothing changed');
+    clock.advance(5000);
+    const second = await keys.rotate('test');
+    assert.equal(second.activeKid, first.nextKid);
+    assert.equal(second.forced, false);
+  });
+
+  test('ok: rotate with force activates a young next key and says so in the audit entry', async () => {
+    const clock = frozenClock(Date.now() + 6 * 3600_000);
+    const keys = keyService(store, { clock });
+    const first = await keys.rotate('test');
+    const forced = await keys.rotate('test', { force: true });
+    assert.equal(forced.activeKid, first.nextKid);
+    assert.equal(forced.forced, true);
+    const audit = await createAuditLog(store.db).list({ event: 'key.rotated', latest: true, limit: 1 });
+    assert.equal(audit[0]?.data?.forced, true);
   });
 
   test('fail-wrong-master-key: ensureKeys refuses with a clear message', async () => {

@@ -5,7 +5,10 @@
  * a relying party see a kid it has not fetched yet: `rotate` promotes `next` (already in every
  * cached JWKS) to `active`, retires the old active key — still published until every token it
  * signed has expired — and generates a new `next`. Private JWKs are sealed at rest under the
- * master key (context = kid). The database allows one `active` and one `next` row at most
+ * master key (context = kid). A `next` key may be made active only once it has been published for
+`tokens.keyActivationDelay` (relying parties refetch JWKS on an unknown kid only after a
+cooldown), so two rotations in quick succession cannot activate a key nobody has fetched yet.
+The database allows one `active` and one `next` row at most
  * (migration 0003), which makes concurrent first starts and rotations safe.
  */
 import { SignJWT, type JWK, type CryptoKey } from 'jose';
@@ -17,14 +20,28 @@ import type { AuditLog } from '../events/audit.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { generateSigningKey, sealPrivateJwk, unsealPrivateJwk, importSigningKey, type SigningAlgorithm } from './key-material.ts';
+import { createVerificationKeys, type VerificationKeys } from './verification-keys.ts';
 
 export interface SigningKeyInfo {
   kid: string;
   alg: string;
   state: 'next' | 'active' | 'retired';
+  /** When it entered JWKS (keys are published from creation on). */
   createdAt: number;
+  /** A `next` key: from when `rotate` may make it sign (createdAt + tokens.keyActivationDelay). */
+  eligibleAt: number | null;
   activatedAt: number | null;
   retireUntil: number | null;
+}
+
+export interface RotationResult {
+  activeKid: string;
+  nextKid: string;
+  retiredKid: string;
+  /** When the new `next` key may be made active by the following rotation. */
+  nextEligibleAt: number;
+  /** True when `force` made a key sign before it was eligible. */
+  forced: boolean;
 }
 
 export interface KeyService {
@@ -32,14 +49,20 @@ export interface KeyService {
   ensureKeys(): Promise<void>;
   /** Private JWKs for oidc-provider's `jwks`: active first, then next, then retired keys still published. */
   providerJwks(): Promise<{ keys: Record<string, unknown>[] }>;
-  /** The public parts of the same set (what JWKS serves). */
+  /** What JWKS serves: the public parts of the same set, then the verify-only keys. */
   publicJwks(): Promise<{ keys: Record<string, unknown>[] }>;
+  /** Public keys of another issuer, published for verification only (never used to sign). */
+  readonly verifyOnly: VerificationKeys;
   /**
    * Signs `payload` with the active key (alg and kid set from it). Inside a transaction pass it as
    * `executor`: on SQLite a read through another connection would wait for that transaction.
    */
   sign(payload: Record<string, unknown>, header: { typ: string }, executor?: Executor): Promise<string>;
-  rotate(actor: string): Promise<{ activeKid: string; nextKid: string; retiredKid: string }>;
+  /**
+   * Makes `next` sign. Refused with `key_not_ready` while `next` has been published for less than
+   * `tokens.keyActivationDelay` (relying parties may not have fetched it), unless `force`.
+   */
+  rotate(actor: string, options?: { force?: boolean }): Promise<RotationResult>;
   list(): Promise<SigningKeyInfo[]>;
   /** Changes whenever the published or active set changes; one small query. */
   version(): Promise<string>;
@@ -62,10 +85,12 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
   const { store, masterKey, config, clock, audit } = deps;
   const db = store.db;
   const algorithm: SigningAlgorithm = config.tokens.algorithm;
-  /** How long a retired key stays published: the longest lifetime of anything it signed, plus skew. */
-  const retireGrace = Math.max(config.tokens.accessTokenTtl, config.tokens.idTokenTtl) + ROTATION_SKEW_SECONDS;
+  /** How long a retired key stays published: the longest lifetime of anything it signed (a client may have its own access-token lifetime, up to maxAccessTokenTtl), plus skew. */
+  const retireGrace = Math.max(config.tokens.accessTokenTtl, config.tokens.maxAccessTokenTtl, config.tokens.idTokenTtl) + ROTATION_SKEW_SECONDS;
+  const activationDelay = config.tokens.keyActivationDelay;
   // Decrypted/imported keys never change for a kid: cache them.
   const privateJwks = new Map<string, JWK>();
+  const verifyOnly = createVerificationKeys({ store, clock, audit });
   const signingKeys = new Map<string, CryptoKey>();
 
   function privateJwkOf(row: Pick<SigningKeyRow, 'kid' | 'private_jwk_enc'>): JWK {
@@ -146,23 +171,33 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
 
     async publicJwks() {
       const rows = await publishedRows();
-      return { keys: rows.map((row) => ({ ...(JSON.parse(row.public_jwk) as JWK), kid: row.kid, alg: row.alg, use: 'sig' })) };
+      const own = rows.map((row) => ({ ...(JSON.parse(row.public_jwk) as JWK), kid: row.kid, alg: row.alg, use: 'sig' }));
+      return { keys: [...own, ...(await verifyOnly.published())] };
     },
+
+    verifyOnly,
 
     async sign(payload, header, executor) {
       const row = await activeRow(executor);
       return new SignJWT(payload).setProtectedHeader({ alg: row.alg, kid: row.kid, typ: header.typ }).sign(await signingKeyOf(row));
     },
 
-    async rotate(actor) {
+    async rotate(actor, options = {}) {
       // Generate outside the transaction: an RSA key takes a while and must not hold locks.
       const fresh = await generateSigningKey(algorithm);
       const now = epochSeconds(clock);
       return store.transaction(async (trx) => {
-        const current = await trx.selectFrom('signing_keys').select(['kid', 'state']).where('state', 'in', ['active', 'next']).execute();
+        const current = await trx.selectFrom('signing_keys').select(['kid', 'state', 'created_at']).where('state', 'in', ['active', 'next']).execute();
         const active = current.find((row) => row.state === 'active');
         const next = current.find((row) => row.state === 'next');
         if (!active || !next) throw new GatehouseError('conflict', 'Signing keys are not initialised; start the service once first');
+        const eligibleAt = Number(next.created_at) + activationDelay;
+        const early = now < eligibleAt;
+        if (early && !options.force) {
+          throw new GatehouseError('key_not_ready', `The next key ${next.kid} was published ${now - Number(next.created_at)} s ago and may sign from ${new Date(eligibleAt * 1000).toISOString()} (in ${eligibleAt - now} s, tokens.keyActivationDelay): relying parties may not have fetched it yet; rotate then, or use --force`, {
+            extensions: { eligibleAt },
+          });
+        }
         // Retired keys past their publication window signed nothing that is still valid.
         await trx.deleteFrom('signing_keys').where('state', '=', 'retired').where('retire_until', '<=', now).execute();
         const retired = await trx
@@ -194,7 +229,7 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
             retire_until: null,
           })
           .execute();
-        const result = { activeKid: next.kid, nextKid: fresh.kid, retiredKid: active.kid };
+        const result = { activeKid: next.kid, nextKid: fresh.kid, retiredKid: active.kid, nextEligibleAt: now + activationDelay, forced: early };
         await audit.record({ event: 'key.rotated', actor, subject: next.kid, data: { ...result, retireUntil: now + retireGrace } }, trx);
         return result;
       });
@@ -209,6 +244,7 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
           alg: row.alg,
           state: row.state,
           createdAt: Number(row.created_at),
+          eligibleAt: row.state === 'next' ? Number(row.created_at) + activationDelay : null,
           activatedAt: row.activated_at === null ? null : Number(row.activated_at),
           retireUntil: row.retire_until === null ? null : Number(row.retire_until),
         }));
@@ -221,7 +257,8 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
         .select(['kid', 'state'])
         .where((eb) => eb.or([eb('state', '!=', 'retired'), eb('retire_until', '>', now)]))
         .execute();
-      const text = rows.map((row) => `${row.kid}:${row.state}`).sort().join(',');
+      const verification = await verifyOnly.published();
+      const text = [...rows.map((row) => `${row.kid}:${row.state}`), ...verification.map((jwk) => `${jwk.kid}:verify`)].sort().join(',');
       return createHash('sha256').update(text).digest('base64url').slice(0, 16);
     },
   };

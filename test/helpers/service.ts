@@ -42,6 +42,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Runs on the fresh store before the service starts (e.g. import a CA: first start creates one otherwise). */
   prepare?: (config: Config) => Promise<void>;
+  /** Rewrites the PostgreSQL URL the service uses (e.g. through a test TCP proxy). */
+  routeDatabase?: (url: string) => string;
 }
 
 export async function startService(options: StartOptions = {}): Promise<TestService> {
@@ -54,7 +56,7 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
     issuer,
     dataDir,
     listen: { host: '127.0.0.1', port, tlsPort },
-    database: database ? { url: database.url, poolSize: 5 } : {},
+    database: database ? { url: options.routeDatabase ? options.routeDatabase(database.url) : database.url, poolSize: 5 } : {},
     resources: [{ audience: `${issuer}/api`, scopes: ['books:read', 'orders:write'] }],
     // Tests use cheap throttling so lockout is reachable quickly.
     ...options.config,

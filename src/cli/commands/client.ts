@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { withContext, printRows, CliUsageError } from '../program.ts';
+import { parseDuration } from '../../shared/clock.ts';
 import type { Client } from '../../oauth/index.ts';
 
 const ACTOR = 'cli';
@@ -31,6 +32,7 @@ function printClient(client: Client, json: boolean | undefined): void {
     ['post-logout URIs', client.postLogoutRedirectUris.join(' ') || '-'],
     ['scope', client.scope || '-'],
     ['roles', client.roles.join(', ') || '-'],
+    ['access tokens', client.accessTokenTtl === null ? 'tokens.accessTokenTtl' : `${client.accessTokenTtl} s`],
     ['created', new Date(client.createdAt * 1000).toISOString()],
   ];
   for (const [key, value] of lines) console.log(`${key.padEnd(17)}${value}`);
@@ -46,7 +48,20 @@ interface AddOptions {
   grant: string[];
   scope?: string;
   role: string[];
+  accessTokenTtl?: string;
   json?: boolean;
+}
+
+/** `5s`, `10m`, `1h` → whole seconds (at least 1). */
+function ttlSeconds(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    throw new CliUsageError(`--access-token-ttl expects a duration like 5s, 10m or 1h, received ${JSON.stringify(text)}`);
+  }
+  if (ms < 1000 || ms % 1000 !== 0) throw new CliUsageError(`--access-token-ttl expects whole seconds, at least 1s, received ${JSON.stringify(text)}`);
+  return ms / 1000;
 }
 
 export function registerClient(program: Command): void {
@@ -64,9 +79,11 @@ export function registerClient(program: Command): void {
     .option('--grant <type>', 'authorization_code | refresh_token | client_credentials (repeatable; default: authorization_code + refresh_token, or client_credentials without redirect URIs)', collect, [])
     .option('--scope <scopes>', 'space-separated scopes the client may request (default: OpenID scopes and the APIs\' scopes)')
     .option('--role <role>', 'role carried by client_credentials tokens (repeatable)', collect, [])
+    .option('--access-token-ttl <duration>', 'lifetime of this client\'s access tokens, e.g. 5s, 10m (default: tokens.accessTokenTtl; at most tokens.maxAccessTokenTtl)')
     .option('--json', 'print JSON (includes the secret)')
     .action(async (name: string, options: AddOptions, command: Command) => {
       if (options.firstParty && options.thirdParty) throw new CliUsageError('use either --first-party or --third-party, not both');
+      const accessTokenTtl = options.accessTokenTtl === undefined ? undefined : ttlSeconds(options.accessTokenTtl);
       const grantTypes = options.grant.length > 0 ? options.grant : options.redirectUri.length > 0 ? ['authorization_code', 'refresh_token'] : ['client_credentials'];
       const { client: created, secret } = await withContext(command, (context) =>
         context.oauth.clients.create(
@@ -80,6 +97,7 @@ export function registerClient(program: Command): void {
             grantTypes,
             ...(options.scope !== undefined ? { scope: options.scope } : {}),
             roles: options.role,
+            ...(accessTokenTtl !== undefined ? { accessTokenTtl } : {}),
           },
           ACTOR,
         ),

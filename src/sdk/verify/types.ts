@@ -3,7 +3,8 @@
  * SDK: a `Verifier` turns the access token a request carries into an `Identity`, or refuses it
  * with a `VerificationError`. Both sides apply the same rules (./README in docs/sdk.md).
  */
-import type { Decision } from '../../policy/index.ts';
+// The pure decision module, not policy/index.ts (which also carries the /policy HTTP route).
+import type { Decision } from '../../policy/decide.ts';
 
 /** Who is calling, from a verified RFC 9068 access token plus the published policy. */
 export interface Identity {
@@ -41,6 +42,21 @@ export class VerificationError extends Error {
     super('The access token is invalid, expired or revoked');
     this.name = 'VerificationError';
     this.code = 'invalid_token';
+    this.reason = reason;
+  }
+}
+
+/**
+ * The token could not be checked because the issuer's keys were never loaded (discovery or JWKS
+ * unreachable since start): its validity is unknown. Answer 503, not 401.
+ */
+export class VerifierUnavailableError extends Error {
+  readonly code: 'temporarily_unavailable';
+  readonly reason: string;
+  constructor(reason: string) {
+    super('The issuer\'s keys are not available yet');
+    this.name = 'VerifierUnavailableError';
+    this.code = 'temporarily_unavailable';
     this.reason = reason;
   }
 }

@@ -5,7 +5,9 @@ import { pki } from './0002_pki.ts';
 import { tokensEvents } from './0003_tokens_events.ts';
 import { oauth } from './0004_oauth.ts';
 import { caRotation } from './0005_ca_rotation.ts';
-import { certificateKeys } from './0006_certificate_keys.ts';
+import { clientTokenTtl } from './0006_client_token_ttl.ts';
+import { verificationKeys } from './0007_verification_keys.ts';
+import { certificateKeys } from './0008_certificate_keys.ts';
 
 /** Versioned, forward-only migrations, in order. Add a file, add a line. */
 export function migrations(dialect: Dialect): MigrationProvider {
@@ -15,7 +17,9 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0003_tokens_events': tokensEvents(dialect),
     '0004_oauth': oauth(dialect),
     '0005_ca_rotation': caRotation(dialect),
-    '0006_certificate_keys': certificateKeys(dialect),
+    '0006_client_token_ttl': clientTokenTtl(dialect),
+    '0007_verification_keys': verificationKeys(dialect),
+    '0008_certificate_keys': certificateKeys(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,10 +1,66 @@
 /**
- * Security events ⇄ Security Event Token claims (RFC 8417). Pure: shared by the server (which
- * signs) and by stream clients (which decode), so it imports nothing but jose's decoder.
- * docs/events.md documents the event-type URIs and payload members.
+ * The vocabulary of security events (Security Event Tokens, RFC 8417) that the Security Service
+ * publishes and its consumers (the gateway, the SDK) read: the event types, their event-type URIs
+ * and the SET claims ⇄ event mapping. Pure: imports nothing but jose's decoder, so both the
+ * server's events component and the SDK import it. docs/events.md documents the URIs and members.
  */
 import { decodeJwt } from 'jose';
-import type { SecurityEvent, SecurityEventType, PublishedEvent } from './types.ts';
+
+/** Everything a gateway or service needs to deny a user's still-unexpired JWTs. */
+export interface TokensRevoked {
+  type: 'tokens.revoked';
+  /** `sub` of the affected tokens. */
+  subject: string;
+  /** Set when one session (sid) is affected rather than every session of the subject. */
+  sessionId?: string | undefined;
+  /** `jti` of access tokens known to be outstanding. */
+  tokenIds: string[];
+  /** Deny tokens of this subject (and session, if set) issued at or before this time (epoch s). */
+  issuedBefore: number;
+  /** After this time (epoch s) every affected token has expired: the deny entry can be dropped. */
+  until: number;
+  /**
+   * Why: `logout`, `user_disabled`, `password_changed`, `grant_revoked`, `refresh_token_reused`,
+   * `code_reused`, `revoked_by_client`, `client_removed` (docs/events.md).
+   */
+  reason: string;
+}
+
+export interface CertificateRevoked {
+  type: 'certificate.revoked';
+  /** Serial numbers (lower-case hex, no leading zeros). */
+  serials: string[];
+  service: string;
+  /** Latest notAfter among the revoked certificates (epoch s). */
+  until: number;
+  reason: string;
+}
+
+export interface KeysRotated {
+  type: 'keys.rotated';
+  /** The kid that signs from now on. */
+  activeKid: string;
+}
+
+export interface PolicyChanged {
+  type: 'policy.changed';
+  version: string;
+}
+
+export type SecurityEvent = TokensRevoked | CertificateRevoked | KeysRotated | PolicyChanged;
+export type SecurityEventType = SecurityEvent['type'];
+
+export interface PublishedEvent {
+  /** Position in the stream; subscribers resume after the last one they saw. */
+  seq: number;
+  /** `jti` of the SET. */
+  id: string;
+  event: SecurityEvent;
+  /** The signed SET (compact JWS, `typ: secevent+jwt`). */
+  set: string;
+  /** Epoch seconds. */
+  issuedAt: number;
+}
 
 /** CAEP "session revoked" carries token revocations; our other events use URNs of our own. */
 export const EVENT_TYPE_URIS: Record<SecurityEventType, string> = {

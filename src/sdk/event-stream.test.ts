@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createSseParser } from './stream-client.ts';
-import { eventFromClaims, eventClaims } from './set-codec.ts';
-import type { SecurityEvent } from './types.ts';
+import { createSseParser } from './event-stream.ts';
+import { eventClaims } from '../shared/security-events.ts';
 
 function parseAll(chunks: string[]) {
   const messages: Array<{ id: string | undefined; event: string; data: string }> = [];
@@ -20,32 +19,18 @@ test('ok: SSE parser handles split chunks, CRLF, comments and multi-line data', 
   for (let i = 1; i < text.length; i += 1) assert.deepEqual(parseAll([text.slice(0, i), text.slice(i)]), expected, `split at ${i}`);
 });
 
-test('ok: every event type survives the SET claims round trip', () => {
-  const events: SecurityEvent[] = [
-    { type: 'tokens.revoked', subject: 'u', sessionId: 's', tokenIds: ['j'], issuedBefore: 5, until: 9, reason: 'logout' },
-    { type: 'tokens.revoked', subject: 'u', tokenIds: [], issuedBefore: 5, until: 9, reason: 'user_disabled' },
-    { type: 'certificate.revoked', serials: ['0a'], service: 'orders', until: 9, reason: 'keyCompromise' },
-    { type: 'keys.rotated', activeKid: 'k' },
-    { type: 'policy.changed', version: 'v1' },
-  ];
-  for (const event of events) assert.deepEqual(eventFromClaims(eventClaims(event, 'https://iss', 1)), event);
-  assert.equal(eventFromClaims({ events: { 'urn:example:unknown': {} } }), null, 'unknown types are ignored');
-});
-
-test('ok: the stream client imports nothing of the server side', () => {
-  for (const file of ['stream-client.ts', 'set-codec.ts']) {
+test('ok: the stream client and the SET vocabulary import nothing but jose and each other', () => {
+  for (const file of ['./event-stream.ts', '../shared/security-events.ts']) {
     const source = readFileSync(new URL(file, import.meta.url), 'utf8');
-    const imports = [...source.matchAll(/^import (type )?.* from '([^']+)';$/gm)].map((m) => ({ type: Boolean(m[1]), from: m[2]! }));
-    for (const { type, from } of imports) {
-      assert.ok(type || from === 'jose' || from === './set-codec.ts', `${file} imports ${from}`);
-    }
+    const imports = [...source.matchAll(/^import (type )?.* from '([^']+)';$/gm)].map((m) => m[2]!);
+    for (const from of imports) assert.ok(from === 'jose' || from === '../shared/security-events.ts', `${file} imports ${from}`);
   }
 });
 
 test('fail-unverified-sets: with `verify`, SETs signed by another key, for another issuer or of another typ are refused; a valid one still arrives', async (t) => {
   const { createServer } = await import('node:http');
   const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
-  const { subscribeToEventStream } = await import('./stream-client.ts');
+  const { subscribeToEventStream } = await import('./event-stream.ts');
   const issuer = 'https://issuer.test';
   const ours = await generateKeyPair('ES256');
   const foreign = await generateKeyPair('ES256');
