@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- token pki]` — runs the benchmarks one after another (each in its own process,
+ * `npm run bench [-- token pki match gateway]` — runs the benchmarks one after another (each in its own process,
  * bounded in time, loopback only) and prints their markdown. Results are recorded in BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,11 @@ const BENCHES: Record<string, string> = {
   token: 'token-endpoint.ts',
   pki: 'pki.ts',
   match: 'gateway-match.ts',
+  gateway: 'gateway.ts',
+  'gateway-overhead': 'gateway-overhead.ts',
 };
+/** Longest a benchmark may run; the gateway benchmark runs 7 targets × PASSES windows plus the revocation samples. */
+const TIMEOUT_MINUTES: Record<string, number> = { gateway: 30 };
 
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);
 console.log(`# Gatehouse benchmarks — ${new Date().toISOString()}\n`);
@@ -24,7 +28,7 @@ for (const name of chosen) {
   // The PKI benchmark runs client and server in one thread: pin it to one core, as the target says.
   // The token benchmark pins its own service process and keeps the load on the other core.
   const command = name === 'pki' ? ['taskset', ['-c', process.env.CPU_SUT ?? '1', process.execPath, new URL(file, import.meta.url).pathname]] as const : [process.execPath, [new URL(file, import.meta.url).pathname]] as const;
-  const result = spawnSync(command[0], [...command[1]], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: 5 * 60_000 });
+  const result = spawnSync(command[0], [...command[1]], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', timeout: (TIMEOUT_MINUTES[name] ?? 5) * 60_000 });
   console.log(`\n## ${name} (\`npm run bench -- ${name}\`)\n`);
   console.log(result.stdout.trim());
   if (result.status !== 0) {

@@ -38,3 +38,8 @@ test('ok: shared imports nothing but shared', () => {
 test('ok: policy is pure: it imports only policy', () => {
   assert.deepEqual(offending(files('src/policy'), (t) => !t.startsWith('src/policy/')), []);
 });
+
+test('ok: the gateway is stateless and remote: it imports no store, OAuth, identity, tokens, events, admin, pki or service code', () => {
+  const forbidden = (t: string) => /^src\/(store|oauth|identity|tokens|events|admin|pki|cli)\//.test(t) || t === 'src/service.ts';
+  assert.deepEqual(offending(files('src/gateway'), forbidden), []);
+});

@@ -102,7 +102,11 @@ export const gatewaySchema = z
       .strict()
       .prefault({})
       .describe('Where the gateway listens.'),
-    publicUrl: z.url().optional().describe('Origin browsers use to reach the gateway (sign-in redirect URI, cookie scope, Origin checks). Default http://localhost:<listen.port>.'),
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .refine((value) => { const url = new URL(value); return url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === ''; }, 'an origin like https://shop.example (no path, query or credentials)')
+      .optional()
+      .describe('Origin browsers use to reach the gateway (sign-in redirect URI, cookie scope, Origin checks); https makes the session cookie `__Host-` + Secure. Default http://localhost:<listen.port>.'),
     securityService: z
       .url()
       .optional()
@@ -127,12 +131,12 @@ export const gatewaySchema = z
       .object({
         clientId: z.string().min(1).describe('A first-party authorization_code client whose redirect URI is <publicUrl>/login/callback.'),
         secretFile: secretRef('client secret', 'GATEHOUSE_GATEWAY_SSO_SECRET'),
-        scope: z.string().default('openid profile email offline_access').describe('Scopes asked for at sign-in.'),
+        scope: z.string().refine((value) => value.split(' ').includes('openid'), 'must include openid').default('openid profile email offline_access').describe('Scopes asked for at sign-in (`openid` required; without `offline_access` there is no refresh token and a session ends with its access token).'),
         cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('gatehouse_session').describe('Session cookie name; `__Host-` is prepended on https.'),
-        cookieKeyFile: secretRef('cookie encryption key (32 random bytes, base64)', 'GATEHOUSE_GATEWAY_COOKIE_KEY'),
+        cookieKeyFile: secretRef('cookie encryption key (32 random bytes, base64; several, comma-separated or one per line, current first, during a key rotation)', 'GATEHOUSE_GATEWAY_COOKIE_KEY'),
         sessionTtl: duration('Longest a browser session lasts without a new sign-in (the refresh token may end it earlier).').default(86400),
         refreshBefore: duration('Refresh the access token this long before it expires.').default(60),
-        postLogoutPath: z.string().regex(/^\/[^/\\]/).or(z.literal('/')).default('/').describe('Where /logout ends.'),
+        postLogoutPath: z.string().regex(/^\/[^/\\]/).or(z.literal('/')).default('/').describe('Where /logout ends; <publicUrl><postLogoutPath> must be a post-logout redirect URI of the client.'),
       })
       .strict()
       .optional()

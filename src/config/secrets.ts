@@ -85,6 +85,23 @@ function assertPrivate(path: string): void {
 }
 
 /**
+ * A secret an operator put in a file (`*File` options): the trimmed contents; a file that group or
+ * others can read is refused, like the generated keyfiles.
+ */
+export function readSecretFile(path: string): string {
+  let text: string;
+  try {
+    assertPrivate(path);
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw code === undefined ? error : new Error(`cannot read the secret file ${path} (${code})`);
+  }
+  if (text === '') throw new Error(`the secret file ${path} is empty`);
+  return text;
+}
+
+/**
  * Returns the secret stored in `<dataDir>/<name>`, generating `bytes` random bytes (base64url)
  * the first time. `fromEnv`, when set, wins and nothing is written.
  */

@@ -38,6 +38,13 @@ export const errorCatalogue = {
   // infrastructure
   store_unavailable: { status: 503, title: 'The data store is unavailable; nothing was changed' },
   internal_error: { status: 500, title: 'An unexpected error occurred; nothing was changed' },
+  // the API gateway
+  method_not_allowed: { status: 405, title: 'The resource does not support this method' },
+  uri_too_long: { status: 414, title: 'The request target is too long' },
+  header_too_large: { status: 431, title: 'The request headers are too large' },
+  too_many_requests: { status: 429, title: 'Too many requests' },
+  bad_gateway: { status: 502, title: 'The upstream service could not be reached' },
+  gateway_timeout: { status: 504, title: 'The upstream service did not answer in time' },
   temporarily_unavailable: { status: 503, title: 'The access token cannot be checked yet: the issuer\'s keys are not available' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

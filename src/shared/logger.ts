@@ -30,6 +30,8 @@ export interface LoggerOptions {
   pretty?: boolean | undefined;
   /** Where JSON lines go instead of stdout (tests capture the log this way). */
   destination?: DestinationStream;
+  /** Write JSON lines to stdout asynchronously (the gateway's access log must not wait for the terminal or disk); call `logger.flush()` before exiting. */
+  asyncStdout?: boolean;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -40,6 +42,7 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   if (options.destination) return pino(base, options.destination);
   const usePretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  if (options.asyncStdout && !usePretty) return pino(base, pino.destination({ dest: 1, sync: false }));
   if (usePretty) {
     return pino(base, pretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'HH:MM:ss', ignore: 'pid,hostname,service', sync: true }));
   }

@@ -6,6 +6,7 @@
  */
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { GatehouseError, isGatehouseError } from '../shared/errors.ts';
+import { BEARER_REALM, bearerChallenge, bearerError, type BearerErrorCode } from '../shared/bearer-challenge.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from './verifier.ts';
 
 declare module 'fastify' {
@@ -15,26 +16,7 @@ declare module 'fastify' {
   }
 }
 
-export const BEARER_REALM = 'gatehouse';
-
-export type BearerErrorCode = 'unauthorized' | 'invalid_request' | 'invalid_token' | 'insufficient_scope';
-
-/** RFC 6750 §3: the challenge for a failure; no error attribute when no credentials were sent. */
-export function bearerChallenge(code: BearerErrorCode, scope?: string): string {
-  const parts = [`Bearer realm="${BEARER_REALM}"`];
-  if (code !== 'unauthorized') parts.push(`error="${code}"`);
-  if (code === 'insufficient_scope' && scope) parts.push(`scope="${scope}"`);
-  return parts.join(', ');
-}
-
-/** A coded error that carries its `WWW-Authenticate` challenge. */
-export function bearerError(code: BearerErrorCode, description?: string, detail?: string, scope?: string): GatehouseError {
-  return new GatehouseError(code, description, {
-    headers: { 'www-authenticate': bearerChallenge(code, scope) },
-    ...(detail === undefined ? {} : { detail }),
-    ...(scope === undefined ? {} : { extensions: { scope } }),
-  });
-}
+export { BEARER_REALM, bearerChallenge, bearerError, type BearerErrorCode };
 
 /** b64token of RFC 6750 §2.1. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;

@@ -3,10 +3,10 @@
  * re-sealing, print. It does not build the full context: the components would open the stored
  * keys with the new master key before they are re-sealed.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configFrom, CliUsageError } from '../program.ts';
-import { ensureDataDir, loadMasterKey, decodeMasterKey } from '../../config/index.ts';
+import { ensureDataDir, loadMasterKey, decodeMasterKey, readSecretFile } from '../../config/index.ts';
 import { openStore, rekeyStore } from '../../store/index.ts';
 import { createAuditLog } from '../../events/audit.ts';
 import { masterKeyId } from '../../shared/sealed.ts';
@@ -19,7 +19,7 @@ function oldKey(file: string | undefined): Buffer {
   let source: string;
   if (file !== undefined) {
     if (!existsSync(file)) throw new CliUsageError(`--old-key-file: no such file ${file}`);
-    text = readFileSync(file, 'utf8');
+    text = readSecretFile(file); // refused when group or others can read it, like master.key
     source = `--old-key-file ${file}`;
   } else {
     text = process.env[OLD_KEY_ENV];

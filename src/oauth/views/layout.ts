@@ -3,11 +3,9 @@
  * Content-Security-Policy that also forbids framing (with X-Frame-Options for old browsers).
  */
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+import { escapeHtml } from '../../shared/html.ts';
 
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
+export { escapeHtml };
 
 export const STYLESHEET_PATH = '/assets/gatehouse.css';
 

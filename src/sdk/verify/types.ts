@@ -78,6 +78,8 @@ export interface Verifier {
   ready(): boolean;
   /** Version of the policy in use, once loaded. */
   readonly policyVersion: string | undefined;
+  /** Since start: verify() calls answered from the verified-token cache, and those that were not (for metrics). */
+  stats(): { cacheHits: number; cacheMisses: number };
   close(): Promise<void>;
 }
 

@@ -153,12 +153,20 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return pending;
   }
 
+  // Counters for stats(): plain numbers, so the hot path pays an increment.
+  let cacheHits = 0;
+  let cacheMisses = 0;
+
   function verify(token: string): Promise<Identity> {
     const hit = cache.get(token);
     if (hit !== undefined) {
-      if (now() < hit.validUntil && (revocations.size() === 0 || !revocations.denies(hit.identity))) return hit.resolved;
+      if (now() < hit.validUntil && (revocations.size() === 0 || !revocations.denies(hit.identity))) {
+        cacheHits += 1;
+        return hit.resolved;
+      }
       cache.delete(token);
     }
+    cacheMisses += 1;
     if (typeof token !== 'string') return Promise.reject(new VerificationError('token is not a string'));
     if (token.length > rules.maxTokenBytes) return Promise.reject(new VerificationError(`token longer than ${rules.maxTokenBytes} bytes`));
     return verifyMiss(token);
@@ -176,6 +184,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     get policyVersion() {
       return policy.current()?.version;
     },
+    stats: () => ({ cacheHits, cacheMisses }),
     async close() {
       closed = true;
       for (const timer of timers) clearTimeout(timer);

@@ -1,0 +1,144 @@
+/**
+ * The gateway benchmark's markdown, ready for BENCHMARKS.md: how it was run, one table per pass,
+ * the means with the ratios the targets are stated in, the verdicts, and the revocation latency.
+ */
+import { errorsOf } from './wrk.ts';
+import type { RowResult } from './measure.ts';
+import type { RevocationResult } from './revocation.ts';
+import type { RowName } from './targets.ts';
+import { table, fmt } from '../lib.ts';
+
+export interface ReportInput {
+  heading: string[];
+  results: RowResult[];
+  skipped: Array<{ row: string; why: string }>;
+  revocation: RevocationResult | { skipped: string };
+}
+
+const ms = (us: number) => fmt(us / 1000, 2);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const cpuPerRequest = (r: RowResult) => (r.window.sutCpu / r.window.wrk.requests) * 1e6;
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)] ?? NaN;
+}
+
+interface Summary { rps: number; p50: number; p99: number; cpuUs: number; perPass: number[]; label: string }
+
+function summarize(results: RowResult[]): Map<string, Summary> {
+  const out = new Map<string, Summary>();
+  for (const row of new Set(results.map((r) => r.row))) {
+    const rs = results.filter((r) => r.row === row);
+    out.set(row, {
+      label: rs[0]!.label,
+      perPass: rs.map((r) => r.window.wrk.rps),
+      rps: mean(rs.map((r) => r.window.wrk.rps)),
+      p50: mean(rs.map((r) => r.window.wrk.p50_us)),
+      p99: mean(rs.map((r) => r.window.wrk.p99_us)),
+      cpuUs: mean(rs.map(cpuPerRequest)),
+    });
+  }
+  return out;
+}
+
+function perPassTables(results: RowResult[]): string[] {
+  const out: string[] = [];
+  for (const pass of [...new Set(results.map((r) => r.pass))]) {
+    out.push(`#### Pass ${pass}`, '', table(
+      ['target', 'sanity (valid/none/bad sig/no role)', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req (process under test)', 'SUT cores busy', 'peak RSS MB', 'upstream cores', 'wrk cores', 'issuer cores', 'other procs cores', 'steal cores', 'errors/non-2xx'],
+      results.filter((r) => r.pass === pass).map((r) => {
+        const w = r.window;
+        const secs = w.wrk.duration_us / 1e6;
+        return [
+          `${r.row}${r.wrapped ? ' (token list wrapped)' : ''}`, `${r.sanity} ${r.codes}`, fmt(w.wrk.rps), ms(w.wrk.p50_us), ms(w.wrk.p99_us), fmt(cpuPerRequest(r)),
+          fmt(w.sutCpu / secs, 2), fmt(r.peakRssKb / 1024), fmt(w.upstreamCpu / secs, 2), fmt(w.wrkCpu / secs, 2), fmt(w.issuerCpu / secs, 2),
+          `${fmt(w.foreignCores, 2)}${r.attempt > 0 ? ` (window ${r.attempt + 1})` : ''}`, fmt(w.stealCores, 2), fmt(errorsOf(w.wrk)),
+        ];
+      }),
+    ), '');
+  }
+  return out;
+}
+
+function ratio(a: Summary | undefined, b: Summary | undefined): string {
+  return a === undefined || b === undefined ? '–' : `${fmt(a.rps / b.rps, 2)}×`;
+}
+
+function meansTable(s: Map<string, Summary>): string {
+  const bare = s.get('node');
+  return table(
+    ['target', 'what', 'req/s per pass', 'mean req/s', '× bare proxy', '× HAProxy', '× fastify', '× one-verification bound', 'p50 ms', 'p99 ms', 'p99 × bare proxy', 'CPU µs/req'],
+    [...s].map(([row, m]) => [
+      row, m.label, m.perPass.map((x) => fmt(x)).join(' / '), fmt(m.rps), ratio(m, bare), ratio(m, s.get('haproxy-jwt')), ratio(m, s.get('fastify')), ratio(m, s.get('node-jose')),
+      ms(m.p50), ms(m.p99), bare ? `${fmt(m.p99 / bare.p99, 2)}×` : '–', fmt(m.cpuUs),
+    ]),
+  );
+}
+
+function verdicts(s: Map<string, Summary>, revocation: ReportInput['revocation']): string {
+  const get = (row: RowName) => s.get(row);
+  const rows: Array<[string, string, string, string]> = [];
+  const check = (target: string, measuredOf: () => number | undefined, needed: number, atMost = false, unit = '×') => {
+    const value = measuredOf();
+    if (value === undefined || Number.isNaN(value)) { rows.push([target, `${atMost ? '≤' : '≥'} ${fmt(needed, 2)}${unit}`, 'not measured', '–']); return; }
+    const met = atMost ? value <= needed : value >= needed;
+    rows.push([target, `${atMost ? '≤' : '≥'} ${fmt(needed, 2)}${unit}`, `${fmt(value, 2)}${unit}`, met ? 'met' : '**missed**']);
+  };
+  const reuse = get('gateway-reuse');
+  const div = (a?: Summary, b?: Summary, field: 'rps' | 'p99' = 'rps') => (a && b ? a[field] / b[field] : undefined);
+  check('token reused: req/s vs the bare Node proxy', () => div(reuse, get('node')), 0.85);
+  check('token reused: req/s vs HAProxy jwt_verify', () => div(reuse, get('haproxy-jwt')), 2);
+  check('token reused: req/s vs fastify + @fastify/jwt + @fastify/http-proxy', () => div(reuse, get('fastify')), 4);
+  check('token reused: p99 latency vs the bare Node proxy', () => div(reuse, get('node'), 'p99'), 1.5, true);
+  check('fresh token per request: req/s vs the one-verification bound', () => div(get('gateway-fresh'), get('node-jose')), 0.9);
+  if ('skipped' in revocation) rows.push(['revocation reaching the gateway, p99', '≤ 1,000 ms', `not measured (${revocation.skipped})`, '–']);
+  else {
+    const sorted = [...revocation.samples].sort((a, b) => a - b);
+    const p99 = revocation.timedOut > 0 ? Infinity : quantile(sorted, 0.99);
+    rows.push(['revocation reaching the gateway, p99', '≤ 1,000 ms', Number.isFinite(p99) ? `${fmt(p99)} ms` : `${revocation.timedOut} sample(s) never refused`, p99 <= 1000 ? 'met' : '**missed**']);
+  }
+  return table(['target (issue 6)', 'required', 'measured (means of the passes)', 'verdict'], rows);
+}
+
+function revocationTable(r: RevocationResult): string {
+  const sorted = [...r.samples].sort((a, b) => a - b);
+  const disable = [...r.disableMs].sort((a, b) => a - b);
+  return table(
+    ['samples', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'never refused (10 s)', 'admin API disable call p50 / p99 ms', 'background load'],
+    [[fmt(r.samples.length + r.timedOut), fmt(quantile(sorted, 0.5)), fmt(quantile(sorted, 0.9)), fmt(quantile(sorted, 0.99)), fmt(sorted.at(-1) ?? NaN), String(r.timedOut),
+      `${fmt(quantile(disable, 0.5))} / ${fmt(quantile(disable, 0.99))}`, `${fmt(r.backgroundRps)} req/s (reused token)`]],
+  );
+}
+
+/** Below this share of its core the process under test was not what limited the window (the load core was). */
+const SATURATED = 0.9;
+
+function warnings(results: RowResult[]): string[] {
+  const out: string[] = [];
+  for (const r of results) {
+    const busy = r.window.sutCpu / (r.window.wrk.duration_us / 1e6);
+    const problems = [
+      r.sanity !== 'pass' ? `answered ${r.codes} (valid/none/bad sig/no role) instead of 200/401/401/403` : '',
+      busy < SATURATED ? `used only ${busy.toFixed(2)} of its core: the load side limited the window, not the target` : '',
+      r.window.foreignCores > 0.2 ? `other processes used ${r.window.foreignCores.toFixed(2)} cores during the quietest window` : '',
+      errorsOf(r.window.wrk) > 0 ? `${errorsOf(r.window.wrk)} errors or non-2xx answers` : '',
+    ].filter(Boolean);
+    if (problems.length > 0) out.push(`- **pass ${r.pass} ${r.row}**: ${problems.join('; ')}`);
+  }
+  return out.length > 0 ? ['Windows that do not measure what they should (run again on a quiet machine):', '', ...out, ''] : [];
+}
+
+export function renderReport(input: ReportInput): string {
+  const s = summarize(input.results);
+  const out = [...input.heading, ''];
+  if (input.skipped.length > 0) out.push(...input.skipped.map((k) => `- **skipped** ${k.row}: ${k.why}`), '');
+  out.push(...warnings(input.results));
+  if (input.results.length > 0) {
+    out.push('#### Means of the passes', '', meansTable(s), '');
+    out.push('#### Targets', '', verdicts(s, input.revocation), '');
+  }
+  out.push('#### Revocation latency (disable a user at the Security Service → the gateway answers 401)', '');
+  out.push('skipped' in input.revocation ? `not measured: ${input.revocation.skipped}` : revocationTable(input.revocation), '');
+  if (input.results.length > 0) out.push(...perPassTables(input.results));
+  return out.join('\n');
+}

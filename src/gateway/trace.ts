@@ -1,0 +1,43 @@
+/**
+ * Correlation ids the gateway passes on or creates: `X-Request-Id` (kept when the client sent a
+ * sane one, so a caller can follow its own request through the logs) and W3C Trace Context
+ * `traceparent` / `tracestate` (kept when valid, created otherwise; the gateway does not start a
+ * span of its own).
+ */
+import { randomFillSync, randomUUID } from 'node:crypto';
+
+const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
+
+/** W3C Trace Context level 1: version 00, a non-zero trace id and parent id, flags. */
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+export function requestId(sent: string | undefined): string {
+  return sent !== undefined && REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
+export function validTraceparent(sent: string | undefined): sent is string {
+  return sent !== undefined && sent.length === 55 && TRACEPARENT.test(sent);
+}
+
+// Random bytes drawn in batches: one syscall per 170 trace ids instead of one each.
+const pool = Buffer.alloc(4080);
+let offset = pool.length;
+function randomHex(bytes: number): string {
+  if (offset + bytes > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const hex = pool.toString('hex', offset, offset + bytes);
+  offset += bytes;
+  return hex;
+}
+
+/** A fresh traceparent (sampled flag off) from 24 random bytes. */
+export function newTraceparent(): string {
+  return `00-${randomHex(16)}-${randomHex(8)}-00`;
+}
+
+/** tracestate is forwarded only with the traceparent it belongs to, and only when short and printable. */
+export function validTracestate(sent: string | undefined): sent is string {
+  return sent !== undefined && sent.length <= 512 && /^[\x20-\x7e]*$/.test(sent);
+}
