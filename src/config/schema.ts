@@ -6,6 +6,7 @@
  * start (./load.ts); the rest of the code trusts the typed `Config` value.
  */
 import { z } from 'zod';
+import { parseDuration } from '../shared/clock.ts';
 import { cidr, duration, permission, roleName } from './fields.ts';
 import { gatewaySchema, servicesSchema, routesSchema } from './gateway-schema.ts';
 
@@ -145,6 +146,11 @@ export const configSchema = z
           .default([])
           .describe('DNS suffixes a workload certificate may carry: the credential for service `orders` may ask for `orders` and `orders.<suffix>` for each suffix listed (empty: only the bare service name).'),
         allowLoopbackNames: z.boolean().default(false).describe('Let workload certificates carry `localhost` and loopback IPs (127.0.0.0/8, ::1) — development only; names of `serverNames` stay refused.'),
+        renewalGrace: z
+          .union([z.number().int().min(0), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 0s, 10m or 1h')])
+          .transform((value) => (typeof value === 'number' ? value : Math.round(parseDuration(value) / 1000)))
+          .default(0)
+          .describe('How long after its expiry a workload certificate may still be renewed over mTLS (/pki/renew only; unrevoked and issued by this CA): a workload whose CA was down across its expiry recovers without a new join token. 0 = off (step-ca: allowRenewalAfterExpiry). Every other endpoint refuses expired certificates.'),
       })
       .strict()
       .prefault({})

@@ -12,6 +12,7 @@ import type { ServerResponse } from 'node:http';
 import { requireIdentity, router, sendJson } from './http.ts';
 
 const FILES: Record<string, { file: string; type: string }> = {
+  'common.js': { file: 'common.js', type: 'text/javascript; charset=utf-8' },
   'app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   'staff.js': { file: 'staff.js', type: 'text/javascript; charset=utf-8' },
   'style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },

@@ -2,26 +2,6 @@
 // the orders service decides again for each call (orders:read, orders:refund).
 'use strict';
 
-const $ = (id) => document.getElementById(id);
-const el = (tag, props = {}, ...children) => {
-  const node = Object.assign(document.createElement(tag), props);
-  for (const child of children) node.append(child);
-  return node;
-};
-
-function notify(message, isError = false) {
-  const notice = $('notice');
-  notice.textContent = message;
-  notice.classList.toggle('error', isError);
-  notice.hidden = false;
-}
-
-async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' }, ...options });
-  const body = response.status === 204 ? undefined : await response.json().catch(() => undefined);
-  return { status: response.status, body };
-}
-
 async function refund(order) {
   const { status, body } = await api(`/api/orders/${encodeURIComponent(order.id)}/refund`, { method: 'POST' });
   notify(status === 200 ? `Order ${order.id.slice(0, 8)} refunded.` : body?.detail ?? body?.title ?? `Refused (${status}).`, status !== 200);
