@@ -17,6 +17,7 @@
  * The counts sit behind `RefusalCounter` (in memory, per process, now; Redis later).
  */
 import type { Clock } from './clock.ts';
+import { waitInWords } from './html.ts';
 import { addressBucket } from './client-address.ts';
 
 export interface RefusalCounter {
@@ -221,4 +222,4 @@ export const tooManyRefusals = (seconds: number): string => `Too many failed req
 
 /** The answer to a blocked browser: a page with nothing to run or load. */
 export const tooManyRefusalsPage = (seconds: number): string =>
-  `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Too many attempts</title></head>\n<body><h1>Too many attempts</h1><p role="alert">Too many failed attempts from this address. Try again in ${seconds} seconds.</p></body></html>\n`;
+  `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Too many attempts</title></head>\n<body><h1>Too many attempts</h1><p role="alert">Too many failed attempts from this address. Try again in ${waitInWords(seconds)}.</p></body></html>\n`;

@@ -20,7 +20,8 @@ import type { PasswordAuthenticator, UserLookup } from '../types.ts';
 import { FIRST_PARTY_PROPERTY } from '../clients.ts';
 import { INTERACTION_PREFIX, SIGN_IN_ROUTE } from '../provider-config.ts';
 import { PAGE_HEADERS, originsOf } from '../views/layout.ts';
-import { consentPage, errorPage, loginPage, waitInWords } from '../views/pages.ts';
+import { consentPage, errorPage, loginPage } from '../views/pages.ts';
+import { waitInWords } from '../../shared/html.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { describePermissions, grantConsent } from './consent.ts';
 

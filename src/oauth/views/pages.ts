@@ -57,11 +57,6 @@ ${items}
 </form>`);
 }
 
-/** "1 second", "45 seconds", "2 minutes": how long a throttled user waits, in words. */
-export function waitInWords(seconds: number): string {
-  const [count, unit] = seconds < 90 ? [seconds, 'second'] : [Math.ceil(seconds / 60), 'minute'];
-  return `${count} ${unit}${count === 1 ? '' : 's'}`;
-}
 
 export function errorPage(title: string, message: string, code?: string): string {
   const detail = code ? `<p class="code">Error: <code>${e(code)}</code></p>` : '';
