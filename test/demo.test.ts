@@ -96,3 +96,20 @@ test('ok: Ctrl-C stops every part: no port of the demo is still listening', asyn
   assert.equal(code, 0, demo.output());
   for (const [name, port] of Object.entries(ports)) assert.equal(await portOpen(port), false, `${name} (${port}) is closed`);
 });
+
+test('ok: GATEHOUSE_PORT moves the public URL: the gateway, the issuer and sign-in follow', async () => {
+  const moved = await bookstorePorts();
+  const publicPort = (await bookstorePorts()).gateway;
+  const demo = await startBookstore({ ports: moved, env: { GATEHOUSE_PORT: String(publicPort) } });
+  try {
+    const url = `http://localhost:${publicPort}`;
+    assert.match(demo.output(), new RegExp(`running at ${url.replace(/[.]/g, '\\.')}`));
+    const discovery = (await (await fetch(`${url}/.well-known/openid-configuration`)).json()) as { issuer: string };
+    assert.equal(discovery.issuer, url);
+    const { browser } = await signInThroughGateway(url, 'alice', demo.password);
+    assert.equal((await browser.fetch(`${url}/api/me`)).status, 200);
+  } finally {
+    assert.equal(await demo.stop(), 0, demo.output());
+    removeDataDir(demo.dataDir);
+  }
+});

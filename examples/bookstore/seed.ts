@@ -108,8 +108,12 @@ export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv, 
 export async function applyDemoPasswordOverride(context: ServiceContext, seed: DemoSeed, env: NodeJS.ProcessEnv): Promise<void> {
   const wanted = env.GATEHOUSE_DEMO_PASSWORD;
   if (!wanted || wanted === seed.password) return;
+  // A password change revokes the users' tokens issued up to this second (docs/events.md): let the
+  // second pass before anyone can sign in with the new password.
+  const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
   for (const user of DEMO_USERS) await context.users.setPassword(user.username, wanted, 'demo');
   seed.password = wanted;
   seed.passwordFromEnv = true;
   writeSecretFile(join(context.config.dataDir, 'demo.json'), JSON.stringify(seed, null, 2));
+  await nextSecond();
 }

@@ -13,7 +13,7 @@
  */
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { loadConfig } from '../../src/config/index.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createSecurityService } from '../../src/service.ts';
 import { createGateway } from '../../src/gateway/index.ts';
@@ -27,9 +27,10 @@ const program = new Command('npm start')
   .description('Gatehouse demo: a bookstore of real services behind the gateway at http://localhost:8080')
   .option('-c, --config <path>', 'gatehouse.yaml to read (env GATEHOUSE_CONFIG; default examples/bookstore/gatehouse.yaml)')
   .option('-d, --data-dir <path>', 'data directory (env GATEHOUSE_DATA_DIR; default ./.gatehouse)')
-  .action(async (options: { config?: string; dataDir?: string }) => {
+  .option('-p, --port <port>', 'the public port: the gateway\'s, the issuer\'s and the API\'s (env GATEHOUSE_PORT; default 8080)')
+  .action(async (options: { config?: string; dataDir?: string; port?: string }) => {
     const env = process.env;
-    const config = loadConfig({ configPath: options.config ?? (env.GATEHOUSE_CONFIG || DEFAULT_CONFIG), dataDir: options.dataDir });
+    const config = loadDemoConfig(options, env);
     const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
     const gatewaySettings = config.gateway;
     const publicUrl = gatewaySettings.publicUrl ?? `http://localhost:${gatewaySettings.listen.port}`;
@@ -96,6 +97,32 @@ const program = new Command('npm start')
       throw error;
     }
   });
+
+/**
+ * The demo's configuration. In the demo the public port is the gateway's: `--port` /
+ * GATEHOUSE_PORT move the gateway and, with it, the issuer and the API audience (which name the
+ * gateway's origin) — not the Security Service's internal listener, as they would for `serve auth`.
+ */
+function loadDemoConfig(options: { config?: string; dataDir?: string; port?: string }, env: NodeJS.ProcessEnv): Config & { source: string } {
+  const { GATEHOUSE_PORT: fromEnv, ...rest } = env;
+  const configPath = options.config ?? (env.GATEHOUSE_CONFIG || DEFAULT_CONFIG);
+  const config = loadConfig({ configPath, dataDir: options.dataDir, env: rest });
+  const wanted = options.port ?? (fromEnv || undefined);
+  if (wanted === undefined) return config;
+  const where = options.port !== undefined ? '--port' : 'GATEHOUSE_PORT';
+  if (!/^\d{1,5}$/.test(wanted) || Number(wanted) < 1 || Number(wanted) > 65535) throw new Error(`${where}: expected a port number 1–65535, received ${JSON.stringify(wanted)}`);
+  const before = new URL(config.gateway.publicUrl ?? config.issuer).origin;
+  const after = `http://localhost:${wanted}`;
+  const moved = (url: string | undefined) => (url !== undefined && url.startsWith(before) ? after + url.slice(before.length) : url);
+  return loadConfig({
+    configPath, dataDir: options.dataDir, env: rest,
+    overrides: {
+      issuer: moved(config.issuer),
+      resources: config.resources.map((resource) => ({ ...resource, audience: moved(resource.audience) })),
+      gateway: { listen: { port: Number(wanted) }, publicUrl: after, ...(config.gateway.audience ? { audience: moved(config.gateway.audience) } : {}) },
+    },
+  });
+}
 
 /** The port of a service's first instance in `services:`. */
 function port(urls: string[] | undefined): number {
