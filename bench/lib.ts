@@ -96,15 +96,15 @@ export async function startPinnedService(extraEnv: NodeJS.ProcessEnv = {}, confi
 
 export interface LoadResult { ok: number; failed: number; seconds: number; perSecond: number; p50: number; p99: number }
 
-/** `concurrency` loops each calling `once()` until the time is up (bounded). */
-export async function runLoad(concurrency: number, durationMs: number, once: (worker: number) => Promise<boolean>): Promise<LoadResult> {
+/** `concurrency` loops each calling `once()` until the time is up (bounded), or earlier once `stop()` says so. */
+export async function runLoad(concurrency: number, durationMs: number, once: (worker: number) => Promise<boolean>, stop: () => boolean = () => false): Promise<LoadResult> {
   const latencies: number[] = [];
   let ok = 0;
   let failed = 0;
   const start = performance.now();
   const end = start + durationMs;
   await Promise.all(Array.from({ length: concurrency }, async (_, worker) => {
-    while (performance.now() < end) {
+    while (performance.now() < end && !stop()) {
       const t = performance.now();
       let success = false;
       try { success = await once(worker); } catch { success = false; }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- token pki match gateway]` — runs the benchmarks one after another (each in its own process,
+ * `npm run bench [-- token pki flood match gateway]` — runs the benchmarks one after another (each in its own process,
  * bounded in time, loopback only) and prints their markdown. Results are recorded in BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 const BENCHES: Record<string, string> = {
   token: 'token-endpoint.ts',
   pki: 'pki.ts',
+  flood: 'login-flood.ts',
   match: 'gateway-match.ts',
   gateway: 'gateway.ts',
   'gateway-overhead': 'gateway-overhead.ts',

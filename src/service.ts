@@ -17,10 +17,10 @@ import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { createMemoryRefusalCounter, createRefusalLimiter, type RefusalLimiter } from './shared/refusal-limit.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
-import { createIdentity, type UserService, type Authenticator, type IdentityDeps } from './identity/index.ts';
+import { createIdentity, type UserService, type Authenticator } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
-import { createOAuth, OAUTH_ROUTES, type OAuthComponent } from './oauth/index.ts';
+import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, SIGN_IN_ROUTE, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 
 export interface ServiceOptions {
@@ -30,8 +30,8 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Everything a component may depend on, built once. */
-export interface ServiceContext {
+/** Stage 1 — what every component is built from: opened and loaded before any component exists. */
+export interface ServiceFoundation {
   config: Config;
   logger: Logger;
   clock: Clock;
@@ -40,6 +40,10 @@ export interface ServiceContext {
   metrics: Metrics;
   masterKey: Buffer;
   cookieKeys: string[];
+}
+
+/** Everything a component may depend on, built once, in stages (see `createContext`). */
+export interface ServiceContext extends ServiceFoundation {
   keys: KeyService;
   verifier: AccessTokenVerifier;
   events: StreamingEventBus;
@@ -62,8 +66,21 @@ export interface SecurityService {
   readonly tlsUrl: string | undefined;
 }
 
-/** Builds the components without any listener (the CLI uses this directly). */
+/**
+ * Builds the components without any listener (the CLI uses this directly), in stages: each stage
+ * takes only what the stages before it built, so no component sees a half-built context.
+ */
 export async function createContext(options: ServiceOptions): Promise<ServiceContext> {
+  const foundation = await openFoundation(options);
+  try {
+    return await buildComponents(foundation);
+  } catch (error) {
+    await foundation.store.close();
+    throw error;
+  }
+}
+
+async function openFoundation(options: ServiceOptions): Promise<ServiceFoundation> {
   const { config } = options;
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
@@ -71,28 +88,28 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
   ensureDataDir(config.dataDir);
   // A weak cookie key is refused before anything is opened.
   const cookieKeys = loadCookieKeys(config.dataDir, env).map(validateCookieKey);
+  const masterKey = loadMasterKey(config.dataDir, env);
   const store = openStore({ url: config.database.url, dataDir: config.dataDir, poolSize: config.database.poolSize });
-  const applied = await store.migrate();
-  if (applied.length > 0) logger.info({ applied, store: store.location }, 'database migrated');
-  const metrics = createMetrics();
-  // Components assign their fields below, in dependency order.
-  const context = {
-    config,
-    logger,
-    clock,
-    store,
-    audit: createAuditLog(store.db, clock),
-    metrics,
-    masterKey: loadMasterKey(config.dataDir, env),
-    cookieKeys,
-  } as ServiceContext;
-  // ── components are built here, in dependency order ──
-  context.keys = createKeyService(context);
-  await context.keys.ensureKeys();
-  context.verifier = createAccessTokenVerifier({ keys: context.keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl, config.tokens.maxAccessTokenTtl) });
-  context.events = createEventBus({ store, keys: context.keys, issuer: config.issuer, clock, logger });
-  context.policy = compilePolicy(config.roles);
-  context.refusals = createRefusalLimiter({
+  try {
+    const applied = await store.migrate();
+    if (applied.length > 0) logger.info({ applied, store: store.location }, 'database migrated');
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return { config, logger, clock, store, audit: createAuditLog(store.db, clock), metrics: createMetrics(), masterKey, cookieKeys };
+}
+
+async function buildComponents(foundation: ServiceFoundation): Promise<ServiceContext> {
+  const { config, logger, clock, store, audit, metrics, cookieKeys } = foundation;
+  // Stage 2 — signing keys; the verifier and the event bus (which signs SETs) build on them.
+  const keys = createKeyService(foundation);
+  await keys.ensureKeys();
+  const verifier = createAccessTokenVerifier({ keys, issuer: config.issuer, clock, checkInterval: config.tokens.keyCheckInterval * 1000, maxTokenAge: Math.max(3600, config.tokens.accessTokenTtl, config.tokens.maxAccessTokenTtl) });
+  const events = createEventBus({ store, keys, issuer: config.issuer, clock, logger });
+  // Stage 3 — components that need only the stages above.
+  const policy = compilePolicy(config.roles);
+  const refusals = createRefusalLimiter({
     counter: createMemoryRefusalCounter(),
     clock,
     settings: { limit: config.http.refusalLimit, window: config.http.refusalWindow, block: config.http.refusalBlock },
@@ -101,24 +118,23 @@ export async function createContext(options: ServiceOptions): Promise<ServiceCon
       oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation],
       api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events'],
       apiPrefixes: ['/admin/api/', '/events/'],
+      pages: [SIGN_IN_ROUTE],
     },
-    onBlocked: (ip, until) => context.audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: 'too_many_refusals', data: { until } }),
+    onBlocked: ({ ip, bucket, until }) => audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: bucket === 'shared' ? 'refusal_table_full' : 'too_many_refusals', data: { until, bucket } }),
   });
-  context.pki = createPki({ store, audit: context.audit, config: config.pki, masterKey: context.masterKey, clock, logger, events: context.events });
-  // Identity revokes through OAuth, which is built after it: late-bound, set once OAuth exists.
-  let revokeUser: IdentityDeps['revokeUser'] = async (userId, reason) => { logger.warn({ userId, reason }, 'token revocation is not wired: nothing revoked'); };
-  const identity = createIdentity({ store, audit: context.audit, config, clock, logger, revokeUser: (userId, reason, options) => revokeUser(userId, reason, options) });
-  context.users = identity.users;
-  context.authenticator = identity.authenticator;
-  context.oauth = createOAuth({ config, store, keys: context.keys, users: context.users, authenticator: context.authenticator, audit: context.audit, events: context.events, clock, logger, cookieKeys: context.cookieKeys, metrics, refusals: context.refusals });
-  revokeUser = (userId, reason, options) => context.oauth.revocation.revokeUser(userId, reason, options);
-  return context;
+  const pki = createPki({ store, audit, config: config.pki, masterKey: foundation.masterKey, clock, logger, events });
+  // Stage 4 — grant revocation first: identity revokes through it (a disabled user's tokens), and
+  // OAuth, which needs identity's users and authenticator, is handed the same revoker.
+  const revoker = createRevoker({ store, audit, events, clock, logger });
+  const { users, authenticator } = createIdentity({ store, audit, config, clock, logger, metrics, revokeUser: revoker.revokeUser });
+  const oauth = createOAuth({ config, store, keys, users, authenticator, audit, events, clock, logger, cookieKeys, metrics, refusals, revoker, verifier });
+  return { ...foundation, keys, verifier, events, policy, refusals, pki, users, authenticator, oauth };
 }
 
 /** Closes what `createContext` opened. */
 export async function closeContext(context: ServiceContext): Promise<void> {
-  await context.oauth?.close();
-  await context.events?.close();
+  await context.oauth.close();
+  await context.events.close();
   await context.store.close();
 }
 
@@ -126,7 +142,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   const context = await createContext(options);
   const { config, logger, store, metrics } = context;
 
-  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals });
+  const app = createHttpApp({ logger, bodyLimit: config.http.bodyLimit, trustedProxies: config.http.trustedProxies, metrics, hsts: new URL(config.issuer).protocol === 'https:', refusals: context.refusals, pageStylesheet: OAUTH_STYLESHEET_PATH });
 
   registerHealthRoutes(app, { metrics, ready: { store: () => store.ping() } });
 

@@ -77,6 +77,22 @@ await forEachDialect('admin api tokens', (dialect) => {
     assert.match(res.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="admin"/);
   });
 
+  test('ok: an admin call made with a service token is audited as client:<id>, not as a user', async () => {
+    const { client, secret } = await fx.svc.service.context.oauth.clients.create({ clientId: 'provisioner', name: 'Provisioner', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'admin', roles: ['admin'] }, 'test');
+    const token = await clientToken(client.clientId, secret!, 'admin');
+    const res = await fetch(`${fx.issuer}/admin/api/users`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ username: 'hank', email: 'hank@example.com', password: 'Quartz-Lantern-Meadow-8142' }) });
+    assert.equal(res.status, 201);
+    const created = (await fx.svc.service.context.audit.list({ event: 'user.created' })).at(-1)!;
+    assert.equal(created.actor, 'client:provisioner');
+  });
+
+  test('fail-insufficient-scope: a refused service token is audited as admin.denied by client:<id>', async () => {
+    const { client, secret } = await fx.svc.service.context.oauth.clients.create({ clientId: 'lurker', name: 'Lurker', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'events:read', roles: [] }, 'test');
+    assert.equal((await users(await clientToken(client.clientId, secret!, 'events:read'))).status, 403);
+    const denied = (await fx.svc.service.context.audit.list({ event: 'admin.denied' })).at(-1)!;
+    assert.equal(denied.actor, 'client:lurker');
+  });
+
   test('ok: a client_credentials token with the admin scope and role passes until the client is removed', async () => {
     const { client, secret } = await fx.svc.service.context.oauth.clients.create({ clientId: 'ops-bot', name: 'Ops bot', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'admin', roles: ['admin'] }, 'test');
     const token = await clientToken(client.clientId, secret!, 'admin');

@@ -76,6 +76,14 @@ await forEachDialect('admin api', (dialect) => {
     assert.equal((await call('GET', '/users/mallory', { token: admin })).status, 404);
   });
 
+  test('fail-forbidden: a refusal is audited under the route it matched, however the path was spelled', async () => {
+    const res = await fetch(`${svc.url}/admin/%61pi/users/%6dallory/disable`, { method: 'POST', headers: { authorization: `Bearer ${customer}` } });
+    assert.equal(res.status, 403);
+    const last = (await svc.service.context.audit.list({ event: 'admin.denied' })).at(-1)!;
+    assert.equal(last.subject, 'POST /admin/api/users/:user/disable');
+    assert.equal(last.data?.path, '/admin/%61pi/users/%6dallory/disable');
+  });
+
   test('fail-insufficient-scope: the admin role without the admin scope (e.g. only events:read) → 403', async () => {
     const token = await mint(adminId, ['admin'], { scope: 'events:read' });
     const res = await call('GET', '/users', { token });

@@ -29,6 +29,23 @@ test('ok: ca init creates the CA once, exports the root offline, and status show
   assert.equal(status.root.keyOnline, false);
 });
 
+test('fail-write: --offline-root into a missing directory exits 1 and the root key stays in the store', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-ca-fail-'));
+  try {
+    const data = join(dir, 'data');
+    const init = runCli(['ca', 'init', '--offline-root', join(dir, 'missing', 'root-key.pem')], { dataDir: data });
+    assert.equal(init.code, 1);
+    assert.match(init.stderr, /^gatehouse: .*ENOENT/);
+    const status = JSON.parse(runCli(['ca', 'status', '--json'], { dataDir: data }).stdout) as { root: { keyOnline: boolean } };
+    assert.equal(status.root.keyOnline, true, 'the root key was not removed');
+    const again = runCli(['ca', 'init', '--offline-root', join(dir, 'root-key.pem')], { dataDir: data });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(readFileSync(join(dir, 'root-key.pem'), 'utf8'), /BEGIN PRIVATE KEY/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('ok: with GATEHOUSE_ROOT_KEY_PASSPHRASE the offline root key is written as encrypted PKCS#8', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-ca-enc-'));
   try {
@@ -80,6 +97,21 @@ test('fail-usage: bad input exits non-zero with one line and no stack', () => {
   assert.equal(tooLong.code, 1);
   assert.match(tooLong.stderr, /at most 86400s/);
   assert.doesNotMatch(tooLong.stderr, /\n\s+at /);
+});
+
+test('ok: ca revoke --help lists every revocation reason the CA accepts', () => {
+  const help = gatehouse(['ca', 'revoke', '--help']);
+  assert.equal(help.code, 0);
+  const text = help.stdout.replace(/\s+/g, ' ');
+  for (const reason of ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn']) {
+    assert.ok(text.includes(reason), `--help names ${reason}`);
+  }
+});
+
+test('fail-bad-reason: an unknown --reason is a usage error (exit 2) naming the accepted reasons', () => {
+  const result = gatehouse(['ca', 'revoke', '--serial', 'abcdef', '--reason', 'bored']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^gatehouse: --reason expects one of unspecified, keyCompromise, .*privilegeWithdrawn, received bored\n$/);
 });
 
 test('fail-reserved-service: ca token and ca issue refuse the CA\'s own service name', () => {

@@ -5,6 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './helpers/cli.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createContext, closeContext } from '../src/service.ts';
+import { silentLogger } from '../src/shared/logger.ts';
 
 let dataDir: string;
 /** No inherited master key: keys stay unsealed unless a test passes one. */
@@ -55,8 +58,9 @@ test('ok: keys rotate --force promotes next, warns, retires active with a public
 
   const audit = gatehouse(['audit', '--since', '1h', '--event', 'key.rotated']);
   assert.equal(audit.code, 0, audit.stderr);
-  assert.match(audit.stdout, /^TIME\s+EVENT\s+ACTOR\s+SUBJECT/);
-  assert.match(audit.stdout, new RegExp(`key\\.rotated\\s+cli\\s+${next!.kid}`));
+  assert.match(audit.stdout, /^TIME \(UTC\)\s+EVENT\s+ACTOR\s+SUBJECT\s+CLIENT\s+REASON\n/);
+  // Long ids are shortened in the table (--json has them whole).
+  assert.match(audit.stdout, new RegExp(`key\\.rotated\\s+cli\\s+${next!.kid.slice(0, 20)}…`));
   const json = JSON.parse(gatehouse(['audit', '--since', '30m', '--json']).stdout) as Array<{ event: string; data: { retiredKid: string } }>;
   assert.equal(json.at(-1)?.event, 'key.rotated');
   assert.equal(json.at(-1)?.data.retiredKid, active!.kid);
@@ -74,5 +78,39 @@ test('fail-bad-usage: audit --since and --event are validated (exit 2)', () => {
     const result = gatehouse(args);
     assert.equal(result.code, 2, args.join(' '));
     assert.match(result.stderr, /^gatehouse: --(since|event|limit) expects/);
+  }
+});
+
+/** What a signed-in user's action looks like in the log (actor user:<id>), written as the service would. */
+async function recordAsUser(username: string): Promise<string> {
+  const context = await createContext({ config: loadConfig({ dataDir, env: {} }), logger: silentLogger(), env: { GATEHOUSE_MASTER_KEY: '' } });
+  try {
+    const user = await context.users.find(username);
+    await context.audit.record({ event: 'consent.granted', actor: `user:${user.id}`, subject: user.id, clientId: 'bookstore-web', ip: '203.0.113.7', reason: 'user_consent' });
+    return user.id;
+  } finally {
+    await closeContext(context);
+  }
+}
+
+test('ok: the audit table names users instead of UUIDs and fits 100 columns', async () => {
+  assert.equal(gatehouse(['user', 'add', 'alice', '--email', 'alice@example.com']).code, 0);
+  const id = await recordAsUser('alice');
+  const table = gatehouse(['audit', '--since', '1h']);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /\n\d\d-\d\d \d\d:\d\d:\d\d\s+consent\.granted\s+user:alice\s+alice\s+bookstore-web\s+user_consent\n/);
+  assert.match(table.stdout, /user\.created\s+cli\s+alice\s/);
+  assert.doesNotMatch(table.stdout, new RegExp(id));
+  const widest = Math.max(...table.stdout.split('\n').map((line) => line.length));
+  assert.ok(widest <= 100, `the table is ${widest} columns wide:\n${table.stdout}`);
+});
+
+test('ok: audit --subject takes a username (or an id) and --since a plain number of seconds', async () => {
+  assert.equal(gatehouse(['user', 'add', 'bea', '--email', 'bea@example.com']).code, 0);
+  const id = await recordAsUser('bea');
+  for (const subject of ['bea', id]) {
+    const entries = JSON.parse(gatehouse(['audit', '--since', '90', '--subject', subject, '--json']).stdout) as Array<{ event: string; subject: string }>;
+    assert.deepEqual(entries.map((e) => e.event), ['user.created', 'consent.granted'], subject);
+    assert.ok(entries.every((e) => e.subject === id));
   }
 });

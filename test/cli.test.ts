@@ -80,6 +80,30 @@ test('fail-config: config check with a bad file → one line naming the key path
   assert.match(good.stdout, /configuration is valid/);
 });
 
+test('ok: config check prints the effective configuration as YAML: env included, the issuer following the port, no database URL', () => {
+  const result = runCli(['--data-dir', join(dir, 'data'), 'config', 'check'], { env: { ...unset, GATEHOUSE_PORT: '9100', GATEHOUSE_DATABASE_URL: 'postgres://gatehouse:s3cret@db/gatehouse' }, cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^# configuration is valid \(defaults\)/);
+  assert.match(result.stdout, /\nissuer: http:\/\/localhost:9100\n/);
+  assert.match(result.stdout, /\n  port: 9100\n/);
+  assert.match(result.stdout, /\n  url: \(set\)\n/);
+  assert.doesNotMatch(result.stdout, /s3cret/);
+});
+
+test('ok: user add --help says that --email is required', () => {
+  const help = gatehouse(['user', 'add', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: gatehouse user add <username> --email <email> \[options\]/);
+  assert.match(help.stdout, /--email <email>\s+email address \(required;/);
+});
+
+test('fail-validation: a refused value reads as words (what was expected, what was received), not zod\'s text', () => {
+  const result = gatehouse(['--data-dir', join(dir, 'data'), 'client', 'add', 'Shop', '--grant', 'implicit']);
+  assert.equal(result.code, 1);
+  assertOneLine(result.stderr, /grantTypes\.0: must be one of: authorization_code, refresh_token, client_credentials, received "implicit"/);
+  assert.doesNotMatch(result.stderr, /Invalid option|expected one of/);
+});
+
 test('ok: serve auth starts, answers /readyz, and exits 0 on SIGTERM', async () => {
   const [port, tlsPort] = [await freePort(), await freePort()];
   const file = join(dir, 'serve.yaml');
@@ -103,4 +127,29 @@ test('ok: serve auth starts, answers /readyz, and exits 0 on SIGTERM', async () 
   }
   const [code, signal] = await exited;
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, output);
+});
+
+test('ok: serve auth --port with no issuer configured: the issuer follows the port and the log names the real URL', async () => {
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const file = join(dir, 'serve-port.yaml');
+  writeFileSync(file, `listen:\n  host: 127.0.0.1\n  tlsPort: ${tlsPort}\nlog:\n  level: info\n  pretty: false\n`);
+  const child = spawn(process.execPath, [cliEntry, '--data-dir', join(dir, 'serve-port'), '--config', file, 'serve', 'auth', '--port', String(port)], { env: cliEnv({ ...unset, GATEHOUSE_ISSUER: '', GATEHOUSE_PORT: '' }), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  child.stderr.on('data', (chunk) => { output += chunk; });
+  const exited = once(child, 'exit');
+  try {
+    let discovery: Response | undefined;
+    for (let i = 0; i < 150 && discovery?.status !== 200; i++) {
+      if (child.exitCode !== null) break;
+      discovery = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`).catch(() => undefined);
+      if (discovery?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(discovery?.status, 200, output);
+    assert.equal(((await discovery!.json()) as { issuer: string }).issuer, `http://localhost:${port}`);
+    assert.match(output, new RegExp(`security service listening on http://127\\.0\\.0\\.1:${port} \\(issuer http://localhost:${port}\\)`));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  await exited;
 });

@@ -1,104 +1,115 @@
 /**
- * `npm start`: the demo process as a person runs it — a random password printed on first start,
- * GATEHOUSE_DEMO_PASSWORD overriding it, --data-dir and --config honoured, and a sign-in through
- * the real login form ending on the demo page with the user's roles and permissions.
+ * `npm start`: the bookstore as a person runs it — one process with the Security Service, the
+ * services and the gateway; a random password printed on first start, GATEHOUSE_DEMO_PASSWORD
+ * overriding it, --data-dir and --config honoured, data kept across a restart, Ctrl-C stopping
+ * everything.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from './helpers/service.ts';
-import { Browser, formAction, formField, post } from './oauth/helpers.ts';
+import { createConnection } from 'node:net';
+import { bookstorePorts, removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
 
-const START = new URL('../examples/bookstore/start.ts', import.meta.url).pathname;
-const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-'));
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+const ports = await bookstorePorts({ stable: true });
+let dataDir: string | undefined;
+after(() => { if (dataDir) removeDataDir(dataDir); });
 
-// One origin for both starts: the demo clients are registered once per data dir, for this issuer.
-const ports = Promise.all([freePort(), freePort()]);
+const origin = `http://localhost:${ports.gateway}`;
 
-async function startDemo(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; origin: string; output: () => string; stop(): Promise<void> }> {
-  const [port, tlsPort] = await ports;
-  const origin = `http://127.0.0.1:${port}`;
-  const config = join(dataDir, 'gatehouse.yaml');
-  writeFileSync(config, `issuer: ${origin}\nlisten:\n  port: ${port}\n  tlsPort: ${tlsPort}\nresources:\n  - audience: ${origin}/api\n`);
-  const child = spawn(process.execPath, [START, '--config', config, '--data-dir', dataDir], {
-    env: { ...process.env, GATEHOUSE_DEMO_PASSWORD: '', GATEHOUSE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function placeOrder(demo: Bookstore, password: string): Promise<string> {
+  const { browser } = await signInThroughGateway(demo.origin, 'alice', password);
+  const res = await browser.fetch(`${demo.origin}/api/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: demo.origin },
+    body: JSON.stringify({ items: [{ bookId: '1', quantity: 1 }] }),
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => { output += String(chunk); });
-  child.stderr!.on('data', (chunk) => { output += String(chunk); });
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('stop          Ctrl-C')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`demo did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    child, origin, output: () => output,
-    stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }),
-  };
+  assert.equal(res.status, 201, await res.clone().text());
+  assert.match(res.headers.get('location') ?? '', /^\/api\/orders\/[0-9a-f-]{36}$/);
+  return ((await res.json()) as { id: string }).id;
 }
 
-async function signIn(origin: string, username: string, password: string): Promise<{ status: number; html: string }> {
-  const browser = new Browser();
-  const page = await browser.follow(`${origin}/demo/signin`, origin);
-  const html = await page.res.text();
-  if (!html.includes('name="password"')) throw new Error(`no login form at ${page.url} (${page.res.status}): ${html.slice(0, 400)}`);
-  const res = await post(browser, new URL(formAction(html, '/login'), origin).href, { csrf: formField(html, 'csrf'), username, password });
-  if (res.status !== 303) return { status: res.status, html: await res.text() };
-  const done = await browser.follow(new URL(res.headers.get('location')!, origin).href, origin);
-  return { status: done.res.status, html: await done.res.text() };
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => { socket.destroy(); resolve(true); });
+    socket.on('error', () => resolve(false));
+  });
 }
 
-test('ok: first start prints a random password that signs alice in; data stays in --data-dir', async () => {
-  const demo = await startDemo({});
+let firstOrder: string | undefined;
+let firstPassword: string | undefined;
+
+test('ok: the first start prints the URL, the users and a random password that signs alice in through the gateway', async () => {
+  const demo = await startBookstore({ ports });
+  dataDir = demo.dataDir;
   try {
-    const password = /password\s+(\S+)\s+\(random/.exec(demo.output())?.[1];
-    assert.ok(password && password.length >= 16, `a random password is printed:\n${demo.output()}`);
-    assert.match(demo.output(), new RegExp(`running at ${demo.origin}`));
-    const home = await fetch(`${demo.origin}/`);
-    assert.equal(home.status, 200);
-    assert.match(home.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
-    const signedIn = await signIn(demo.origin, 'alice', password);
-    assert.equal(signedIn.status, 200);
-    assert.match(signedIn.html, /Signed in as alice/);
-    assert.match(signedIn.html, /customer → books:read, orders:create, orders:read:own/);
-    assert.match(signedIn.html, /at\+jwt/);
-    assert.equal((await signIn(demo.origin, 'alice', `${password}x`)).status, 401);
-    assert.equal(statSync(join(dataDir, 'gatehouse.db')).isFile(), true);
-    assert.equal(statSync(join(dataDir, 'demo.json')).mode & 0o777, 0o600);
-    assert.equal(statSync(join(dataDir, 'master.key')).mode & 0o777, 0o600);
+    const banner = demo.output();
+    assert.match(banner, new RegExp(`running at ${origin.replace(/[.]/g, '\\.')}`));
+    assert.match(banner, /alice \(customer\), dave \(customer\), bob \(staff\), carol \(admin\)/);
+    assert.match(banner, /password\s+\S{16,}\s+\(random/);
+    assert.match(banner, /curl -s http:\/\/localhost:\d+\/api\/books/);
+    firstPassword = demo.password;
+    const { browser, landedOn } = await signInThroughGateway(demo.origin, 'alice', demo.password);
+    assert.equal(landedOn, '/');
+    const me = await browser.fetch(`${demo.origin}/api/me`);
+    assert.equal(me.status, 200);
+    assert.equal(((await me.json()) as { username: string }).username, 'alice');
+    firstOrder = await placeOrder(demo, demo.password);
   } finally {
-    await demo.stop();
+    assert.equal(await demo.stop(), 0, demo.output());
   }
 });
 
-test('ok: GATEHOUSE_DEMO_PASSWORD overrides the password, also on a data dir seeded before', async () => {
-  const demo = await startDemo({ GATEHOUSE_DEMO_PASSWORD: 'Velvet-Harbor-Quill-2291' });
+test('ok: every database and secret file is in --data-dir, readable by the owner only', () => {
+  assert.ok(dataDir);
+  for (const file of ['gatehouse.db', 'catalog.db', 'orders.db', 'master.key', 'demo.json']) {
+    assert.ok(existsSync(join(dataDir, file)), `${file} in the data dir`);
+    assert.equal(statSync(join(dataDir, file)).mode & 0o077, 0, `${file} is not readable by group or others`);
+  }
+  assert.doesNotMatch(readFileSync(join(dataDir, 'demo.json'), 'utf8'), /^$/);
+});
+
+test('ok: a restart keeps the data, and GATEHOUSE_DEMO_PASSWORD replaces the password', async () => {
+  assert.ok(dataDir && firstOrder && firstPassword);
+  const chosen = 'Copper-Harbor-Violet-2231';
+  const demo = await startBookstore({ ports, dataDir, env: { GATEHOUSE_DEMO_PASSWORD: chosen } });
   try {
-    assert.match(demo.output(), /password\s+Velvet-Harbor-Quill-2291\s+\(GATEHOUSE_DEMO_PASSWORD\)/);
-    for (const user of ['bob', 'carol']) {
-      const signedIn = await signIn(demo.origin, user, 'Velvet-Harbor-Quill-2291');
-      assert.match(signedIn.html, new RegExp(`Signed in as ${user}`));
-    }
+    assert.match(demo.output(), new RegExp(`password\\s+${chosen}\\s+\\(GATEHOUSE_DEMO_PASSWORD\\)`));
+    const { browser } = await signInThroughGateway(demo.origin, 'alice', chosen);
+    const order = await browser.fetch(`${demo.origin}/api/orders/${firstOrder}`);
+    assert.equal(order.status, 200, 'the order placed before the restart is still there');
+    const stale = await fetch(`${demo.origin}/api/books/1`);
+    assert.equal(stale.status, 200);
+    assert.equal(((await stale.json()) as { stock: number }).stock, 19, 'the stock the first order took stays taken');
   } finally {
-    await demo.stop();
+    assert.equal(await demo.stop(), 0, demo.output());
   }
 });
 
-test('fail-weak-demo-password: a guessable GATEHOUSE_DEMO_PASSWORD stops the start with one line', async () => {
-  const port = await freePort();
-  const child = spawn(process.execPath, [START, '--data-dir', mkdtempSync(join(tmpdir(), 'gatehouse-demo-weak-'))], {
-    env: { ...process.env, GATEHOUSE_DEMO_PASSWORD: 'password1', GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`, GATEHOUSE_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+test('ok: Ctrl-C stops every part: no port of the demo is still listening', async () => {
+  assert.ok(dataDir);
+  const demo = await startBookstore({ ports, dataDir });
+  const code = await new Promise<number | null>((resolve) => {
+    demo.child.once('exit', (exitCode) => resolve(exitCode));
+    demo.child.kill('SIGINT');
   });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => { stderr += String(chunk); });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  assert.notEqual(code, 0);
-  assert.match(stderr, /^gatehouse: .*password/m);
-  assert.doesNotMatch(stderr, /\n\s+at /);
+  assert.equal(code, 0, demo.output());
+  for (const [name, port] of Object.entries(ports)) assert.equal(await portOpen(port), false, `${name} (${port}) is closed`);
+});
+
+test('ok: GATEHOUSE_PORT moves the public URL: the gateway, the issuer and sign-in follow', async () => {
+  const moved = await bookstorePorts();
+  const publicPort = (await bookstorePorts()).gateway;
+  const demo = await startBookstore({ ports: moved, env: { GATEHOUSE_PORT: String(publicPort) } });
+  try {
+    const url = `http://localhost:${publicPort}`;
+    assert.match(demo.output(), new RegExp(`running at ${url.replace(/[.]/g, '\\.')}`));
+    const discovery = (await (await fetch(`${url}/.well-known/openid-configuration`)).json()) as { issuer: string };
+    assert.equal(discovery.issuer, url);
+    const { browser } = await signInThroughGateway(url, 'alice', demo.password);
+    assert.equal((await browser.fetch(`${url}/api/me`)).status, 200);
+  } finally {
+    assert.equal(await demo.stop(), 0, demo.output());
+    removeDataDir(demo.dataDir);
+  }
 });

@@ -185,8 +185,16 @@ await forEachDialect('security event stream', (dialect) => {
     assert.deepEqual(Object.keys((await waiting).sets), [z.id]);
   });
 
-  test('fail-malformed-poll: 400 problem details', async () => {
+  test('fail-validation: a poll request of the wrong shape is a 422 naming the field', async () => {
     const res = await fetch(`${svc.url}/events/poll`, { method: 'POST', headers: { authorization: `Bearer ${await serviceToken(svc)}`, 'content-type': 'application/json' }, body: JSON.stringify({ maxEvents: -1 }) });
+    assert.equal(res.status, 422);
+    const problem = (await res.json()) as { code: string; errors: Array<{ path: string }> };
+    assert.equal(problem.code, 'validation_failed');
+    assert.deepEqual(problem.errors.map((e) => e.path), ['maxEvents']);
+  });
+
+  test('fail-malformed-json: an unparseable poll body is a 400 invalid_request', async () => {
+    const res = await fetch(`${svc.url}/events/poll`, { method: 'POST', headers: { authorization: `Bearer ${await serviceToken(svc)}`, 'content-type': 'application/json' }, body: '{"maxEvents": ' });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { code: string }).code, 'invalid_request');
   });

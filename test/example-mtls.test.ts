@@ -5,7 +5,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startService, type TestService } from './helpers/service.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startService, freePort, type TestService } from './helpers/service.ts';
 
 const script = new URL('../examples/mtls/run.ts', import.meta.url).pathname;
 let svc: TestService;
@@ -14,8 +16,11 @@ before(async () => { svc = await startService(); });
 after(async () => { await svc.close(); });
 
 test('ok: the mTLS example enrolls, allows orders → catalog, refuses catalog → orders, renews, and is cut off after revoke', async () => {
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, GATEHOUSE_DATA_DIR: svc.dataDir, GATEHOUSE_CA_URL: svc.service.tlsUrl!, GATEHOUSE_DATABASE_URL: '', GATEHOUSE_ISSUER: svc.config.issuer, EXAMPLE_CERT_TTL: '6' },
+  // The same gatehouse.yaml the service would read: the CA's TLS port comes from it.
+  const config = join(svc.dataDir, 'gatehouse.yaml');
+  writeFileSync(config, `issuer: ${svc.config.issuer}\nlisten:\n  port: ${svc.config.listen.port}\n  tlsPort: ${svc.config.listen.tlsPort}\n`);
+  const child = spawn(process.execPath, [script, '--config', config, '--data-dir', svc.dataDir], {
+    env: { ...process.env, GATEHOUSE_CA_URL: '', GATEHOUSE_DATABASE_URL: '', GATEHOUSE_ISSUER: '', GATEHOUSE_PORT: '', EXAMPLE_CERT_TTL: '6' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -32,4 +37,19 @@ test('ok: the mTLS example enrolls, allows orders → catalog, refuses catalog �
   assert.match(output, /done: every step behaved as expected/);
   const beforeRevocation = output.slice(0, output.indexOf('revoking orders'));
   assert.doesNotMatch(beforeRevocation, /→ failed/, 'no call failed while certificates renewed');
+});
+
+test('fail-not-running: without a running service the example says so in one line with a hint, no stack trace', async () => {
+  const config = join(svc.dataDir, 'nobody-listens.yaml');
+  writeFileSync(config, `listen:\n  tlsPort: ${await freePort()}\n`);
+  const child = spawn(process.execPath, [script, '--config', config, '--data-dir', svc.dataDir], {
+    env: { ...process.env, GATEHOUSE_CA_URL: '', GATEHOUSE_DATABASE_URL: '', GATEHOUSE_ISSUER: '', GATEHOUSE_PORT: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  assert.equal(code, 1);
+  assert.match(stderr, /^example:mtls: the Security Service's CA is not reachable at https:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\): start it first with `npm start`/);
+  assert.equal(stderr.trim().split('\n').length, 1, stderr);
 });

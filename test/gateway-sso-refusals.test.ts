@@ -65,7 +65,7 @@ describe('gateway browser-session refusals', () => {
     await assertFailurePage(await replay.fetch(reach(front, callback.href)), 400, /could not be completed/);
   });
 
-  test('fail-cancelled: the cancel button on the sign-in form → 400 page that says so', async () => {
+  test('ok: the cancel button on the sign-in form → a page that says the person cancelled, not a failure', async () => {
     const browser = new Browser();
     const start = await browser.fetch(reach(front, '/login'));
     const form = await browser.follow(start.headers.get('location')!, fx.issuer);
@@ -73,7 +73,14 @@ describe('gateway browser-session refusals', () => {
     const cancelled = await post(browser, new URL(formAction(html, '/abort'), fx.issuer).href, { csrf: formField(html, 'csrf') });
     const back = await browser.follow(new URL(cancelled.headers.get('location')!, fx.issuer).href, fx.issuer);
     assert.equal(new URL(back.url).searchParams.get('error'), 'access_denied');
-    await assertFailurePage(await browser.fetch(reach(front, back.url)), 400, /cancelled/);
+    const page = await browser.fetch(reach(front, back.url));
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    const shown = await page.text();
+    assert.match(shown, /<h1>Sign-in cancelled<\/h1>[\s\S]*You cancelled the sign-in/);
+    assert.doesNotMatch(shown, /failed|access_denied/i);
+    assert.match(shown, /<a href="\/login\?return_to=[^"]*">Sign in<\/a>/);
+    assert.equal(setCookies(page, COOKIE).length, 0, 'no session cookie');
   });
 
   test('fail-no-sign-in: a callback without a sign-in in progress → 400 page; nothing from the query is echoed', async () => {

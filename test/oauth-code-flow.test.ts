@@ -213,6 +213,8 @@ await forEachDialect('oauth code flow', (dialect) => {
     }
     assert.equal(last?.status, 429);
     assert.ok(Number(last!.headers.get('retry-after')) >= 1);
-    assert.match(await last!.text(), /Too many failed sign-in attempts/);
+    const html = await last!.text();
+    assert.match(html, /Too many failed sign-in attempts/);
+    assert.match(html, /Try again in (1 second|([2-9]|\d\d+) seconds|\d+ minutes)\./);
   });
 });

@@ -38,6 +38,17 @@ test('fail-consent-csrf: a consent form without its token is refused and grants 
   assert.equal(ok.status, 303);
 });
 
+test('fail-validation: a consent form without any CSRF field is a 422 "Invalid form" page and grants nothing', async () => {
+  const { browser, html } = await atConsent();
+  const res = await post(browser, new URL(formAction(html, '/consent'), fx.issuer).href, {});
+  assert.equal(res.status, 422);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(await res.text(), /Invalid form/);
+  framingForbidden(res);
+  // The genuine form still works afterwards.
+  assert.equal((await post(browser, new URL(formAction(html, '/consent'), fx.issuer).href, { csrf: formField(html, 'csrf') })).status, 303);
+});
+
 test('fail-abort-csrf: a cancel form without its token is refused; no access_denied reaches the client', async () => {
   const { browser, html } = await atConsent();
   const res = await post(browser, new URL(formAction(html, '/abort'), fx.issuer).href, { csrf: 'forged' });

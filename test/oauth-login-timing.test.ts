@@ -26,7 +26,7 @@ await forEachDialect('oauth login timing', (dialect) => {
   before(async () => {
     // Throttling is tested elsewhere; here it must not turn the answers into 429s. Each attempt
     // also comes from its own client IP (X-Forwarded-For, trusted in this service).
-    fx = await startOAuthService(dialect, { config: { http: { trustProxy: true }, throttle: { freeAttempts: 1000, lockAfter: 1000 } } });
+    fx = await startOAuthService(dialect, { config: { http: { trustedProxies: ['127.0.0.1/32'] }, throttle: { freeAttempts: 1000, lockAfter: 1000 } } });
     shop = await rp(fx.issuer, fx.firstParty.client.clientId, fx.firstParty.secret);
   });
   after(async () => { await fx.close(); });

@@ -133,6 +133,14 @@ await forEachDialect('oauth tokens', (dialect) => {
     assert.equal((await (await introspect(forged, asService())).json() as { active: boolean }).active, false);
   });
 
+  test('fail-lifetime: a token signed with our key but living a century is inactive at introspection (the APIs\' max-age check)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const century = await fx.svc.service.context.keys.sign({ iss: fx.issuer, sub: 'orders-svc', aud: fx.api, client_id: 'orders-svc', jti: 'century-long', iat: now, exp: now + 100 * 365 * 86_400 }, { typ: 'at+jwt' });
+    assert.equal((await (await introspect(century, asService())).json() as { active: boolean }).active, false);
+    const fresh = await fx.svc.service.context.keys.sign({ iss: fx.issuer, sub: 'orders-svc', aud: fx.api, client_id: 'orders-svc', jti: 'normal-life', iat: now, exp: now + 300 }, { typ: 'at+jwt' });
+    assert.equal((await (await introspect(fresh, asService())).json() as { active: boolean }).active, true, 'the same token with a normal lifetime is active');
+  });
+
   test('ok: a client introspects its own JWT access token and refresh token', async () => {
     const { tokens } = await codeFlow(shop, fx.issuer, { params: { scope: 'openid offline_access books:read', prompt: 'consent' } });
     const asShop = basic('shop', fx.firstParty.secret);

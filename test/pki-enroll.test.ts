@@ -51,6 +51,11 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     assert.ok(new x509.X509Crl(await der.arrayBuffer()));
   });
 
+  test('ok: the bundle revalidates with a weak or listed If-None-Match (RFC 9110 weak comparison)', async () => {
+    const etag = (await fetch(`${svc.url}/pki/bundle.pem`)).headers.get('etag')!;
+    for (const header of [`W/${etag}`, `"other", ${etag}`]) assert.equal((await fetch(`${svc.url}/pki/bundle.pem`, { headers: { 'if-none-match': header } })).status, 304, header);
+  });
+
   test('ok: enrollment over TLS returns leaf + intermediate for the token\'s service, recorded and audited', async () => {
     const { csr } = await makeCsr({ cn: 'orders', dns: ['orders.shop.local'] });
     const res = await enroll({ token: await token(), csr });
@@ -83,6 +88,17 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     assert.equal(res.status, 401);
     assert.equal(res.body.code, 'invalid_join_token');
     assert.equal(await issuedCount(), count);
+    assert.equal((await lastRefusal())!.reason, 'token_used');
+  });
+
+  test('fail-racing-token: two enrollments racing with one join token get exactly one certificate', async () => {
+    const t = await token();
+    const count = await issuedCount();
+    const [csrA, csrB] = await Promise.all([makeCsr(), makeCsr()]);
+    const results = await Promise.all([enroll({ token: t, csr: csrA.csr }), enroll({ token: t, csr: csrB.csr })]);
+    assert.deepEqual(results.map((r) => r.status).sort(), [200, 401]);
+    assert.equal(results.find((r) => r.status === 401)!.body.code, 'invalid_join_token');
+    assert.equal(await issuedCount(), count + 1);
     assert.equal((await lastRefusal())!.reason, 'token_used');
   });
 
@@ -132,8 +148,11 @@ await forEachDialect('pki enrollment and renewal', (dialect) => {
     assert.equal(res.body.type, 'urn:gatehouse:error:invalid_csr');
   });
 
-  test('fail-malformed-body: missing fields are invalid_request', async () => {
-    assert.equal((await enroll({ csr: 'x' })).body.code, 'invalid_request');
+  test('fail-validation: a body without its token is a 422 naming the field', async () => {
+    const res = await enroll({ csr: 'x' });
+    assert.equal(res.status, 422);
+    assert.equal(res.body.code, 'validation_failed');
+    assert.deepEqual((res.body.errors as Array<{ path: string }>).map((e) => e.path), ['token']);
   });
 
   async function enrolled(service = 'orders') {

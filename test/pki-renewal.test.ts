@@ -7,38 +7,15 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { Registry } from 'prom-client';
 import { startService, type TestService } from './helpers/service.ts';
+import { switchableProxy } from './helpers/proxy.ts';
 import { workloadIdentity, createMtlsServer, mtlsAgent, type WorkloadIdentity, type IdentityEvent } from '../src/sdk/index.ts';
 
 const TD = 'td.test';
 let svc: TestService;
-
-/** A TCP proxy in front of the CA's TLS listener that can be switched off (connections refused). */
-function switchableProxy(target: URL): Promise<{ url: string; up: boolean; close(): void }> {
-  const sockets = new Set<Socket>();
-  const state = { up: true };
-  const server: Server = createServer((client) => {
-    if (!state.up) return client.destroy();
-    const upstream = connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
-    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    resolve({
-      url,
-      get up() { return state.up; },
-      set up(value: boolean) { state.up = value; if (!value) for (const s of sockets) s.destroy(); },
-      close() { for (const s of sockets) s.destroy(); server.close(); },
-    });
-  }));
-}
 
 async function identity(service: string, caUrl: string, options: Partial<Parameters<typeof workloadIdentity>[0]> = {}): Promise<WorkloadIdentity> {
   const { token } = await svc.service.context.pki.mintJoinToken({ service, createdBy: 'test' });

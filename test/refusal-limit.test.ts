@@ -2,15 +2,17 @@
  * Per-client-IP refusal limiting (http.refusalLimit) over real HTTP: after `limit` refusals an IP
  * is answered 429 with Retry-After at the OAuth, admin API and PKI endpoints, one `ip.blocked`
  * row is written and nothing else is audited meanwhile; other IPs and successes are unaffected.
- * Each test uses its own client IP (http.trustProxy + X-Forwarded-For); the clock is frozen.
+ * Each test uses its own client IP (X-Forwarded-For from 127.0.0.1, a trusted proxy: http.trustedProxies); the clock is frozen.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Agent } from 'undici';
 import { request } from 'undici';
 import { frozenClock } from '../src/shared/clock.ts';
-import { startOAuthService, basic, type OAuthFixture } from './oauth/helpers.ts';
-import { tlsAgent } from './helpers/pki.ts';
+import { randomBytes } from 'node:crypto';
+import { startOAuthService, basic, rp, authorizationUrl, Browser, formAction, formField, type OAuthFixture } from './oauth/helpers.ts';
+import { tlsAgent, makeCsr } from './helpers/pki.ts';
+import { formatJoinToken } from '../src/x509/index.ts';
 
 const LIMIT = 5;
 const clock = frozenClock(Date.now());
@@ -18,7 +20,7 @@ let fx: OAuthFixture;
 let anonymous: Agent;
 
 before(async () => {
-  fx = await startOAuthService('sqlite', { clock, config: { http: { trustProxy: true, refusalLimit: LIMIT, refusalWindow: '1m', refusalBlock: '1m' } } });
+  fx = await startOAuthService('sqlite', { clock, config: { http: { trustedProxies: ['127.0.0.1/32'], refusalLimit: LIMIT, refusalWindow: '1m', refusalBlock: '1m' } } });
   anonymous = tlsAgent(await (await fetch(`${fx.svc.url}/pki/bundle.pem`)).text());
 });
 after(async () => {
@@ -28,7 +30,7 @@ after(async () => {
 
 const audit = () => fx.svc.service.context.audit;
 const blockedRows = async (ip: string) => (await audit().list({ event: 'ip.blocked' })).filter((row) => row.ip === ip);
-const count = async (event: 'token.refused' | 'admin.denied' | 'enrollment.refused') => (await audit().list({ event })).length;
+const count = async (event: 'token.refused' | 'admin.denied' | 'enrollment.refused' | 'login.failed') => (await audit().list({ event })).length;
 
 function token(ip: string, secret: string): Promise<Response> {
   return fetch(`${fx.issuer}/oauth2/token`, {
@@ -94,25 +96,65 @@ test('fail-too-many-refusals: bad bearer tokens at /admin/api are blocked with a
 });
 
 test('fail-too-many-refusals: unknown join tokens at /pki/enroll (TLS listener) are blocked', async () => {
+  // Well formed, with the real root fingerprint and a valid CSR: refused only because no such token exists.
+  const { rootFingerprint } = await fx.svc.service.context.pki.mintJoinToken({ service: 'orders', createdBy: 'test' });
+  const unknown = formatJoinToken(randomBytes(8).toString('hex'), randomBytes(32).toString('base64url'), rootFingerprint);
+  const { csr } = await makeCsr();
   const enroll = async () => {
-    const res = await request(`${fx.svc.service.tlsUrl}/pki/enroll`, { method: 'POST', dispatcher: anonymous, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: 'gh_join_not-a-real-token', csr: 'not a csr' }) });
+    const res = await request(`${fx.svc.service.tlsUrl}/pki/enroll`, { method: 'POST', dispatcher: anonymous, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: unknown, csr }) });
     return { status: res.statusCode, headers: res.headers, body: (await res.body.json()) as Record<string, unknown> };
   };
-  for (let i = 0; i < LIMIT; i++) assert.ok([400, 401].includes((await enroll()).status));
-  const refusedBefore = await count('enrollment.refused');
+  // The TLS listener trusts no proxy: the client is the socket's address.
+  const blockedBefore = (await blockedRows('127.0.0.1')).length;
+  const refusedAtStart = await count('enrollment.refused');
+  for (let i = 0; i < LIMIT; i++) {
+    const res = await enroll();
+    assert.equal(res.status, 401);
+    assert.equal(res.body.code, 'invalid_join_token');
+  }
+  const refusals = (await audit().list({ event: 'enrollment.refused' })).slice(refusedAtStart);
+  assert.deepEqual(refusals.map((row) => row.reason), Array(LIMIT).fill('unknown_token'));
   const res = await enroll();
   assert.equal(res.status, 429);
   assert.ok(Number(res.headers['retry-after']) > 0);
   assert.equal(res.body.code, 'rate_limited');
-  assert.equal(await count('enrollment.refused'), refusedBefore);
-  assert.equal((await blockedRows('127.0.0.1')).length, 1);
+  assert.equal(await count('enrollment.refused'), refusedAtStart + LIMIT, 'the blocked request wrote no enrollment.refused row');
+  assert.equal((await blockedRows('127.0.0.1')).length, blockedBefore + 1);
+});
+
+test('fail-too-many-refusals: guesses at the sign-in form are blocked with a plain page; the login throttle\'s 429s count too', async () => {
+  const ip = '203.0.113.7';
+  const shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
+  const browser = new Browser();
+  const page = await browser.follow((await authorizationUrl(shop)).url.href, fx.issuer);
+  const html = await page.res.text();
+  const action = new URL(formAction(html, '/login'), fx.issuer).href;
+  const guess = (username: string) => browser.fetch(action, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+    body: new URLSearchParams({ csrf: formField(html, 'csrf'), username, password: 'Wrong-Password-123' }).toString(),
+  });
+  // One name: past throttle.freeAttempts (3) the login throttle's delay answers 429.
+  const statuses = [];
+  for (let i = 0; i < LIMIT; i++) statuses.push((await guess('carol-guessed')).status);
+  assert.deepEqual(statuses, [401, 401, 401, 401, 429]);
+  const failedBefore = await count('login.failed');
+  const res = await guess('someone-else');
+  assert.equal(res.status, 429);
+  assert.ok(Number(res.headers.get('retry-after')) > 0);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  assert.match(await res.text(), /Too many failed attempts from this address\. Try again in \d+ seconds\./);
+  assert.equal(await count('login.failed'), failedBefore, 'a blocked guess is not even looked at');
+  assert.equal((await blockedRows(ip)).length, 1);
 });
 
 test('ok: once the block has run out, requests are allowed again', async () => {
   const ip = '203.0.113.6';
   for (let i = 0; i < LIMIT; i++) await token(ip, 'wrong-secret');
   assert.equal((await token(ip, fx.service.secret)).status, 429);
+  assert.equal((await admin(ip)).status, 429, 'blocked at the admin API too');
   clock.advance(61_000);
   assert.equal((await token(ip, fx.service.secret)).status, 200);
-  assert.equal((await admin('203.0.113.5')).status, 401, 'the admin block has run out too');
+  assert.equal((await admin(ip)).status, 401, 'the admin API answers again (a bad token is still refused)');
 });

@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 export const CPU_SUT = process.env.CPU_SUT ?? '1';
 export const CPU_LOAD = process.env.CPU_LOAD ?? '0';
@@ -129,16 +128,7 @@ export function selfCpuSeconds(): number {
   return (usage.user + usage.system) / 1e6;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../lib.ts';
 
 /** Waits until `url` answers HTTP at all (any status), or throws after `ms`. */
 export async function waitHttp(url: string, ms = 30_000, ok: (status: number) => boolean = () => true): Promise<void> {

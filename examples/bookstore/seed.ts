@@ -1,63 +1,101 @@
 /**
- * Demo data for `npm start`: users alice (customer), bob (staff), carol (admin) and three OAuth
- * clients. Seeded once per data directory; what the first start generated (the password and the
- * confidential clients' secrets) is kept in `<dataDir>/demo.json` (0600) so later starts can
- * print it again.
+ * Demo data for `npm start`: the users alice and dave (customers), bob (staff) and carol (admin),
+ * and the OAuth clients the bookstore's processes use. Idempotent: every start adds what is
+ * missing, so a data directory from an older demo is brought up to date. What the demo generated
+ * (the password, client secrets, the gateway's cookie key) is kept in `<dataDir>/demo.json`
+ * (0600) so later starts reuse it.
  */
 import { readFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ServiceContext } from '../../src/service.ts';
+import type { CreateClientInput } from '../../src/oauth/index.ts';
 import { writeSecretFile } from '../../src/config/index.ts';
 import { generatePassword } from '../../src/identity/index.ts';
 
 export const DEMO_USERS = [
   { username: 'alice', email: 'alice@bookstore.example', roles: ['customer'] },
+  { username: 'dave', email: 'dave@bookstore.example', roles: ['customer'] },
   { username: 'bob', email: 'bob@bookstore.example', roles: ['staff'] },
   { username: 'carol', email: 'carol@bookstore.example', roles: ['admin'] },
 ] as const;
 
-export const DEMO_WEB_CLIENT = 'bookstore-web';
+/** The clients of the demo, by what they are for. */
+export const DEMO_CLIENTS = {
+  /** The gateway's browser sign-in (first-party: no consent page). */
+  web: 'bookstore-web',
+  /** The gateway's service credential: the security-event stream. */
+  gateway: 'gateway',
+  catalog: 'catalog-service',
+  orders: 'orders-service',
+  storefront: 'storefront-service',
+} as const;
 
 export interface DemoSeed {
+  version: 2;
   password: string;
   passwordFromEnv: boolean;
-  clients: Array<{ clientId: string; secret?: string | undefined; note: string }>;
+  /** Client id → secret, as generated. */
+  secrets: Record<string, string>;
+  /** The gateway's session-cookie key (32 random bytes, base64). */
+  cookieKey: string;
 }
 
-export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv): Promise<DemoSeed> {
-  const seedFile = join(context.config.dataDir, 'demo.json');
-  if (existsSync(seedFile)) return JSON.parse(readFileSync(seedFile, 'utf8')) as DemoSeed;
-  const fromEnv = env.GATEHOUSE_DEMO_PASSWORD;
-  const password = fromEnv || generatePassword();
-  for (const user of DEMO_USERS) {
-    await context.users.create({ username: user.username, email: user.email, password, roles: [...user.roles] }, 'demo');
-  }
-  const { issuer } = context.config;
-  const clients = context.oauth.clients;
-  const web = await clients.create({
-    clientId: DEMO_WEB_CLIENT, name: 'Bookstore', firstParty: true, public: true,
-    redirectUris: [`${issuer}/demo/callback`],
-    postLogoutRedirectUris: [`${issuer}/`],
-    grantTypes: ['authorization_code', 'refresh_token'],
-  }, 'demo');
-  const partner = await clients.create({
-    clientId: 'reading-list', name: 'Reading List (a third-party app)', firstParty: false,
-    redirectUris: ['http://localhost:3001/callback'],
-    grantTypes: ['authorization_code', 'refresh_token'],
-  }, 'demo');
-  const service = await clients.create({
-    clientId: 'catalog-service', name: 'Catalog service', firstParty: true,
-    redirectUris: [], grantTypes: ['client_credentials'], scope: 'events:read', roles: ['staff'],
-  }, 'demo');
-  const seed: DemoSeed = {
-    password,
-    passwordFromEnv: Boolean(fromEnv),
-    clients: [
-      { clientId: web.client.clientId, note: 'first-party, public, PKCE: the sign-in demo at /demo' },
-      { clientId: partner.client.clientId, secret: partner.secret, note: 'third-party, confidential: users see a consent page' },
-      { clientId: service.client.clientId, secret: service.secret, note: 'client_credentials: a service credential for /events' },
-    ],
+function clientInputs(publicUrl: string): Record<string, CreateClientInput> {
+  const service = (name: string, roles: string[] = []): CreateClientInput => ({
+    clientId: name, name, firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'events:read', roles,
+  });
+  return {
+    [DEMO_CLIENTS.web]: {
+      clientId: DEMO_CLIENTS.web, name: 'Bookstore', firstParty: true,
+      redirectUris: [`${publicUrl}/login/callback`], postLogoutRedirectUris: [`${publicUrl}/`],
+      grantTypes: ['authorization_code', 'refresh_token'],
+    },
+    [DEMO_CLIENTS.gateway]: service(DEMO_CLIENTS.gateway),
+    [DEMO_CLIENTS.catalog]: service(DEMO_CLIENTS.catalog),
+    // Its API token carries svc-orders (catalog:reserve): it reserves stock at the catalog.
+    [DEMO_CLIENTS.orders]: service(DEMO_CLIENTS.orders, ['svc-orders']),
+    [DEMO_CLIENTS.storefront]: service(DEMO_CLIENTS.storefront),
   };
+}
+
+function readSeed(file: string): Partial<DemoSeed> {
+  if (!existsSync(file)) return {};
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<DemoSeed>;
+  return parsed.version === 2 ? parsed : { password: parsed.password, passwordFromEnv: parsed.passwordFromEnv };
+}
+
+export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv, publicUrl: string): Promise<DemoSeed> {
+  const seedFile = join(context.config.dataDir, 'demo.json');
+  const known = readSeed(seedFile);
+  const fromEnv = env.GATEHOUSE_DEMO_PASSWORD;
+  const seed: DemoSeed = {
+    version: 2,
+    password: known.password ?? (fromEnv || generatePassword()),
+    passwordFromEnv: known.passwordFromEnv ?? Boolean(fromEnv),
+    secrets: { ...known.secrets },
+    cookieKey: known.cookieKey ?? randomBytes(32).toString('base64'),
+  };
+
+  const existingUsers = new Set((await context.users.list()).map((user) => user.username));
+  for (const user of DEMO_USERS) {
+    if (!existingUsers.has(user.username)) await context.users.create({ username: user.username, email: user.email, password: seed.password, roles: [...user.roles] }, 'demo');
+  }
+
+  const clients = context.oauth.clients;
+  const existingClients = new Map((await clients.list()).map((client) => [client.clientId, client]));
+  for (const [clientId, input] of Object.entries(clientInputs(publicUrl))) {
+    const existing = existingClients.get(clientId);
+    const current = existing !== undefined
+      && existing.redirectUris.join(' ') === (input.redirectUris ?? []).join(' ')
+      && existing.roles.join(' ') === (input.roles ?? []).join(' ')
+      && seed.secrets[clientId] !== undefined;
+    if (current) continue;
+    // Missing, from an older demo, or its secret was never kept here: register it afresh.
+    if (existing !== undefined) await clients.remove(clientId, 'demo');
+    const created = await clients.create(input, 'demo');
+    if (created.secret !== undefined) seed.secrets[clientId] = created.secret;
+  }
   writeSecretFile(seedFile, JSON.stringify(seed, null, 2));
   return seed;
 }
@@ -70,8 +108,12 @@ export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv):
 export async function applyDemoPasswordOverride(context: ServiceContext, seed: DemoSeed, env: NodeJS.ProcessEnv): Promise<void> {
   const wanted = env.GATEHOUSE_DEMO_PASSWORD;
   if (!wanted || wanted === seed.password) return;
+  // A password change revokes the users' tokens issued up to this second (docs/events.md): let the
+  // second pass before anyone can sign in with the new password.
+  const nextSecond = () => new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
   for (const user of DEMO_USERS) await context.users.setPassword(user.username, wanted, 'demo');
   seed.password = wanted;
   seed.passwordFromEnv = true;
   writeSecretFile(join(context.config.dataDir, 'demo.json'), JSON.stringify(seed, null, 2));
+  await nextSecond();
 }

@@ -5,20 +5,45 @@
  *   3. orders → catalog over mTLS (allowed), catalog → orders (refused: 403),
  *   4. certificates live 15 s and renew at two thirds of that, with traffic flowing,
  *   5. revokes orders' certificate with the CLI and shows catalog cutting it off live.
- * Env: GATEHOUSE_DATA_DIR (default ./.gatehouse), GATEHOUSE_CA_URL (default https://127.0.0.1:8443),
- * EXAMPLE_KEEP_RUNNING=1 to skip the revocation and keep calling until Ctrl-C, EXAMPLE_CERT_TTL
- * (seconds, default 15, at least 5) for the certificates' lifetime.
+ * It reads the same configuration as `npm start` (--config / GATEHOUSE_CONFIG, default
+ * examples/bookstore/gatehouse.yaml; --data-dir / GATEHOUSE_DATA_DIR): the data dir and the CA's TLS port (listen.tlsPort) come from
+ * there. Env: GATEHOUSE_CA_URL to reach the CA elsewhere, EXAMPLE_KEEP_RUNNING=1 to skip the
+ * revocation and keep calling until Ctrl-C, EXAMPLE_CERT_TTL (seconds, default 15, at least 5) for
+ * the certificates' lifetime.
  */
 import { execFileSync } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
 import type { Server } from 'node:https';
 import { request } from 'undici';
 import { workloadIdentity, mtlsAgent, type WorkloadIdentity, type SdkLogger } from '../../src/sdk/index.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import { failureLine } from '../../src/process.ts';
 import { catalogServer, ordersServer } from './services.ts';
 
+/** One line on stderr, never a stack trace. */
+function fail(message: string): never {
+  console.error(`example:mtls: ${message}`);
+  process.exit(1);
+}
+
+// Whatever fails later (an enrollment refused, the CA gone mid-run) is one line too.
+process.on('uncaughtException', (error) => fail(failureLine(error).line.replace(/^gatehouse: /, '')));
+
 const root = new URL('../..', import.meta.url).pathname;
-const dataDir = process.env.GATEHOUSE_DATA_DIR ?? './.gatehouse';
-const caUrl = process.env.GATEHOUSE_CA_URL ?? 'https://127.0.0.1:8443';
+let flags: { config?: string | undefined; 'data-dir'?: string | undefined };
+let config: Config;
+let configPath: string;
+try {
+  ({ values: flags } = parseArgs({ options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string', short: 'd' } } }));
+  configPath = flags.config ?? (process.env.GATEHOUSE_CONFIG || new URL('../bookstore/gatehouse.yaml', import.meta.url).pathname);
+  config = loadConfig({ configPath, dataDir: flags['data-dir'] });
+} catch (error) {
+  fail(failureLine(error).line.replace(/^gatehouse: /, ''));
+}
+const dataDir = config.dataDir;
+const tlsHost = ['0.0.0.0', '::', ''].includes(config.listen.host) ? '127.0.0.1' : config.listen.host;
+const caUrl = process.env.GATEHOUSE_CA_URL || `https://${tlsHost.includes(':') ? `[${tlsHost}]` : tlsHost}:${config.listen.tlsPort}`;
 const keepRunning = process.env.EXAMPLE_KEEP_RUNNING === '1';
 const certTtl = Number(process.env.EXAMPLE_CERT_TTL ?? 15);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,7 +56,22 @@ function sdkLogger(who: string): SdkLogger {
   return { info: line, warn: line, error: line };
 }
 function gatehouse(args: string[]): string {
-  return execFileSync(process.execPath, [`${root}src/cli/main.ts`, '--data-dir', dataDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const global = ['--data-dir', dataDir, '--config', configPath];
+  try {
+    return execFileSync(process.execPath, [`${root}src/cli/main.ts`, ...global, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  } catch {
+    fail(`gatehouse ${args.join(' ')} failed (its message is above)`);
+  }
+}
+/** Undefined when something accepts TCP connections at `url`'s host and port, else why not. */
+function unreachable(url: string): Promise<string | undefined> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || 443) });
+    socket.setTimeout(3000, () => { socket.destroy(); resolve('timed out'); });
+    socket.once('connect', () => { socket.end(); resolve(undefined); });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
 }
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,6 +89,8 @@ async function call(from: string, agent: ReturnType<typeof mtlsAgent>, url: stri
   }
 }
 
+const down = await unreachable(caUrl);
+if (down) fail(`the Security Service's CA is not reachable at ${caUrl} (${down}): start it first with \`npm start\` (same --config / --data-dir), then run this again`);
 log('example', `minting join tokens with the CLI (data dir ${dataDir}); CA at ${caUrl}`);
 const identities: WorkloadIdentity[] = [];
 async function enroll(service: string): Promise<WorkloadIdentity> {

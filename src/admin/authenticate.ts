@@ -29,6 +29,19 @@ export interface AdminAuthDeps {
   isTokenRevoked(jti: string): Promise<boolean>;
 }
 
+/**
+ * Who made an admin call, as the audit log names it: `client:<id>` for a client_credentials
+ * token (its subject is the client itself), `user:<id>` for a user's token.
+ */
+export function actorOf(claims: Pick<AccessTokenClaims, 'sub' | 'client_id'>): string {
+  return isServiceToken(claims) ? `client:${claims.client_id}` : `user:${claims.sub}`;
+}
+
+/** client_credentials tokens name the client as their subject; user ids are UUIDs, which client ids may not be. */
+function isServiceToken(claims: Pick<AccessTokenClaims, 'sub' | 'client_id'>): boolean {
+  return claims.sub === claims.client_id;
+}
+
 function checkGrants(claims: AccessTokenClaims): void {
   if (!hasScope(claims, ADMIN_SCOPE)) {
     throw bearerError('insufficient_scope', `The access token lacks the scope ${ADMIN_SCOPE}`, `scope: ${claims.scope ?? ''}`, ADMIN_SCOPE);
@@ -47,8 +60,7 @@ export function adminAuthenticator(deps: AdminAuthDeps) {
 
   async function stillValid(claims: AccessTokenClaims): Promise<void> {
     if (await deps.isTokenRevoked(claims.jti)) throw revoked(`token ${claims.jti} was revoked`);
-    if (claims.sub === claims.client_id) {
-      // client_credentials: the subject is the client itself.
+    if (isServiceToken(claims)) {
       let client;
       try {
         client = await deps.clients.find(claims.client_id);
@@ -72,10 +84,13 @@ export function adminAuthenticator(deps: AdminAuthDeps) {
       checkGrants(request.accessToken!);
       await stillValid(request.accessToken!);
     } catch (error) {
-      const caller = request.accessToken?.sub;
-      const route = `${request.method} ${request.url.split('?')[0]!.slice(0, 300)}`;
+      const caller = request.accessToken;
+      // The route fastify matched, never the raw URL (which may spell it `/admin/%61pi/users`);
+      // the path as sent goes in `data` for the resource it named.
+      const route = `${request.method} ${request.routeOptions.url}`;
+      const path = request.url.split('?')[0]!.slice(0, 300);
       try {
-        await deps.audit.record({ event: 'admin.denied', actor: caller ? `user:${caller}` : `ip:${request.ip}`, subject: route, clientId: request.accessToken?.client_id ?? null, ip: request.ip, reason: toPublicError(error).code });
+        await deps.audit.record({ event: 'admin.denied', actor: caller ? actorOf(caller) : `ip:${request.ip}`, subject: route, clientId: request.accessToken?.client_id ?? null, ip: request.ip, reason: toPublicError(error).code, data: { path } });
       } catch (auditError) {
         request.log.warn({ err: auditError }, 'auditing admin.denied failed');
       }

@@ -16,7 +16,7 @@ import { GatehouseError } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
 import { adminRoutes, type AdminServices } from './routes.ts';
 import { ADMIN_PREFIX, buildOpenApiDocument } from './openapi.ts';
-import { adminAuthenticator } from './authenticate.ts';
+import { adminAuthenticator, actorOf } from './authenticate.ts';
 
 export { adminRoutes, type AdminRoute, type AdminServices } from './routes.ts';
 export { buildOpenApiDocument, ADMIN_PREFIX } from './openapi.ts';
@@ -62,7 +62,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
           const params = route.params ? parseInput(route.params, request.params, 'The path is invalid') : undefined;
           const body = route.body ? parseInput(route.body, request.body ?? {}) : undefined;
           const claims = request.accessToken!;
-          const result = await route.handler({ params, body, services, actor: `user:${claims.sub}` });
+          const result = await route.handler({ params, body, services, actor: actorOf(claims) });
           if (route.status === 204 || !route.response) return reply.code(204).send();
           // The response schema is the contract: it also keeps anything unlisted out of the answer.
           return reply.code(route.status).send(route.response.parse(result));

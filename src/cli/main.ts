@@ -14,6 +14,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerCa } from './commands/ca.ts';
 import { registerClient } from './commands/client.ts';
 import { registerRoutes } from './commands/routes.ts';
+import { registerSecrets } from './commands/secrets.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
@@ -39,6 +40,7 @@ registerAudit(program);
 registerCa(program);
 registerClient(program);
 registerRoutes(program);
+registerSecrets(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -21,9 +21,10 @@ export function globalOptions(command: Command): GlobalOptions {
   return root.opts<GlobalOptions>();
 }
 
-export function configFrom(command: Command): Config & { source: string } {
+/** The validated configuration: file, env, then the global flags (and a command's own `--port`). */
+export function configFrom(command: Command, flags: { port?: string | undefined } = {}): Config & { source: string } {
   const options = globalOptions(command);
-  return loadConfig({ configPath: options.config, dataDir: options.dataDir });
+  return loadConfig({ configPath: options.config, dataDir: options.dataDir, port: flags.port });
 }
 
 /** Runs `work` with a full context (store migrated, components built), then closes it. */

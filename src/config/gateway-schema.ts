@@ -6,16 +6,11 @@
  * one-line-per-problem messages.
  */
 import { z } from 'zod';
-import { duration, permission, roleName } from './fields.ts';
-import { cidrProblem } from '../shared/client-address.ts';
+import { cidr, duration, permission, roleName } from './fields.ts';
+import { scopeIncludes } from '../shared/scope.ts';
 
 /** A service name as it appears in `services` and in SPIFFE IDs (spiffe://<td>/svc/<name>). */
 export const serviceName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'a service name: lower-case letters, digits and -');
-
-const cidr = z.string().superRefine((value, ctx) => {
-  const problem = cidrProblem(value);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-});
 
 /** Methods a route may name; `*` means every method but TRACE, TRACK and CONNECT. HEAD follows GET. */
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -131,7 +126,7 @@ export const gatewaySchema = z
       .object({
         clientId: z.string().min(1).describe('A first-party authorization_code client whose redirect URI is <publicUrl>/login/callback.'),
         secretFile: secretRef('client secret', 'GATEHOUSE_GATEWAY_SSO_SECRET'),
-        scope: z.string().refine((value) => value.split(' ').includes('openid'), 'must include openid').default('openid profile email offline_access').describe('Scopes asked for at sign-in (`openid` required; without `offline_access` there is no refresh token and a session ends with its access token).'),
+        scope: z.string().refine((value) => scopeIncludes(value, 'openid'), 'must include openid').default('openid profile email offline_access').describe('Scopes asked for at sign-in (`openid` required; without `offline_access` there is no refresh token and a session ends with its access token).'),
         cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('gatehouse_session').describe('Session cookie name; `__Host-` is prepended on https.'),
         cookieKeyFile: secretRef('cookie encryption key (32 random bytes, base64; several, comma-separated or one per line, current first, during a key rotation)', 'GATEHOUSE_GATEWAY_COOKIE_KEY'),
         sessionTtl: duration('Longest a browser session lasts without a new sign-in (the refresh token may end it earlier).').default(86400),

@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { issueMessage } from '../shared/validation.ts';
 import { configSchema, type Config } from './schema.ts';
 
 /** Invalid configuration: the message names every bad key path and what was expected. */
@@ -19,6 +20,8 @@ export interface LoadOptions {
   configPath?: string | undefined;
   /** --data-dir; wins over the file and GATEHOUSE_DATA_DIR. */
   dataDir?: string | undefined;
+  /** --port, as typed; wins over the file and GATEHOUSE_PORT (listen.port). */
+  port?: string | undefined;
   env?: NodeJS.ProcessEnv;
   /** Values that win over the file (used by tests and the demo). */
   overrides?: Record<string, unknown>;
@@ -45,6 +48,13 @@ function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A port given as text (env, flag): an integer 0–65535, or a ConfigError naming where it came from. */
+function parsePort(text: string, name: string, source: string): number {
+  const port = /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new ConfigError(source, [`${name}: expected a port number 0–65535, received ${JSON.stringify(text)}`]);
+  return port;
 }
 
 /** Reads, merges (file < env < flags < overrides) and validates the configuration once. */
@@ -76,10 +86,12 @@ export function loadConfig(options: LoadOptions = {}): Config & { source: string
   if (env.GATEHOUSE_DATABASE_URL) fromEnv.database = { url: env.GATEHOUSE_DATABASE_URL };
   if (env.GATEHOUSE_ISSUER) fromEnv.issuer = env.GATEHOUSE_ISSUER;
   if (env.GATEHOUSE_LOG_LEVEL) fromEnv.log = { level: env.GATEHOUSE_LOG_LEVEL };
+  if (env.GATEHOUSE_PORT) fromEnv.listen = { port: parsePort(env.GATEHOUSE_PORT, 'GATEHOUSE_PORT', source) };
   let merged = deepMerge(raw, fromEnv);
   if (options.dataDir !== undefined) merged = deepMerge(merged, { dataDir: options.dataDir });
+  if (options.port !== undefined) merged = deepMerge(merged, { listen: { port: parsePort(options.port, '--port', source) } });
   if (options.overrides) merged = deepMerge(merged, options.overrides);
-  const result = configSchema.safeParse(merged);
+  const result = configSchema.safeParse(merged, { error: issueMessage });
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
   return { ...result.data, source };
 }

@@ -6,19 +6,34 @@
  * start (./load.ts); the rest of the code trusts the typed `Config` value.
  */
 import { z } from 'zod';
-import { duration, permission, roleName } from './fields.ts';
+import { parseDuration } from '../shared/clock.ts';
+import { cidr, duration, permission, roleName } from './fields.ts';
 import { gatewaySchema, servicesSchema, routesSchema } from './gateway-schema.ts';
+
+/** Keys that were removed, with what replaces them: a file that still sets one is told. */
+const REPLACED_KEYS: Record<string, string> = {
+  'http.trustProxy': 'replaced by http.trustedProxies, a list of proxy CIDR blocks (e.g. [127.0.0.1/32]) whose X-Forwarded-For is believed',
+};
+
+function unrecognizedKeys(section: string, keys: readonly string[]): string {
+  const named = keys.map((key) => {
+    const instead = REPLACED_KEYS[`${section}.${key}`];
+    return instead === undefined ? `"${key}"` : `"${key}" (${instead})`;
+  });
+  return `Unrecognized key${keys.length > 1 ? 's' : ''}: ${named.join(', ')}`;
+}
 
 export const configSchema = z
   .object({
     issuer: z
       .url()
-      .default('http://localhost:8080')
-      .describe('Public origin of the Security Service; the OIDC issuer identifier. Discovery is at <issuer>/.well-known/openid-configuration. Must be https in production.'),
+      .optional()
+      .meta({ computedDefault: '"http://localhost:<listen.port>"' })
+      .describe('Public origin of the Security Service; the OIDC issuer identifier. Discovery is at <issuer>/.well-known/openid-configuration. Must be https in production. Default: http://localhost:<listen.port>, so moving the port moves the issuer; set it when clients reach the service through a proxy or gateway at another origin. Env GATEHOUSE_ISSUER.'),
     listen: z
       .object({
         host: z.string().default('127.0.0.1').describe('Address the HTTP listener binds to.'),
-        port: z.number().int().min(0).max(65535).default(8080).describe('Port of the HTTP listener (0 picks a free port).'),
+        port: z.number().int().min(0).max(65535).default(8080).describe('Port of the HTTP listener (0 picks a free port; then set `issuer`). Env GATEHOUSE_PORT, flag --port.'),
         tlsPort: z.number().int().min(0).max(65535).default(8443).describe('Port of the TLS listener for /pki/enroll and /pki/renew (mTLS). Its certificate comes from the internal CA.'),
       })
       .strict()
@@ -85,6 +100,8 @@ export const configSchema = z
           .strict()
           .prefault({})
           .describe('Hash parameters; raising them re-hashes each password at its next login.'),
+        maxConcurrentHashes: z.number().int().min(1).max(64).default(2).describe("argon2id hashes computed at once (sign-ins, password changes). Each holds one thread of libuv's pool (UV_THREADPOOL_SIZE, default 4), which token signing needs too: keep it below the pool size so a login flood cannot starve token issuance."),
+        hashQueue: z.number().int().min(0).max(10_000).default(32).describe('argon2id hashes that may wait for a free slot; beyond them a sign-in is answered 503 (server_busy) with Retry-After at once.'),
       })
       .strict()
       .prefault({})
@@ -129,6 +146,11 @@ export const configSchema = z
           .default([])
           .describe('DNS suffixes a workload certificate may carry: the credential for service `orders` may ask for `orders` and `orders.<suffix>` for each suffix listed (empty: only the bare service name).'),
         allowLoopbackNames: z.boolean().default(false).describe('Let workload certificates carry `localhost` and loopback IPs (127.0.0.0/8, ::1) — development only; names of `serverNames` stay refused.'),
+        renewalGrace: z
+          .union([z.number().int().min(0), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 0s, 10m or 1h')])
+          .transform((value) => (typeof value === 'number' ? value : Math.round(parseDuration(value) / 1000)))
+          .default(0)
+          .describe('How long after its expiry a workload certificate may still be renewed over mTLS (/pki/renew only; unrevoked and issued by this CA): a workload whose CA was down across its expiry recovers without a new join token. 0 = off (step-ca: allowRenewalAfterExpiry). Every other endpoint refuses expired certificates.'),
       })
       .strict()
       .prefault({})
@@ -144,11 +166,11 @@ export const configSchema = z
     http: z
       .object({
         bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),
-        trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-For for the client IP (only behind a proxy you run).'),
-        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403) from one client IP within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api and /events after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
+        trustedProxies: z.array(cidr).default([]).describe('Proxies in front of the Security Service (CIDR blocks, e.g. [127.0.0.1/32] behind the gateway on the same host) whose X-Forwarded-For is believed: the client is the right-most address that is not one of them; from any other peer the header is ignored. Every per-client-IP rule (refusal limiting, login throttling, audit) uses that address; IPv6 clients are counted by /64.'),
+        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403; at the sign-in form also its 429s) from one client IP (an IPv6 client by its /64) within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api, /events and the sign-in form after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
         refusalWindow: duration('Window in which refusals from one client IP are counted.').default(60),
         refusalBlock: duration('How long a client IP that reached refusalLimit is answered 429 (with Retry-After).').default(60),
-      })
+      }, { error: (issue) => (issue.code === 'unrecognized_keys' ? unrecognizedKeys('http', issue.keys) : undefined) })
       .strict()
       .prefault({})
       .describe('HTTP server.'),
@@ -157,11 +179,17 @@ export const configSchema = z
     gateway: gatewaySchema,
   })
   .strict()
-  // Defaults computed from other keys (zod defaults cannot see siblings).
-  .transform((config) => ({
-    ...config,
-    resources: config.resources ?? [{ audience: `${config.issuer.replace(/\/+$/, '')}/api`, scopes: [] }],
-  }));
+  .superRefine((config, ctx) => {
+    if (config.issuer === undefined && config.listen.port === 0) {
+      ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'set the issuer when listen.port is 0 (a free port is known only after listening)' });
+    }
+  })
+  // Defaults computed from other keys (zod defaults cannot see siblings): the issuer follows the
+  // listener (only `listen.port` changed still gives a working issuer), the default API the issuer.
+  .transform(({ issuer: configured, ...config }) => {
+    const issuer = configured ?? `http://localhost:${config.listen.port}`;
+    return { issuer, ...config, resources: config.resources ?? [{ audience: `${issuer.replace(/\/+$/, '')}/api`, scopes: [] }] };
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

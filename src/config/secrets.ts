@@ -1,11 +1,14 @@
 /**
  * Secrets the service generates on first start: they live in the data directory (mode 0700),
- * mode 0600, written atomically (temp file + rename). None is ever logged or committed. The data
+ * mode 0600, written whole and durably (temp file, fsync, then link or rename, fsync of the
+ * directory). A generated key is created WITHOUT replacing: two processes starting together on a
+ * fresh data directory both end up with the key of whichever linked first, never one that sealed
+ * rows under a key that is then replaced on disk. None is ever logged or committed. The data
  * directory also holds the SQLite database (password hashes, sessions, refresh tokens): a
  * directory or keyfile others can read is fixed (directory) or refused (keyfiles) at start.
  */
-import { mkdirSync, readFileSync, writeFileSync, renameSync, chmodSync, existsSync, statSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, linkSync, chmodSync, existsSync, statSync, rmSync, openSync, writeFileSync, fsyncSync, closeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** POSIX modes mean nothing on Windows (every file reads as 0666/0444). */
@@ -22,21 +25,54 @@ export function ensureDataDir(dataDir: string): void {
   }
 }
 
+/** Makes a rename or link in `dir` durable (a no-op where directories cannot be opened: Windows). */
+function fsyncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (error) {
+    if (process.platform !== 'win32') throw error;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /**
- * Writes `contents` to `path` atomically with mode 0600: a temp file with a random name created
- * exclusively (`wx`: fails on any existing file or symlink, so a pre-planted link cannot redirect
- * the write), then renamed over `path` (rename replaces a symlink, never follows it).
+ * Writes `contents` to `path` with mode 0600, whole and durably: a temp file with a random name
+ * created exclusively (`wx`: fails on any existing file or symlink, so a pre-planted link cannot
+ * redirect the write) and fsynced, then put in place and the directory fsynced.
+ * - default: renamed over `path` (rename replaces a symlink, never follows it);
+ * - `exclusive`: hard-linked to `path`, which fails if anything exists there — nothing is ever
+ *   replaced. Returns false when `path` already existed (another process won), true otherwise.
  */
-export function writeSecretFile(path: string, contents: string): void {
+export function writeSecretFile(path: string, contents: string, options: { exclusive?: boolean } = {}): boolean {
   const temp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  writeFileSync(temp, contents, { mode: 0o600, flag: 'wx' });
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    writeFileSync(fd, contents);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  let created = true;
   try {
     chmodSync(temp, 0o600);
-    renameSync(temp, path);
-  } catch (error) {
+    if (options.exclusive) {
+      try {
+        linkSync(temp, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        created = false;
+      }
+    } else {
+      renameSync(temp, path);
+    }
+  } finally {
     rmSync(temp, { force: true });
-    throw error;
   }
+  fsyncDirectory(dirname(path));
+  return created;
 }
 
 /** Refuses a keyfile that group or others can access: it would be the only copy of a secret. */
@@ -73,13 +109,10 @@ export function loadOrCreateSecret(dataDir: string, name: string, bytes: number,
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   ensureDataDir(dataDir);
   const path = join(dataDir, name);
-  if (existsSync(path)) {
-    assertPrivate(path);
-    return readFileSync(path, 'utf8').trim();
-  }
-  const secret = randomBytes(bytes).toString('base64url');
-  writeSecretFile(path, `${secret}\n`);
-  return secret;
+  // Whoever links first wins; everyone (the winner too) then uses what is on disk.
+  if (!existsSync(path)) writeSecretFile(path, `${randomBytes(bytes).toString('base64url')}\n`, { exclusive: true });
+  assertPrivate(path);
+  return readFileSync(path, 'utf8').trim();
 }
 
 /**
@@ -87,11 +120,13 @@ export function loadOrCreateSecret(dataDir: string, name: string, bytes: number,
  * base64url of 32 bytes) or the generated 0600 keyfile `<dataDir>/master.key`.
  */
 export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv = process.env): Buffer {
-  const text = loadOrCreateSecret(dataDir, 'master.key', 32, env.GATEHOUSE_MASTER_KEY);
-  const key = Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url');
-  if (key.length !== 32) {
-    throw new Error('GATEHOUSE_MASTER_KEY (or master.key) must be 32 bytes, base64-encoded');
-  }
+  return decodeMasterKey(loadOrCreateSecret(dataDir, 'master.key', 32, env.GATEHOUSE_MASTER_KEY), 'GATEHOUSE_MASTER_KEY (or master.key)');
+}
+
+/** A master key as written in master.key: 32 bytes, base64 or base64url. `source` names it in the error. */
+export function decodeMasterKey(text: string, source: string): Buffer {
+  const key = Buffer.from(text.trim().replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url');
+  if (key.length !== 32) throw new Error(`${source} must be 32 bytes, base64-encoded`);
   return key;
 }
 

@@ -41,6 +41,8 @@ export const auditEvents = [
   'enrollment.refused',
   'join_token.created',
   'admin.denied',
+  'master_key.rotated',
+  'ca.key_exported',
 ] as const;
 
 export type AuditEvent = (typeof auditEvents)[number];

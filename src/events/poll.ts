@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { Store } from '../store/index.ts';
 import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
-import { GatehouseError } from '../shared/errors.ts';
+import { parseInput } from '../shared/validation.ts';
 import type { EventFeed } from './bus.ts';
 import { cursorOf, readEvents, saveCursor } from './event-store.ts';
 
@@ -45,11 +45,7 @@ export interface PollDeps {
 }
 
 export async function handlePoll(request: FastifyRequest, reply: FastifyReply, deps: PollDeps): Promise<PollResponse> {
-  const parsed = pollRequestSchema.safeParse(request.body ?? {});
-  if (!parsed.success) {
-    throw new GatehouseError('invalid_request', 'The poll request is malformed', { detail: parsed.error.message });
-  }
-  const body = parsed.data;
+  const body = parseInput(pollRequestSchema, request.body ?? {}, 'The poll request failed validation');
   const subscriber = request.accessToken!.client_id;
   const db = deps.store.db;
 

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { GatehouseError } from '../shared/errors.ts';
 import { toProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.ts';
 import { HSTS_HEADER } from '../shared/http.ts';
+import { escapeHtml } from '../shared/html.ts';
 import type { Exchange, GatewayState } from './exchange.ts';
 
 /** On everything the gateway itself writes (never on upstream responses, which are the service's). */
@@ -74,11 +75,21 @@ export function sendError(exchange: Exchange, state: GatewayState, error: Gateho
     commonHeaders(exchange, state, headers);
     return write(exchange, 303, headers, undefined);
   }
-  const body = JSON.stringify(toProblem(error, exchange.path === '' ? undefined : exchange.path));
-  const headers = ['content-type', PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body)), ...SECURITY_HEADERS];
+  const problem = toProblem(error, exchange.path === '' ? undefined : exchange.path);
+  // A person in a browser gets a page they can read; programs get the problem document.
+  const html = wantsHtml(exchange);
+  const body = html ? errorPage(problem.title, problem.detail, problem.status) : JSON.stringify(problem);
+  const headers = ['content-type', html ? 'text/html; charset=utf-8' : PROBLEM_CONTENT_TYPE, 'content-length', String(Buffer.byteLength(body)), ...SECURITY_HEADERS];
   if (error.headers !== undefined) for (const name in error.headers) headers.push(name, error.headers[name]!);
   commonHeaders(exchange, state, headers);
   write(exchange, error.status, headers, body);
+}
+
+/** The problem as a small page: no script, no style (the CSP allows none), escaped throughout. */
+function errorPage(title: string, detail: string | undefined, status: number): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title></head>
+<body><main><h1>${escapeHtml(title)}</h1>${detail === undefined ? '' : `<p>${escapeHtml(detail)}</p>`}<p>Error ${status}. <a href="/">Home</a></p></main></body></html>`;
 }
 
 export function sendJson(exchange: Exchange, state: GatewayState, status: number, value: unknown, contentType = 'application/json'): void {

@@ -56,7 +56,7 @@ describe('authenticator', () => {
     assert.deepEqual(await login('bob', 'nope', ip), { ok: false, reason: 'invalid_credentials' });
     assert.deepEqual(await login('bob', 'nope', ip), { ok: false, reason: 'invalid_credentials' });
     assert.deepEqual(await login('bob', 'nope', ip), { ok: false, reason: 'invalid_credentials', retryAfter: 1 });
-    assert.deepEqual(await login('bob', PASSWORD, ip), { ok: false, reason: 'locked', retryAfter: 1 });
+    assert.deepEqual(await login('bob', PASSWORD, ip), { ok: false, reason: 'throttled', retryAfter: 1 });
     clock.advance(1000);
     assert.deepEqual(await login('bob', 'nope', ip), { ok: false, reason: 'invalid_credentials', retryAfter: 2 });
     clock.advance(2000);
@@ -98,7 +98,7 @@ describe('authenticator', () => {
     clock.set(start + 10_000_000);
     const unknown = await run('no-such-user', '10.0.3.2');
     assert.deepEqual(unknown, real);
-    assert.ok(real.some((r) => !r.ok && r.reason === 'locked'));
+    assert.ok(real.some((r) => !r.ok && (r.reason === 'throttled' || r.reason === 'locked')));
   });
 
   test('fail-locked: too many failures from one IP block it for every name, other IPs unaffected', async () => {
@@ -114,11 +114,36 @@ describe('authenticator', () => {
     assert.equal((await login('erin', PASSWORD, '10.0.4.2')).ok, true);
   });
 
+  test('fail-ipv6-rotation: failures from one IPv6 /64 count together, whatever the host part', async () => {
+    const blockedBefore = await events('ip.blocked');
+    for (let i = 0; i < throttle.ipLockAfter; i++) {
+      await login(`v6-spray-${i}`, 'nope', `2001:db8:77:1::${(i + 1).toString(16)}`);
+      clock.advance(throttle.maxDelay * 1000);
+    }
+    assert.equal(await events('ip.blocked'), blockedBefore + 1);
+    const refused = await login('erin', PASSWORD, '2001:db8:77:1:ffff::1');
+    assert.equal(!refused.ok && refused.reason, 'locked');
+    assert.equal((await login('erin', PASSWORD, '2001:db8:77:2::1')).ok, true, 'the next /64 is another client');
+  });
+
   test('ok: a few failures from one shared IP (other names) do not delay another user there', async () => {
     const ip = '10.0.7.1';
     // More than freeAttempts, fewer than ipFreeAttempts (default 20): a NAT with one clumsy neighbour.
     for (let i = 0; i < 5; i++) assert.deepEqual(await login(`neighbour-${i}`, 'nope', ip), { ok: false, reason: 'invalid_credentials' });
     assert.equal((await login('dave', PASSWORD, ip)).ok, true);
+  });
+
+  test('fail-throttled: a parallel burst on one account cannot slip past the counters between check and count', async () => {
+    await identity.users.create({ username: 'grace', email: 'grace@example.com', password: PASSWORD }, 'test');
+    const burst = 8;
+    // Spread over as many IPs: only the per-account counter can stop it.
+    const results = await Promise.all(Array.from({ length: burst }, (_, i) => login('grace', 'nope', `10.0.8.${i + 1}`)));
+    const checked = results.filter((r) => !r.ok && r.reason === 'invalid_credentials');
+    const refused = results.filter((r) => !r.ok && r.reason === 'throttled');
+    // freeAttempts failures are free; the next one sets a delay, which refuses the rest unchecked.
+    assert.equal(checked.length, throttle.freeAttempts + 1);
+    assert.equal(refused.length, burst - checked.length);
+    assert.deepEqual(await login('grace', PASSWORD, '10.0.8.99'), { ok: false, reason: 'throttled', retryAfter: 1 });
   });
 
   test('fail-disabled: reported only after the right password', async () => {

@@ -4,18 +4,30 @@
  * - Unknown user, user without a password and wrong password all verify one argon2id hash
  *   (a precomputed dummy for the first two) and count one failure: same answer, similar time.
  * - A disabled user is reported as such only after the password was verified correct.
- * - During a delay or lock the attempt is refused before any lookup or hash.
+ * - During a delay or lock the attempt is refused before any hash, and audited with the account
+ *   it tried: reason `throttled` (a delay) or `locked`.
+ * - The client's budget is checked AND charged before the hash: every attempt counts as a failure
+ *   of its address bucket up front (the store's atomic upsert) and is given back when it turns out
+ *   not to be one (right password, busy). Within this process the check-and-charge of one bucket
+ *   runs one at a time, so a parallel spray over many names from one address costs at most
+ *   `ipLockAfter` hashes (fewer once the delays after `ipFreeAttempts` start). Across instances on
+ *   PostgreSQL the upsert takes the row's lock, so concurrent charges are ordered and each returns
+ *   its own count: the `ipLockAfter` budget holds there too; only the delays, checked on the count
+ *   read just before charging, can be passed by two instances at the same moment.
  * - Attempts on one account name are serialized within this process, so a parallel burst cannot
- *   slip past the counters between the check and the count.
+ *   slip past the account counters between the check and the count.
+ * - Hashing is bounded (./passwords.ts): with the queue full the attempt is answered `busy`
+ *   (503 + Retry-After), its charge given back, nothing else counted.
  */
 import type { Store } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
+import { isGatehouseError } from '../shared/errors.ts';
 import { randomToken } from '../shared/random.ts';
 import type { PasswordHasher } from './passwords.ts';
-import { accountKey, ipKey, waitFor, type ThrottleSettings, type ThrottleStore } from './throttle.ts';
-import { selectUserWithRoles, toUser } from './user-repository.ts';
+import { accountKey, ipKey, waitFor, type ThrottleSettings, type ThrottleState, type ThrottleStore } from './throttle.ts';
+import { selectUserId, selectUserWithRoles, toUser } from './user-repository.ts';
 import type { Authenticator, LoginResult } from './types.ts';
 
 export interface AuthenticatorDeps {
@@ -29,6 +41,13 @@ export interface AuthenticatorDeps {
 }
 
 const MAX_PASSWORD_INPUT = 4096;
+const MAX_USERNAME = 128;
+
+type Input = { username: string; password: string; ip: string };
+type Refusal = { reason: 'throttled' | 'locked'; retryAfter: number; scope: 'account' | 'ip' };
+type Admission = { ok: true; charged: ThrottleState } | ({ ok: false } & Refusal);
+
+const locked = (state: ThrottleState | undefined, now: number) => state?.lockedUntil != null && state.lockedUntil > now;
 
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const { store, audit, clock, hasher, throttle, settings } = deps;
@@ -38,7 +57,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   dummy().catch(() => { dummyHash = undefined; });
   const queues = new Map<string, Promise<unknown>>();
 
-  /** Runs attempts on one key one after another (in this process). */
+  /** Runs work on one key one after another (in this process). */
   const serialized = <T>(key: string, work: () => Promise<T>): Promise<T> => {
     const previous = queues.get(key) ?? Promise.resolve();
     const run = previous.then(work, work);
@@ -48,45 +67,81 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return run;
   };
 
-  const attempt = async (input: { username: string; password: string; ip: string }): Promise<LoginResult> => {
+  /** Checks the client's delay and budget and charges one failure, as one step per bucket. */
+  const admit = (ip: string, now: number) => serialized(ip, async (): Promise<Admission> => {
+    const state = await throttle.get(ip);
+    const wait = waitFor(state, now, settings, 'ip');
+    if (wait > 0) return { ok: false, reason: locked(state, now) ? 'locked' : 'throttled', retryAfter: wait, scope: 'ip' };
+    const charged = await throttle.recordFailure(ip, now, settings.window);
+    if (charged.failures <= settings.ipLockAfter) return { ok: true, charged };
+    // Attempts still being checked hold the rest of the budget (another instance's, on a shared
+    // store): if they fail, the address is locked; this one does not get to find out first.
+    await throttle.refund(ip);
+    return { ok: false, reason: 'throttled', retryAfter: Math.max(1, settings.baseDelay), scope: 'ip' };
+  });
+
+  /** A refusal before any hash, audited with the account tried (its id when it exists, the name in `data`). */
+  const refuse = async (input: Input, refusal: Refusal): Promise<LoginResult> => {
+    const username = input.username.slice(0, MAX_USERNAME);
+    const userId = input.username.length <= MAX_USERNAME ? await selectUserId(store.db, input.username.trim().toLowerCase()) : undefined;
+    await audit.record({ event: 'login.failed', actor: `ip:${input.ip}`, subject: userId ?? null, ip: input.ip, reason: refusal.reason, data: { username, scope: refusal.scope, retryAfter: refusal.retryAfter } });
+    return { ok: false, reason: refusal.reason, retryAfter: refusal.retryAfter };
+  };
+
+  const attempt = async (input: Input): Promise<LoginResult> => {
     const now = epochSeconds(clock);
     const acct = accountKey(input.username);
     const ip = ipKey(input.ip);
-    const [acctState, ipState] = await Promise.all([throttle.get(acct), throttle.get(ip)]);
-    const wait = Math.max(waitFor(acctState, now, settings), waitFor(ipState, now, settings, 'ip'));
-    if (wait > 0) {
-      await audit.record({ event: 'login.failed', actor: `ip:${input.ip}`, ip: input.ip, reason: 'locked', data: { username: input.username.slice(0, 128), retryAfter: wait } });
-      return { ok: false, reason: 'locked', retryAfter: wait };
-    }
+    const acctState = await throttle.get(acct);
+    const acctWait = waitFor(acctState, now, settings);
+    if (acctWait > 0) return refuse(input, { reason: locked(acctState, now) ? 'locked' : 'throttled', retryAfter: acctWait, scope: 'account' });
+    const admission = await admit(ip, now);
+    if (!admission.ok) return refuse(input, admission);
 
-    const found = input.username.length <= 128 ? await selectUserWithRoles(store.db, { usernameKey: input.username.trim().toLowerCase() }) : undefined;
-    const storedHash = found?.row.password_hash ?? null;
-    const password = input.password.slice(0, MAX_PASSWORD_INPUT);
-    const verified = await hasher.verify(password, storedHash ?? (await dummy()));
-    if (!found || storedHash === null || !verified) {
-      return failed(input, now, acct, ip, found?.row.id);
-    }
+    let charged = true;
+    const giveBack = async () => {
+      if (!charged) return;
+      charged = false;
+      await throttle.refund(ip);
+    };
+    try {
+      const found = input.username.length <= MAX_USERNAME ? await selectUserWithRoles(store.db, { usernameKey: input.username.trim().toLowerCase() }) : undefined;
+      const storedHash = found?.row.password_hash ?? null;
+      const password = input.password.slice(0, MAX_PASSWORD_INPUT);
+      const verified = await hasher.verify(password, storedHash ?? (await dummy()));
+      if (!found || storedHash === null || !verified) {
+        charged = false; // the charge stands: it was a failure
+        return await failed(input, now, acct, ip, admission.charged, found?.row.id);
+      }
+      await giveBack();
 
-    const user = toUser(found.row, found.roles);
-    if (user.status === 'disabled') {
-      await audit.record({ event: 'login.failed', actor: `ip:${input.ip}`, subject: user.id, ip: input.ip, reason: 'disabled' });
-      return { ok: false, reason: 'disabled' };
+      const user = toUser(found.row, found.roles);
+      if (user.status === 'disabled') {
+        await audit.record({ event: 'login.failed', actor: `ip:${input.ip}`, subject: user.id, ip: input.ip, reason: 'disabled' });
+        return { ok: false, reason: 'disabled' };
+      }
+      // Reset only what exists: a clean login (the common case) costs no write here.
+      if (acctState !== undefined) await throttle.reset(acct);
+      if (hasher.needsRehash(storedHash)) {
+        // Parameters were raised since this hash was made: upgrade it while we hold the password.
+        const upgraded = await hasher.hash(password);
+        await store.db.updateTable('users').set({ password_hash: upgraded }).where('id', '=', user.id).where('password_hash', '=', storedHash).execute();
+        deps.logger.info({ userId: user.id }, 'password hash upgraded to the configured argon2id parameters');
+      }
+      await audit.record({ event: 'login.succeeded', actor: `user:${user.id}`, subject: user.id, ip: input.ip });
+      return { ok: true, user };
+    } catch (error) {
+      await giveBack().catch(() => {});
+      if (!isGatehouseError(error) || error.code !== 'server_busy') throw error;
+      const retryAfter = Number(error.headers?.['retry-after'] ?? 1);
+      await audit.record({ event: 'login.failed', actor: `ip:${input.ip}`, ip: input.ip, reason: 'busy', data: { username: input.username.slice(0, MAX_USERNAME), retryAfter } });
+      return { ok: false, reason: 'busy', retryAfter };
     }
-    // Reset only what exists: a clean login (the common case) costs no write here.
-    if (acctState !== undefined) await throttle.reset(acct);
-    if (hasher.needsRehash(storedHash)) {
-      // Parameters were raised since this hash was made: upgrade it while we hold the password.
-      const upgraded = await hasher.hash(password);
-      await store.db.updateTable('users').set({ password_hash: upgraded }).where('id', '=', user.id).where('password_hash', '=', storedHash).execute();
-      deps.logger.info({ userId: user.id }, 'password hash upgraded to the configured argon2id parameters');
-    }
-    await audit.record({ event: 'login.succeeded', actor: `user:${user.id}`, subject: user.id, ip: input.ip });
-    return { ok: true, user };
   };
 
-  const failed = async (input: { username: string; ip: string }, now: number, acct: string, ip: string, userId: string | undefined): Promise<LoginResult> => {
-    const [acctState, ipState] = await Promise.all([throttle.recordFailure(acct, now, settings.window), throttle.recordFailure(ip, now, settings.window)]);
-    const name = input.username.slice(0, 128);
+  const failed = async (input: Input, now: number, acct: string, ip: string, ipState: ThrottleState, userId: string | undefined): Promise<LoginResult> => {
+    const acctState = await throttle.recordFailure(acct, now, settings.window);
+    const name = input.username.slice(0, MAX_USERNAME);
     await audit.record({ event: 'login.failed', actor: `ip:${input.ip}`, subject: userId ?? null, ip: input.ip, reason: 'invalid_credentials', data: { username: name } });
     if (acctState.failures >= settings.lockAfter) {
       acctState.lockedUntil = now + settings.lockout;
@@ -97,7 +152,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     if (ipState.failures >= settings.ipLockAfter) {
       ipState.lockedUntil = now + settings.lockout;
       await throttle.lock(ip, ipState.lockedUntil);
-      await audit.record({ event: 'ip.blocked', actor: `ip:${input.ip}`, ip: input.ip, reason: 'too_many_failures', data: { until: ipState.lockedUntil } });
+      await audit.record({ event: 'ip.blocked', actor: `ip:${input.ip}`, ip: input.ip, reason: 'too_many_failures', data: { until: ipState.lockedUntil, bucket: ip.slice('ip:'.length) } });
     }
     const retryAfter = Math.max(waitFor(acctState, now, settings), waitFor(ipState, now, settings, 'ip'));
     return retryAfter > 0 ? { ok: false, reason: 'invalid_credentials', retryAfter } : { ok: false, reason: 'invalid_credentials' };

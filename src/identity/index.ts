@@ -7,6 +7,7 @@ import type { AuditLog } from '../events/audit.ts';
 import type { Config } from '../config/index.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Metrics } from '../shared/metrics.ts';
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts';
 import { createPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import { createSqlThrottleStore, type ThrottleStore } from './throttle.ts';
@@ -32,12 +33,17 @@ export interface IdentityDeps {
   logger: Logger;
   /**
    * Revokes every grant and token of the user inside the caller's transaction `trx`, so a disable
-   * or password change and the revocation commit together (the OAuth component provides it, late-bound).
+   * or password change and the revocation commit together (the OAuth component's `createRevoker`).
    */
   revokeUser: (userId: string, reason: string, options: { trx: StoreTransaction; actor: string }) => Promise<void>;
   /** Where login failure counters live; default: the `login_throttle` table. */
   throttle?: ThrottleStore;
+  /** Counts argon2id runs and refusals (gatehouse_password_hashes_total, …_refused_total). */
+  metrics?: Metrics;
 }
+
+/** libuv's thread pool: argon2id shares it with signing, file and DNS work. */
+const threadPoolSize = (env: NodeJS.ProcessEnv) => Number(env.UV_THREADPOOL_SIZE) || 4;
 
 export interface Identity {
   users: UserService;
@@ -48,7 +54,11 @@ export interface Identity {
 
 export function createIdentity(deps: IdentityDeps): Identity {
   const { config } = deps;
-  const passwords = createPasswordHasher(config.passwords.argon2);
+  const limits = { maxConcurrent: config.passwords.maxConcurrentHashes, queue: config.passwords.hashQueue };
+  if (limits.maxConcurrent >= threadPoolSize(process.env)) {
+    deps.logger.warn({ maxConcurrentHashes: limits.maxConcurrent, threadPool: threadPoolSize(process.env) }, 'passwords.maxConcurrentHashes fills the libuv thread pool: a login flood can stall token signing (lower it, or raise UV_THREADPOOL_SIZE)');
+  }
+  const passwords = createPasswordHasher(config.passwords.argon2, { limits, metrics: deps.metrics });
   const passwordPolicy = createPasswordPolicy(config.passwords);
   const throttle = deps.throttle ?? createSqlThrottleStore(deps.store.db);
   return {

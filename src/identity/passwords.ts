@@ -3,8 +3,15 @@
  * PHC string `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>` (unpadded base64) so the parameters
  * travel with each hash and can be raised later: `needsRehash` says when a stored hash was made
  * with weaker parameters than configured, and the authenticator re-hashes at the next login.
+ *
+ * Every derivation goes through one concurrency limit (passwords.maxConcurrentHashes running,
+ * passwords.hashQueue waiting, then 503 `server_busy`): a hash holds a thread of libuv's pool
+ * that token signing needs too, so a login flood must not queue up on all of them.
  */
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createConcurrencyLimit } from '../shared/concurrency.ts';
+import { isGatehouseError } from '../shared/errors.ts';
+import type { Metrics } from '../shared/metrics.ts';
 
 export interface Argon2Params {
   /** KiB. */
@@ -14,8 +21,9 @@ export interface Argon2Params {
 }
 
 export interface PasswordHasher {
+  /** Rejects with `server_busy` (503) when the hash queue is full. */
   hash(password: string): Promise<string>;
-  /** False for a wrong password and for a stored value that is not a hash we understand. */
+  /** False for a wrong password and for a stored value that is not a hash we understand. Rejects with `server_busy` like `hash`. */
   verify(password: string, phc: string): Promise<boolean>;
   /** True when `phc` was made with weaker parameters than the configured ones (or is unreadable). */
   needsRehash(phc: string): boolean;
@@ -67,16 +75,41 @@ export function parsePhc(phc: string): ParsedHash | undefined {
   return { params, salt, tag };
 }
 
-export function createPasswordHasher(params: Argon2Params): PasswordHasher {
+export interface HashingLimits {
+  /** argon2id derivations at once. */
+  maxConcurrent: number;
+  /** Derivations that may wait for a slot; beyond them `hash`/`verify` reject with `server_busy`. */
+  queue: number;
+}
+
+/** No waiting line to speak of for one-off tools; the service passes passwords.maxConcurrentHashes / hashQueue. */
+const DEFAULT_LIMITS: HashingLimits = { maxConcurrent: 2, queue: 1000 };
+
+export function createPasswordHasher(params: Argon2Params, options: { limits?: HashingLimits; metrics?: Metrics | undefined } = {}): PasswordHasher {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const slots = createConcurrencyLimit({ limit: limits.maxConcurrent, queue: limits.queue });
+  const runs = options.metrics?.counter('gatehouse_password_hashes_total', 'argon2id derivations run (hashing and verifying passwords)');
+  const refused = options.metrics?.counter('gatehouse_password_hashes_refused_total', 'argon2id derivations refused because the hash queue was full (answered 503 server_busy)');
+  const limited = async (password: string, salt: Buffer, hashParams: Argon2Params, tagLength: number): Promise<Buffer> => {
+    try {
+      return await slots.run(() => {
+        runs?.inc();
+        return derive(password, salt, hashParams, tagLength);
+      });
+    } catch (error) {
+      if (isGatehouseError(error) && error.code === 'server_busy') refused?.inc();
+      throw error;
+    }
+  };
   return {
     async hash(password) {
       const salt = randomBytes(SALT_BYTES);
-      return formatPhc(params, salt, await derive(password, salt, params, TAG_BYTES));
+      return formatPhc(params, salt, await limited(password, salt, params, TAG_BYTES));
     },
     async verify(password, phc) {
       const parsed = parsePhc(phc);
       if (!parsed) return false;
-      const candidate = await derive(password, parsed.salt, parsed.params, parsed.tag.length);
+      const candidate = await limited(password, parsed.salt, parsed.params, parsed.tag.length);
       return timingSafeEqual(candidate, parsed.tag);
     },
     needsRehash(phc) {

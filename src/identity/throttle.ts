@@ -7,11 +7,13 @@
  * for `lockout` seconds, `ipLockAfter` failures from one IP block that IP as long. During a delay
  * or a lock, attempts are refused before any password is checked. Counters are keyed by the
  * SUBMITTED name, so an unknown name is throttled exactly like a real one and a lockout reveals
- * nothing about which accounts exist.
+ * nothing about which accounts exist; per client by its address bucket (an IPv4 address or an
+ * IPv6 /64, ../shared/client-address.ts), so rotating through one's own /64 gains nothing.
  *
  * The counters sit behind `ThrottleStore` (SQL table `login_throttle` now, Redis later).
  */
 import type { Executor } from '../store/index.ts';
+import { addressBucket } from '../shared/client-address.ts';
 
 export interface ThrottleState {
   failures: number;
@@ -29,6 +31,8 @@ export interface ThrottleStore {
   recordFailure(key: string, now: number, window: number): Promise<ThrottleState>;
   lock(key: string, until: number): Promise<void>;
   reset(key: string): Promise<void>;
+  /** Takes back one failure counted ahead of time (the attempt turned out not to be one). */
+  refund(key: string): Promise<void>;
 }
 
 export interface ThrottleSettings {
@@ -43,7 +47,7 @@ export interface ThrottleSettings {
 }
 
 export const accountKey = (username: string) => `acct:${username.trim().toLowerCase().slice(0, 128)}`;
-export const ipKey = (ip: string) => `ip:${ip}`;
+export const ipKey = (ip: string) => `ip:${addressBucket(ip)}`;
 
 /**
  * Seconds until the next attempt for this key is allowed (0 = now). `kind` picks the free
@@ -99,6 +103,9 @@ export function createSqlThrottleStore(db: Executor): ThrottleStore {
     },
     async reset(key) {
       await db.deleteFrom('login_throttle').where('key', '=', key).execute();
+    },
+    async refund(key) {
+      await db.updateTable('login_throttle').set((eb) => ({ failures: eb('failures', '-', 1) })).where('key', '=', key).where('failures', '>', 0).execute();
     },
   };
 }

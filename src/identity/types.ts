@@ -9,7 +9,12 @@ export interface User {
   passwordChangedAt: number | null;
 }
 
-export type LoginFailureReason = 'invalid_credentials' | 'locked' | 'disabled';
+/**
+ * `throttled`: a delay after recent failures applies, or the client's budget is taken by attempts
+ * still being checked; `locked`: the account name or the client address is locked; `busy`: the
+ * password-hashing queue is full (answer 503 with Retry-After).
+ */
+export type LoginFailureReason = 'invalid_credentials' | 'throttled' | 'locked' | 'busy' | 'disabled';
 
 export type LoginResult =
   | { ok: true; user: User }

@@ -51,3 +51,9 @@ export async function takenBy(db: Executor, usernameKey: string, emailKey: strin
   if (!row) return undefined;
   return row.username_key === usernameKey ? 'username' : 'email';
 }
+
+/** The id of the user with this username key, if there is one (one indexed lookup, no roles). */
+export async function selectUserId(db: Executor, usernameKey: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('id').where('username_key', '=', usernameKey).executeTakeFirst();
+  return row?.id;
+}

@@ -12,7 +12,9 @@ import type { ClientRow, Store } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
-import { GatehouseError, fail } from '../shared/errors.ts';
+import { fail } from '../shared/errors.ts';
+import { parseInput } from '../shared/validation.ts';
+import { formatScope, parseScope } from '../shared/scope.ts';
 import { randomToken, sha256Hex } from '../shared/random.ts';
 import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
 import { SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
@@ -73,7 +75,7 @@ function inputSchema(config: Config) {
       scope: z
         .string()
         .optional()
-        .refine((value) => value === undefined || value.split(' ').filter(Boolean).every((s) => scopes.has(s)), `scopes must be among: ${[...scopes].join(' ')}`),
+        .refine((value) => value === undefined || parseScope(value).every((s) => scopes.has(s)), `scopes must be among: ${[...scopes].join(' ')}`),
       roles: z.array(z.string().refine((r) => roles.has(r), 'a role defined in gatehouse.yaml `roles`')).default([]),
       accessTokenTtl: z.number().int().min(1).max(config.tokens.maxAccessTokenTtl, `at most tokens.maxAccessTokenTtl (${config.tokens.maxAccessTokenTtl} s)`).optional(),
     })
@@ -92,7 +94,7 @@ function inputSchema(config: Config) {
       if (!grants.has('authorization_code') && input.redirectUris.length > 0) {
         ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'redirect URIs are only used by authorization_code' });
       }
-      const serviceOnly = (input.scope ?? '').split(' ').filter((s) => SERVICE_ONLY_SCOPES.includes(s));
+      const serviceOnly = parseScope(input.scope).filter((s) => SERVICE_ONLY_SCOPES.includes(s));
       if (grants.has('authorization_code') && serviceOnly.length > 0) {
         // A user's token would carry them: the event stream and introspection of every token are for services.
         ctx.addIssue({ code: 'custom', path: ['scope'], message: `${serviceOnly.join(' ')} is for service clients (client_credentials only), not for a client with authorization_code` });
@@ -148,14 +150,7 @@ export function createClientService(deps: { store: Store; audit: AuditLog; confi
 
   return {
     async create(raw: CreateClientInput, actor: string) {
-      const parsed = schema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new GatehouseError('validation_failed', `${issue.path.join('.') || 'client'}: ${issue.message}`, {
-          extensions: { errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
-        });
-      }
-      const input = parsed.data;
+      const input = parseInput(schema, raw, 'The client is invalid');
       const now = epochSeconds(clock);
       const secret = input.public ? undefined : randomToken(32);
       const row: ClientRow = {
@@ -166,7 +161,7 @@ export function createClientService(deps: { store: Store; audit: AuditLog; confi
         redirect_uris: JSON.stringify(unique(input.redirectUris)),
         post_logout_redirect_uris: JSON.stringify(unique(input.postLogoutRedirectUris)),
         grant_types: JSON.stringify(unique(input.grantTypes)),
-        scope: unique((input.scope ?? defaultClientScope(config)).split(' ').filter(Boolean)).join(' '),
+        scope: formatScope(parseScope(input.scope ?? defaultClientScope(config))),
         roles: JSON.stringify(unique(input.roles)),
         access_token_ttl: input.accessTokenTtl ?? null,
         created_at: now,

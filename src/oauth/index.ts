@@ -9,7 +9,7 @@ import type Provider from 'oidc-provider';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAdapterFactory, sweepExpired } from './adapter.ts';
 import { createClientService } from './clients.ts';
-import { createRevoker } from './revocation.ts';
+import type { Revoker } from './revocation.ts';
 import { createInterruptedRotations } from './interrupted-rotations.ts';
 import { createJwtAccessTokens } from './jwt-access-tokens.ts';
 import { buildProvider } from './provider.ts';
@@ -20,7 +20,9 @@ import type { OAuth, OAuthDeps } from './types.ts';
 
 export type { Client, ClientService, CreateClientInput, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
 export { CLIENT_GRANT_TYPES } from './types.ts';
-export { ROUTES as OAUTH_ROUTES } from './provider-config.ts';
+export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
+export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
+export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
 export { resourceServers, knownScopes } from './resources.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -30,13 +32,16 @@ export interface OAuthComponent extends OAuth {
   checkKeys(): Promise<boolean>;
 }
 
-export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensureKeys?(): Promise<void> } }): OAuthComponent {
-  const { config, store, keys, logger, clock } = deps;
+/**
+ * `revoker` is built before this component (`createRevoker`) because identity needs it too: a
+ * disabled user's grants are revoked inside the disabling transaction.
+ */
+export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensureKeys?(): Promise<void> }; revoker: Revoker }): OAuthComponent {
+  const { config, store, keys, logger, clock, revoker } = deps;
   const interrupted = createInterruptedRotations({ store, logger });
   const adapter = createAdapterFactory({ store, clock, interrupted });
-  const revoker = createRevoker(deps);
   const clients = createClientService({ ...deps, revoker });
-  const jwtTokens = createJwtAccessTokens({ keys, issuer: config.issuer, store, revoker, clock });
+  const jwtTokens = createJwtAccessTokens({ verifier: deps.verifier, store, revoker, clock });
   const timers: NodeJS.Timeout[] = [];
 
   let provider: Provider | undefined;
@@ -52,7 +57,6 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
     provider = next;
     callback = next.callback() as (req: IncomingMessage, res: ServerResponse) => unknown;
     keyVersion = version;
-    jwtTokens.reloadKeys();
   }
 
   function checkKeys(): Promise<boolean> {

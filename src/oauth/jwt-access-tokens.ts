@@ -2,12 +2,14 @@
  * Introspection (RFC 7662) and revocation (RFC 7009) of our JWT access tokens, which
  * oidc-provider refuses (`unsupported_token_type`: it never stores them). A token is active when
  * its signature verifies against our published keys, it is unexpired, it was not revoked, and —
- * for a user's token — the grant it was issued under still exists.
+ * for a user's token — the grant it was issued under still exists. Verification is the tokens
+ * component's (`AccessTokenVerifier.inspect`): the same checks, lifetime and age included, as
+ * every protected API applies.
  */
-import { createLocalJWKSet, jwtVerify, errors as joseErrors, type JWTPayload, type JWK } from 'jose';
 import type { Store } from '../store/index.ts';
+import { isGatehouseError } from '../shared/errors.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
-import type { KeySource } from './types.ts';
+import type { AccessTokenClaims, AccessTokenVerifier } from '../tokens/index.ts';
 import type { Revoker } from './revocation.ts';
 
 /** Who asks: a client sees its own tokens; one registered with `tokens:introspect` sees any. */
@@ -21,42 +23,22 @@ export interface JwtAccessTokens {
   introspect(token: string, caller: IntrospectionCaller): Promise<Record<string, unknown>>;
   /** Revokes the token if it verifies and belongs to `clientId`; anything else is silently ignored (RFC 7009 §2.2). */
   revoke(token: string, clientId: string): Promise<void>;
-  /** Forget cached keys (after a rotation). */
-  reloadKeys(): void;
 }
 
-interface AccessTokenPayload extends JWTPayload {
-  jti: string;
-  sub: string;
-  client_id: string;
-  exp: number;
-  sid?: string;
-}
+export function createJwtAccessTokens(deps: { verifier: Pick<AccessTokenVerifier, 'inspect'>; store: Store; revoker: Revoker; clock: Clock }): JwtAccessTokens {
+  const { verifier, store, revoker, clock } = deps;
 
-export function createJwtAccessTokens(deps: { keys: KeySource; issuer: string; store: Store; revoker: Revoker; clock: Clock }): JwtAccessTokens {
-  const { keys, issuer, store, revoker, clock } = deps;
-  let keySet: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
-
-  const loadKeySet = () => {
-    keySet ??= keys.publicJwks().then((jwks) => createLocalJWKSet({ keys: jwks.keys as JWK[] }));
-    keySet.catch(() => { keySet = undefined; });
-    return keySet;
-  };
-
-  async function verify(token: string, options: { allowExpired: boolean }): Promise<AccessTokenPayload | undefined> {
+  /** The verified token, or undefined for anything that is not a valid, unexpired token of ours. */
+  async function verify(token: string): Promise<{ claims: AccessTokenClaims; payload: Record<string, unknown> } | undefined> {
+    let verified: { claims: AccessTokenClaims; payload: Record<string, unknown> };
     try {
-      const { payload } = await jwtVerify(token, await loadKeySet(), {
-        issuer,
-        typ: 'at+jwt',
-        requiredClaims: ['jti', 'sub', 'client_id', 'exp', 'iat'],
-        currentDate: new Date(clock.now()),
-        ...(options.allowExpired ? { clockTolerance: Number.MAX_SAFE_INTEGER } : {}),
-      });
-      return payload as AccessTokenPayload;
+      verified = await verifier.inspect(token);
     } catch (error) {
-      if (error instanceof joseErrors.JOSEError) return undefined;
+      if (isGatehouseError(error) && error.code === 'invalid_token') return undefined;
       throw error;
     }
+    // The verifier tolerates clock skew at the edges; introspection and revocation say "expired" at exp exactly.
+    return verified.claims.exp > epochSeconds(clock) ? verified : undefined;
   }
 
   async function grantExists(grantId: string): Promise<boolean> {
@@ -71,36 +53,34 @@ export function createJwtAccessTokens(deps: { keys: KeySource; issuer: string; s
 
   return {
     async introspect(token, caller) {
-      const payload = await verify(token, { allowExpired: false });
-      if (!payload) return { active: false };
-      if (!caller.anyClient && payload.client_id !== caller.clientId) return { active: false };
-      const record = await revoker.issuedToken(payload.jti);
+      const verified = await verify(token);
+      if (!verified) return { active: false };
+      const { claims, payload } = verified;
+      if (!caller.anyClient && claims.client_id !== caller.clientId) return { active: false };
+      const record = await revoker.issuedToken(claims.jti);
       if (record?.revokedAt !== null && record?.revokedAt !== undefined) return { active: false };
       if (record?.grantId && !(await grantExists(record.grantId))) return { active: false };
       return { ...payload, active: true, token_type: 'Bearer' };
     },
 
     async revoke(token, clientId) {
-      const payload = await verify(token, { allowExpired: true });
-      if (!payload || payload.client_id !== clientId || payload.exp <= epochSeconds(clock)) return;
-      const record = await revoker.issuedToken(payload.jti);
+      // An expired token needs no revocation; an invalid one is ignored (RFC 7009 §2.2).
+      const claims = (await verify(token))?.claims;
+      if (!claims || claims.client_id !== clientId) return;
+      const record = await revoker.issuedToken(claims.jti);
       if (record?.revokedAt) return;
       await revoker.revokeAccessToken(
         {
-          jti: payload.jti,
+          jti: claims.jti,
           grantId: record?.grantId ?? null,
-          subject: payload.sub,
-          sessionId: payload.sid ?? null,
-          clientId: payload.client_id,
-          expiresAt: payload.exp,
+          subject: claims.sub,
+          sessionId: claims.sid ?? null,
+          clientId: claims.client_id,
+          expiresAt: claims.exp,
         },
         'revoked_by_client',
         `client:${clientId}`,
       );
-    },
-
-    reloadKeys() {
-      keySet = undefined;
     },
   };
 }

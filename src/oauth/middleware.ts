@@ -80,7 +80,7 @@ function presentedClientId(ctx: Ctx, oidc: Ctx['oidc']): string | undefined {
 
 const LIMITED_ROUTES = new Set(['token', 'introspection', 'revocation']);
 
-/** The client IP as fastify resolved it (http.trustProxy): the mount pins it in X-Forwarded-For. */
+/** The client IP as fastify resolved it (http.trustedProxies): the mount pins it in X-Forwarded-For. */
 function clientIp(ctx: Ctx): string {
   const pinned = ctx.req.headers['x-forwarded-for'];
   return typeof pinned === 'string' && pinned !== '' ? pinned : ctx.ip;

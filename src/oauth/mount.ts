@@ -38,7 +38,7 @@ export function originPinner(issuer: string): (request: FastifyRequest) => void 
     delete headers['x-forwarded-port'];
     if (https) headers['x-forwarded-proto'] = 'https';
     else delete headers['x-forwarded-proto'];
-    // The client address as fastify resolved it (honouring http.trustProxy), for the provider's ctx.ip.
+    // The client address as fastify resolved it (honouring http.trustedProxies), for the provider's ctx.ip.
     headers['x-forwarded-for'] = request.ip;
   };
 }

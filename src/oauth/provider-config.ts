@@ -8,6 +8,7 @@ import type { Configuration, KoaContextWithOIDC, Account, AccessToken, ClientCre
 import { errors } from 'oidc-provider';
 import type { Config } from '../config/index.ts';
 import { isStoreUnavailable } from '../store/index.ts';
+import { scopeIncludes } from '../shared/scope.ts';
 import { ACCESS_TOKEN_TTL_PROPERTY, FIRST_PARTY_PROPERTY, ROLES_PROPERTY } from './clients.ts';
 import { OIDC_SCOPES, knownScopes, mayIntrospectAnyToken, resourceServers } from './resources.ts';
 import type { AccountUser, UserLookup } from './types.ts';
@@ -31,6 +32,8 @@ export const ROUTES = {
 export const OAUTH_RETRY_AFTER_SECONDS = 1;
 
 export const INTERACTION_PREFIX = '/interaction';
+/** The sign-in form's post: where passwords are guessed (the composition root limits its refusals). */
+export const SIGN_IN_ROUTE = `${INTERACTION_PREFIX}/:uid/login`;
 /** How long a login/consent interaction may take. */
 export const INTERACTION_TTL = 15 * 60;
 
@@ -48,7 +51,7 @@ export interface ProviderConfigDeps {
  * API), or a role named `admin` or granting every permission (`*`).
  */
 export function carriesAdminRights(scope: string | undefined, roles: readonly string[], config: Pick<Config, 'roles'>): boolean {
-  if ((scope ?? '').split(' ').includes('admin')) return true;
+  if (scopeIncludes(scope, 'admin')) return true;
   return roles.some((role) => role === 'admin' || (config.roles[role] ?? []).includes('*'));
 }
 
@@ -94,7 +97,8 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       const account = ctx?.oidc?.entities.Account as GatehouseAccount | undefined;
       const user = account?.accountId === token.accountId ? account.user : await users.findById(token.accountId);
       if (!user || user.status !== 'active') throw new errors.InvalidGrant('the user account is disabled or gone');
-      return { roles: user.roles, ...(token.sid ? { sid: token.sid } : {}) };
+      // preferred_username lets a service name the caller without a userinfo round trip (RFC 9068 §2.2.1 allows identity claims).
+      return { roles: user.roles, preferred_username: user.username, ...(token.sid ? { sid: token.sid } : {}) };
     }
     const roles = (ctx?.oidc?.client as unknown as Record<string, unknown> | undefined)?.[ROLES_PROPERTY];
     return { roles: Array.isArray(roles) ? roles : [] };

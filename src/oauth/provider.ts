@@ -21,7 +21,7 @@ export function buildProvider(deps: BuildProviderDeps): Provider {
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps));
   // The mount (./mount.ts) rewrites every X-Forwarded-* header from trusted values before the
   // provider sees a request — the proto from the issuer, the client address as fastify resolved
-  // it under http.trustProxy — so trusting them here is safe, and ctx.ip is the real client.
+  // it under http.trustedProxies — so trusting them here is safe, and ctx.ip is the real client.
   provider.proxy = true;
 
   // Stored secrets are SHA-256 digests (the metadata's client_secret holds the digest).

@@ -7,6 +7,7 @@
  * what a caller may do there is decided by its roles).
  */
 import type { Config } from '../config/index.ts';
+import { scopeIncludes } from '../shared/scope.ts';
 
 export interface ResourceServer {
   audience: string;
@@ -21,7 +22,7 @@ export const SERVICE_ONLY_SCOPES: readonly string[] = [EVENTS_READ_SCOPE, INTROS
 
 /** Whether a client registered with `scope` may introspect tokens issued to other clients. */
 export function mayIntrospectAnyToken(scope: string | undefined): boolean {
-  return (scope ?? '').split(' ').includes(INTROSPECT_SCOPE);
+  return scopeIncludes(scope, INTROSPECT_SCOPE);
 }
 
 /** OpenID scopes every client may ask for; `roles` adds the `roles` claim to ID tokens and userinfo. */

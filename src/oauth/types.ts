@@ -11,6 +11,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { RefusalLimiter } from '../shared/refusal-limit.ts';
+import type { AccessTokenVerifier } from '../tokens/index.ts';
 
 export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
@@ -97,7 +98,7 @@ export interface UserLookup {
 
 export type LoginOutcome =
   | { ok: true; user: AccountUser }
-  | { ok: false; reason: 'invalid_credentials' | 'locked' | 'disabled'; retryAfter?: number };
+  | { ok: false; reason: 'invalid_credentials' | 'throttled' | 'locked' | 'busy' | 'disabled'; retryAfter?: number };
 
 export interface PasswordAuthenticator {
   authenticate(input: { username: string; password: string; ip: string }): Promise<LoginOutcome>;
@@ -114,6 +115,8 @@ export interface OAuthDeps {
   clock: Clock;
   logger: Logger;
   cookieKeys: string[];
+  /** Verifies our JWT access tokens for introspection and revocation (the tokens component's one path). */
+  verifier: Pick<AccessTokenVerifier, 'inspect'>;
   metrics?: Metrics;
   /** Per-client-IP refusal limiting (src/shared/refusal-limit.ts). */
   refusals?: RefusalLimiter;

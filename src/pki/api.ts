@@ -3,11 +3,12 @@
  * listeners; enrollment and renewal only on the TLS listener (a join token must not travel in
  * clear text, and renewal needs the client certificate), the plain listener explains where.
  */
-import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GatehouseError } from '../shared/errors.ts';
+import { parseInput } from '../shared/validation.ts';
+import { sendCacheable } from '../shared/http-cache.ts';
 import { x509 } from '../x509/index.ts';
 import type { Pki } from './index.ts';
 
@@ -19,21 +20,9 @@ const enrollBody = z.object({
 });
 const renewBody = enrollBody.omit({ token: true });
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new GatehouseError('invalid_request', `Invalid request body: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'malformed'}`);
-  }
-  return result.data;
-}
-
-/** Serves `body` with a strong ETag; answers 304 to a matching If-None-Match. */
+/** Served with a content ETag and revalidated on every use (`no-cache`): 304 while unchanged. */
 function sendDocument(request: FastifyRequest, reply: FastifyReply, body: string | Buffer, type: string): FastifyReply {
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-  reply.header('etag', etag).header('cache-control', 'no-cache');
-  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-  return reply.type(type).send(body);
+  return sendCacheable(request, reply, { body, type, cacheControl: 'no-cache' });
 }
 
 /** PEM: the CRL of every trusted CA of that kind, concatenated. DER holds one: the active CA's. */
@@ -62,12 +51,12 @@ export function registerPkiRoutes(app: FastifyInstance, pki: Pki, options: PkiRo
   app.get('/pki/crl/root.crl', (request, reply) => crlRoute(pki, 'root', request, reply));
   app.get('/pki/crl/intermediate.crl', (request, reply) => crlRoute(pki, 'intermediate', request, reply));
   app.post('/pki/enroll', !options.tls ? tlsOnly : async (request) => {
-    const body = parseBody(enrollBody, request.body);
+    const body = parseInput(enrollBody, request.body ?? {});
     const issued = await pki.enroll({ token: body.token, csr: body.csr, ttl: body.ttl, ip: request.ip });
     return { certificate: issued.certificate, serial: issued.serial, spiffeId: issued.spiffeId, notAfter: issued.notAfter };
   });
   app.post('/pki/renew', !options.tls ? tlsOnly : async (request) => {
-    const body = parseBody(renewBody, request.body);
+    const body = parseInput(renewBody, request.body ?? {});
     const issued = await pki.renew({ socket: request.raw.socket as TLSSocket, csr: body.csr, ttl: body.ttl, ip: request.ip });
     return { certificate: issued.certificate, serial: issued.serial, spiffeId: issued.spiffeId, notAfter: issued.notAfter };
   });

@@ -58,7 +58,7 @@ test('ok: init is idempotent and keys are sealed at rest', async () => {
   const rows = await store.db.selectFrom('ca_certificates').selectAll().execute();
   assert.equal(rows.length, 2);
   for (const row of rows) {
-    assert.match(row.key_enc!, /^v1\./);
+    assert.match(row.key_enc!, /^v2\.[0-9a-f]{16}\./);
     assert.doesNotMatch(row.key_enc!, /PRIVATE KEY/);
   }
 });
@@ -164,7 +164,8 @@ test('ok: --offline-root exports the root key and leaves only the intermediate o
   const { store: s, pki: p } = await freshPki('offline');
   try {
     await p.ensureInitialized();
-    const pem = await p.takeRootOffline('test');
+    let pem = '';
+    await p.takeRootOffline('test', (exported) => { pem = exported; });
     assert.match(pem, /BEGIN PRIVATE KEY/);
     const root = await s.db.selectFrom('ca_certificates').selectAll().where('kind', '=', 'root').executeTakeFirstOrThrow();
     assert.equal(root.key_enc, null);
@@ -173,7 +174,35 @@ test('ok: --offline-root exports the root key and leaves only the intermediate o
     await p.issue({ csr: (await makeCsr()).csr, service: 'orders', actor: 'test' });
     assert.equal((await p.crl('root')).nextUpdate, Math.floor(clock.now() / 1000) + config.offlineRootCrlTtl);
     assert.equal(config.offlineRootCrlTtl, 180 * 86400);
-    assert.equal(await codeOf(() => p.takeRootOffline('test')), 'conflict');
+    assert.equal(await codeOf(() => p.takeRootOffline('test', () => {})), 'conflict');
+  } finally {
+    await s.close();
+  }
+});
+
+test('fail-keep: when the root key cannot be kept (the file write failed), it stays in the store and nothing is audited', async () => {
+  const { store: s, pki: p } = await freshPki('offline-failed-write');
+  try {
+    await p.ensureInitialized();
+    await assert.rejects(p.takeRootOffline('test', () => { throw new Error('ENOSPC'); }), /ENOSPC/);
+    const root = await s.db.selectFrom('ca_certificates').selectAll().where('kind', '=', 'root').executeTakeFirstOrThrow();
+    assert.notEqual(root.key_enc, null);
+    assert.ok((await p.authority({ fresh: true })).root.key);
+    assert.equal((await s.db.selectFrom('audit_log').select('event').where('event', '=', 'ca.key_exported').execute()).length, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('ok: taking the root offline is audited as ca.key_exported, not ca.initialized', async () => {
+  const { store: s, pki: p } = await freshPki('offline-audit');
+  try {
+    await p.ensureInitialized();
+    await p.takeRootOffline('test', () => {});
+    const events = await s.db.selectFrom('audit_log').select(['event', 'subject', 'reason']).orderBy('seq').execute();
+    const root = await s.db.selectFrom('ca_certificates').select('id').where('kind', '=', 'root').executeTakeFirstOrThrow();
+    assert.deepEqual(events.map((e) => e.event), ['ca.initialized', 'ca.key_exported']);
+    assert.deepEqual({ ...events[1] }, { event: 'ca.key_exported', subject: root.id, reason: 'root_key_exported' });
   } finally {
     await s.close();
   }

@@ -12,8 +12,9 @@ import { x509, crlToPem, randomSerial, fingerprintSha256, certificatesToPem, pri
 import { seal, unseal } from '../shared/sealed.ts';
 import { OctetString } from '@peculiar/asn1-schema';
 import { GatehouseError } from '../shared/errors.ts';
-import type { Executor } from '../store/index.ts';
-import { insertCaCertificate, saveCrl, trustedCaCertificates, type CaKind } from './repository.ts';
+import { caKeyContext, type Executor } from '../store/index.ts';
+import { insertCaCertificate, saveCrl, trustedCaCertificates, everyCaCertificatePem, type CaKind } from './repository.ts';
+import { spkiSha256 } from './csr.ts';
 import { crlNumberOf } from './crl.ts';
 import type { CaCertificateRow } from '../store/index.ts';
 
@@ -49,11 +50,15 @@ export interface Authority {
   rootFingerprint: string;
   /** The CA rows this was loaded from (repository caStateKey): another value means reload. */
   stateKey: string;
+  /** SHA-256 of the SubjectPublicKeyInfo of every CA key this store ever had: never certified as a leaf. */
+  caKeys: ReadonlySet<string>;
   signLeaf(request: LeafRequest): Promise<SignedLeaf>;
 }
 
 export interface LeafRequest {
   publicKeyInfo: asn1.SubjectPublicKeyInfo;
+  /** The same key, DER-encoded, when the caller has it already (saves encoding it again). */
+  spkiDer?: ArrayBuffer | undefined;
   service: string;
   dns: string[];
   ips: string[];
@@ -94,13 +99,9 @@ async function keyId(publicKey: x509.PublicKeyType): Promise<string> {
   return ext.keyId;
 }
 
-function sealContext(id: string): string {
-  return `ca:${id}`;
-}
-
 async function material(deps: AuthorityDeps, row: CaCertificateRow): Promise<CaMaterial> {
   const cert = new x509.X509Certificate(row.cert_pem);
-  const keyPem = row.key_enc === null ? undefined : unseal(deps.masterKey, row.key_enc, sealContext(row.id));
+  const keyPem = row.key_enc === null ? undefined : unseal(deps.masterKey, row.key_enc, caKeyContext(row.id));
   const key = keyPem === undefined ? undefined : await importEcPrivateKey(keyPem);
   const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
   return { id: row.id, kind: row.kind, status: row.status, parentId: row.parent_id, cert, pem: certificatesToPem([cert]), key, keyId: ski?.keyId ?? (await keyId(cert.publicKey)), signer: keyPem === undefined ? undefined : createPrivateKey(keyPem) };
@@ -131,33 +132,54 @@ export async function loadAuthority(deps: AuthorityDeps, stateKey: string): Prom
     intermediatesPem: certificatesToPem(trusted.filter((m) => m.kind === 'intermediate').map((m) => m.cert)),
     rootFingerprint: fingerprintSha256(root.cert),
     stateKey,
+    caKeys: new Set((await everyCaCertificatePem(deps.db)).map((pem) => spkiSha256(AsnConvert.parse(new x509.X509Certificate(pem).publicKey.rawData, asn1.SubjectPublicKeyInfo)))),
     signLeaf: leafSigner(deps, intermediate),
   };
 }
 
 const ECDSA_WITH = { 'SHA-256': ['1.2.840.10045.4.3.2', 'sha256'], 'SHA-384': ['1.2.840.10045.4.3.3', 'sha384'], 'SHA-512': ['1.2.840.10045.4.3.4', 'sha512'] } as const;
 
-const asnExtension = (ext: x509.Extension) => AsnConvert.parse(ext.rawData, asn1.Extension);
+/**
+ * DER that asn1-x509 already encoded, placed as it is into a structure asn1-schema serializes:
+ * a value with `toASN()` (asn1-schema's convertible interface) whose block writes its bytes
+ * through the writer asn1js hands every child block. asn1js re-encodes every node of a structure
+ * on each serialization (~60 for a leaf, and the TBS twice: alone to be signed, then inside the
+ * certificate), which made leaf building most of the cost of issuance; with this the parts that
+ * never change (issuer name, algorithm, constant extensions), the requested key and the signed
+ * TBS are encoded once.
+ */
+function encoded<T>(der: ArrayBuffer): T {
+  const block = {
+    toBER(_sizeOnly?: boolean, writer?: { write(buffer: ArrayBuffer): void }): ArrayBuffer {
+      if (!writer) return der;
+      writer.write(der);
+      return new ArrayBuffer(0);
+    },
+  };
+  return { toASN: () => block, fromASN: () => { throw new TypeError('an encoded value is write-only'); } } as unknown as T;
+}
 
 /**
  * The leaf signing path. It builds the TBSCertificate with the asn1-x509 types @peculiar/x509
- * itself uses, with every constant part (issuer name, basicConstraints, keyUsage, EKU, AKI)
- * prepared once per issuer, and signs with node:crypto (the same OpenSSL that backs WebCrypto):
- * X509CertificateGenerator costs ~1.5–2.5 ms per leaf (re-parsing every extension and the result),
- * which would cap issuance below the 500/s target (bench/pki.ts). The certificate structure
- * is still built and encoded by @peculiar/asn1-x509; nothing here encodes DER by hand.
+ * itself uses, with every constant part (issuer name, signature algorithm, basicConstraints,
+ * keyUsage, EKU, AKI) encoded once per issuer, and signs with node:crypto (the same OpenSSL that
+ * backs WebCrypto): X509CertificateGenerator costs ~1.5–2.5 ms per leaf (re-parsing every
+ * extension and the result), which would cap issuance far below the 1,000/s target
+ * (bench/pki.ts). The structure is still built and encoded by @peculiar/asn1-x509 (and asn1js
+ * under it); nothing here writes a tag or a length. src/pki/leaf-profile.test.ts checks the TBS
+ * byte for byte against X509CertificateGenerator's.
  */
 function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequest) => Promise<SignedLeaf> {
-  const issuerName = AsnConvert.parse(issuer.cert.subjectName.toArrayBuffer(), asn1.Name);
+  const issuerName = encoded<asn1.Name>(issuer.cert.subjectName.toArrayBuffer());
   const hashName = signingAlgorithmFor(issuer.key!).hash as keyof typeof ECDSA_WITH;
   const [algorithmOid, nodeHash] = ECDSA_WITH[hashName];
-  const algorithm = new asn1.AlgorithmIdentifier({ algorithm: algorithmOid });
+  const algorithm = encoded<asn1.AlgorithmIdentifier>(AsnConvert.serialize(new asn1.AlgorithmIdentifier({ algorithm: algorithmOid })));
   const constant = [
-    asnExtension(new x509.BasicConstraintsExtension(false, undefined, true)),
-    asnExtension(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)),
-    asnExtension(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false)),
-  ];
-  const authorityKeyId = asnExtension(new x509.AuthorityKeyIdentifierExtension(issuer.keyId));
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
+  ].map((ext) => encoded<asn1.Extension>(ext.rawData));
+  const authorityKeyId = encoded<asn1.Extension>(new x509.AuthorityKeyIdentifierExtension(issuer.keyId).rawData);
   const issuerNotAfter = Math.floor(issuer.cert.notAfter.getTime() / 1000);
 
   return async (request) => {
@@ -186,7 +208,7 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
         new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1.AttributeValue({ utf8String: request.service }) })]),
         new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.10', value: new asn1.AttributeValue({ utf8String: deps.trustDomain }) })]),
       ]),
-      subjectPublicKeyInfo: request.publicKeyInfo,
+      subjectPublicKeyInfo: request.spkiDer ? encoded<asn1.SubjectPublicKeyInfo>(request.spkiDer) : request.publicKeyInfo,
       extensions: new asn1.Extensions([
         ...constant,
         new asn1.Extension({ extnID: '2.5.29.17', critical: false, extnValue: new OctetString(AsnConvert.serialize(names)) }),
@@ -194,9 +216,9 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
         authorityKeyId,
       ]),
     });
-    const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
-    const signature = sign(nodeHash, tbsDer, { key: issuer.signer, dsaEncoding: 'der' });
-    const certDer = new Uint8Array(AsnConvert.serialize(new asn1.Certificate({ tbsCertificate: tbs, signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })));
+    const tbsDer = AsnConvert.serialize(tbs);
+    const signature = sign(nodeHash, new Uint8Array(tbsDer), { key: issuer.signer, dsaEncoding: 'der' });
+    const certDer = new Uint8Array(AsnConvert.serialize(new asn1.Certificate({ tbsCertificate: encoded<asn1.TBSCertificate>(tbsDer), signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })));
     const pem = x509.PemConverter.encode(certDer, 'CERTIFICATE') + '\n';
     return { der: certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.byteLength) as ArrayBuffer, serial, spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem, issuerId: issuer.id };
   };
@@ -283,7 +305,7 @@ async function storeCa(deps: AuthorityDeps, row: { id: string; kind: CaKind; sta
     retired_at: null,
     dropped_at: null,
     cert_pem: certificatesToPem([cert]),
-    key_enc: keyPem === undefined ? null : seal(deps.masterKey, keyPem, sealContext(row.id)),
+    key_enc: keyPem === undefined ? null : seal(deps.masterKey, keyPem, caKeyContext(row.id)),
     not_after: Math.floor(cert.notAfter.getTime() / 1000),
     created_at: now,
   });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { webcrypto } from 'node:crypto';
+import { webcrypto, createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +111,28 @@ test('fail-algorithm-mismatch: an EC key with an RSA signature algorithm is inva
   const result = await refusal(x509.PemConverter.encode(AsnConvert.serialize(request), 'CERTIFICATE REQUEST'));
   assert.equal(result.code, 'invalid_csr');
   assert.match(result.description, /signature algorithm does not fit its ECDSA key/);
+});
+
+// RSA is checked by node:crypto on the hot path: PKCS#1 v1.5 and PSS signatures, RSA and RSA-PSS keys.
+const rsaCases: Array<[string, string[], string[], 'accepted' | 'invalid_csr']> = [
+  ['RSA-2048 with PKCS#1 v1.5 SHA-256', ['-newkey', 'rsa:2048'], ['-sha256'], 'accepted'],
+  ['RSA-2048 with PSS SHA-256', ['-newkey', 'rsa:2048'], ['-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32'], 'accepted'],
+  ['an RSA-PSS key with PSS SHA-384', ['-newkey', 'rsa-pss', '-pkeyopt', 'rsa_keygen_bits:2048'], ['-sha384', '-sigopt', 'rsa_padding_mode:pss'], 'accepted'],
+  ['RSA-2048 with PSS SHA-1', ['-newkey', 'rsa:2048'], ['-sha1', '-sigopt', 'rsa_padding_mode:pss'], 'invalid_csr'],
+  ['RSA-2048 with PKCS#1 v1.5 SHA-1', ['-newkey', 'rsa:2048'], ['-sha1'], 'invalid_csr'],
+];
+for (const [name, newKey, sign, expected] of rsaCases) {
+  test(`${expected === 'accepted' ? 'ok' : 'fail-weak-digest'}: ${name} is ${expected}`, async () => {
+    assert.equal((await refusal(opensslCsr(newKey, sign))).code, expected);
+  });
+}
+
+test('ok: the names of an openssl CSR are read (CN, DNS, IP, URI) with the key digest', async () => {
+  const pem = opensslCsr(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], ['-addext', 'subjectAltName=DNS:Orders,IP:127.0.0.2,IP:::1,URI:spiffe://td.test/svc/orders']);
+  const parsed = await parseCsr(pem);
+  assert.deepEqual([parsed.commonName, parsed.dns, parsed.ips, parsed.uris, parsed.others], ['orders', ['orders'], ['127.0.0.2', '::1'], ['spiffe://td.test/svc/orders'], []]);
+  const spki = new x509.Pkcs10CertificateRequest(pem).publicKey.rawData;
+  assert.equal(parsed.spkiSha256, createHash('sha256').update(new Uint8Array(spki)).digest('hex'));
 });
 
 test('ok: other name types are read and then refused by the name policy', async () => {

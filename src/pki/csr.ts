@@ -13,14 +13,21 @@
  * - nothing else (e-mail, other name types) is granted.
  */
 import { BlockList, isIP } from 'node:net';
+import { createHash, createPublicKey, verify, constants, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { SubjectPublicKeyInfo, AlgorithmIdentifier, Extensions, SubjectAlternativeName, Name, id_ce_subjectAltName, type GeneralName } from '@peculiar/asn1-x509';
+import { RsaSaPssParams, id_RSASSA_PSS, id_mgf1 } from '@peculiar/asn1-rsa';
 import { x509, spiffeIdFor } from '../x509/index.ts';
 import { GatehouseError } from '../shared/errors.ts';
 
 export interface ParsedCsr {
   /** The requested key, as the structure the leaf embeds. */
   publicKeyInfo: SubjectPublicKeyInfo;
+  /** The same, DER-encoded. */
+  spkiDer: ArrayBuffer;
+  /** SHA-256 (hex) of the DER SubjectPublicKeyInfo: what key reuse is checked by (spkiSha256). */
+  spkiSha256: string;
   commonName: string | undefined;
   dns: string[];
   ips: string[];
@@ -32,81 +39,154 @@ export interface ParsedCsr {
 const invalidCsr = (description: string, detail?: string) => new GatehouseError('invalid_csr', description, detail === undefined ? {} : { detail });
 
 const KEY_TYPES = 'ECDSA P-256/P-384, Ed25519 or RSA ≥ 2048 bits';
-const SUBJECT_ALT_NAME = '2.5.29.17';
-const HASHES = new Set(['SHA-256', 'SHA-384', 'SHA-512']);
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const COMMON_NAME = '2.5.4.3';
 
-type WebAlgorithm = { name: string; namedCurve?: string; modulusLength?: number; hash?: string | { name: string } };
-const hashOf = (algorithm: WebAlgorithm) => (typeof algorithm.hash === 'string' ? algorithm.hash : algorithm.hash?.name);
+/** SHA-256 (hex) of a SubjectPublicKeyInfo's DER: one key, one digest, wherever it appears. */
+export function spkiSha256(spki: SubjectPublicKeyInfo | ArrayBuffer): string {
+  const der = spki instanceof ArrayBuffer ? spki : AsnConvert.serialize(spki);
+  return createHash('sha256').update(new Uint8Array(der)).digest('hex');
+}
+
+/** Key families by node:crypto's asymmetricKeyType, named as WebCrypto does (what messages show). */
+type KeyFamily = 'ECDSA' | 'Ed25519' | 'RSASSA-PKCS1-v1_5' | 'RSA-PSS';
+
+/** The key types we sign for: ECDSA P-256/P-384, Ed25519, RSA (PKCS#1 or PSS-only) ≥ 2048 bits. */
+function keyFamily(key: KeyObject): KeyFamily {
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'ec':
+      if (details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1') return 'ECDSA';
+      break;
+    case 'ed25519':
+      return 'Ed25519';
+    case 'rsa':
+    case 'rsa-pss':
+      if ((details.modulusLength ?? 0) >= 2048) return key.asymmetricKeyType === 'rsa' ? 'RSASSA-PKCS1-v1_5' : 'RSA-PSS';
+      break;
+  }
+  const received = [key.asymmetricKeyType, details.namedCurve, details.modulusLength].filter(Boolean).join(' ');
+  throw invalidCsr(`The CSR key type is not supported: expected ${KEY_TYPES}, received ${received}`);
+}
+
+const HASHES: Record<string, string> = { '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' };
+/** Signature algorithms by OID: the key family they belong to and the hash (SHA-1 and MD5 are absent on purpose). */
+const SIGNATURES: Record<string, { family: KeyFamily; hash: string | null; name: string }> = {
+  '1.2.840.10045.4.3.2': { family: 'ECDSA', hash: 'sha256', name: 'ECDSA with SHA-256' },
+  '1.2.840.10045.4.3.3': { family: 'ECDSA', hash: 'sha384', name: 'ECDSA with SHA-384' },
+  '1.2.840.10045.4.3.4': { family: 'ECDSA', hash: 'sha512', name: 'ECDSA with SHA-512' },
+  '1.2.840.113549.1.1.11': { family: 'RSASSA-PKCS1-v1_5', hash: 'sha256', name: 'RSASSA-PKCS1-v1_5 with SHA-256' },
+  '1.2.840.113549.1.1.12': { family: 'RSASSA-PKCS1-v1_5', hash: 'sha384', name: 'RSASSA-PKCS1-v1_5 with SHA-384' },
+  '1.2.840.113549.1.1.13': { family: 'RSASSA-PKCS1-v1_5', hash: 'sha512', name: 'RSASSA-PKCS1-v1_5 with SHA-512' },
+  '1.3.101.112': { family: 'Ed25519', hash: null, name: 'Ed25519' },
+};
+
+interface SignatureCheck {
+  hash: string | null;
+  /** RSA-PSS: padding and salt length for node:crypto's verify. */
+  pss?: { saltLength: number };
+}
 
 /**
- * Key types we sign for, and a signature algorithm that belongs to the key. Checked BEFORE
- * `verify()`: @peculiar/x509 parses CSRs with P-192, secp256k1 or DSA keys but its verify()
- * throws on them (STACK-NOTES), and a mismatched pair (an EC key "signed" with RSA) must be
- * refused as such rather than reach WebCrypto.
+ * A signature algorithm that belongs to the key (an EC key "signed" with RSA is refused as such,
+ * before any verification) with SHA-256/384/512; RSA-PSS parameters must name one of those for
+ * both the digest and MGF1.
  */
-function checkKeyAndSignature(request: x509.Pkcs10CertificateRequest): void {
-  const key = request.publicKey.algorithm as WebAlgorithm;
-  const keyOk =
-    (key.name === 'ECDSA' && (key.namedCurve === 'P-256' || key.namedCurve === 'P-384')) ||
-    key.name === 'Ed25519' ||
-    ((key.name === 'RSASSA-PKCS1-v1_5' || key.name === 'RSA-PSS') && (key.modulusLength ?? 0) >= 2048);
-  if (!keyOk) {
-    const received = [key.name, key.namedCurve, key.modulusLength].filter(Boolean).join(' ');
-    throw invalidCsr(`The CSR key type is not supported: expected ${KEY_TYPES}, received ${received}`);
+function signatureCheck(algorithm: { algorithm: string; parameters?: ArrayBuffer | null }, family: KeyFamily): SignatureCheck {
+  const allowed: KeyFamily[] = family === 'RSA-PSS' ? ['RSA-PSS'] : family === 'RSASSA-PKCS1-v1_5' ? ['RSASSA-PKCS1-v1_5', 'RSA-PSS'] : [family];
+  const refuse = (received: string) =>
+    invalidCsr(`The CSR signature algorithm does not fit its ${family} key: expected ${allowed.join(' or ')}${family === 'Ed25519' ? '' : ' with SHA-256/384/512'}, received ${received}`);
+  if (algorithm.algorithm === id_RSASSA_PSS) {
+    if (!allowed.includes('RSA-PSS')) throw refuse('RSA-PSS');
+    let params: RsaSaPssParams;
+    let mgfHash: string | undefined;
+    try {
+      params = algorithm.parameters ? AsnConvert.parse(algorithm.parameters, RsaSaPssParams) : new RsaSaPssParams();
+      // MGF1's parameter is the AlgorithmIdentifier of its hash.
+      mgfHash = params.maskGenAlgorithm.parameters ? HASHES[AsnConvert.parse(params.maskGenAlgorithm.parameters, AlgorithmIdentifier).algorithm] : undefined;
+    } catch (error) {
+      throw invalidCsr('The CSR signature algorithm parameters cannot be parsed', (error as Error).message);
+    }
+    const hash = HASHES[params.hashAlgorithm.algorithm];
+    if (!hash || params.maskGenAlgorithm.algorithm !== id_mgf1 || mgfHash !== hash) throw refuse(`RSA-PSS with ${params.hashAlgorithm.algorithm}`);
+    return { hash, pss: { saltLength: params.saltLength } };
   }
-  const signature = request.signatureAlgorithm as WebAlgorithm;
-  const family = key.name === 'RSA-PSS' ? ['RSA-PSS'] : key.name === 'RSASSA-PKCS1-v1_5' ? ['RSASSA-PKCS1-v1_5', 'RSA-PSS'] : [key.name];
-  const hashOk = signature.name === 'Ed25519' || HASHES.has(hashOf(signature) ?? '');
-  if (!family.includes(signature.name) || !hashOk) {
-    const received = [signature.name, hashOf(signature)].filter(Boolean).join(' with ');
-    throw invalidCsr(`The CSR signature algorithm does not fit its ${key.name} key: expected ${family.join(' or ')}${key.name === 'Ed25519' ? '' : ' with SHA-256/384/512'}, received ${received}`);
+  const known = SIGNATURES[algorithm.algorithm];
+  if (!known || !allowed.includes(known.family)) throw refuse(known?.name ?? algorithm.algorithm);
+  return { hash: known.hash };
+}
+
+function generalName(name: GeneralName, into: ParsedCsr): void {
+  if (name.dNSName !== undefined) into.dns.push(name.dNSName.toLowerCase());
+  else if (name.iPAddress !== undefined) into.ips.push(name.iPAddress);
+  else if (name.uniformResourceIdentifier !== undefined) into.uris.push(name.uniformResourceIdentifier);
+  else if (name.rfc822Name !== undefined) into.others.push(`email:${name.rfc822Name}`);
+  else if (name.directoryName !== undefined) into.others.push(`dn:${new x509.Name(name.directoryName).toString()}`);
+  else if (name.otherName !== undefined) into.others.push(`otherName:${name.otherName.typeId}`);
+  else if (name.registeredID !== undefined) into.others.push(`id:${name.registeredID}`);
+  else into.others.push('x400Address or ediPartyName');
+}
+
+/** Requested names: the subject CN and the subjectAltName of every extensionRequest attribute. */
+function requestedNames(subject: Name, attributes: Array<{ type: string; values: ArrayBuffer[] }>, into: ParsedCsr): void {
+  const cns = subject.flatMap((rdn) => rdn.filter((attribute) => attribute.type === COMMON_NAME)).map((attribute) => attribute.value.toString());
+  into.commonName = cns[0];
+  if (cns.length > 1) into.others.push('second CN');
+  for (const attribute of attributes) {
+    if (attribute.type !== EXTENSION_REQUEST) continue;
+    for (const value of attribute.values) {
+      for (const extension of AsnConvert.parse(value, Extensions)) {
+        if (extension.extnID !== id_ce_subjectAltName) continue;
+        for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName)) generalName(name, into);
+      }
+    }
   }
 }
 
 /**
- * Parses a PEM CSR with @peculiar/x509 (`Pkcs10CertificateRequest`), checks its key type and
- * signature algorithm, then its self-signature (`verify()`). Throws `invalid_csr`.
+ * Parses a PEM CSR and checks it: the key type (node:crypto reads the SubjectPublicKeyInfo), a
+ * signature algorithm that fits the key, then the self-signature over the exact signed bytes
+ * (node:crypto `verify`). Throws `invalid_csr`. The structure is decoded with
+ * @peculiar/asn1-csr / asn1-x509 (the types @peculiar/x509 itself builds on): its
+ * `Pkcs10CertificateRequest` re-decodes attributes and imports the key into WebCrypto on every
+ * call, about 1 ms per CSR — half the CA's issuance budget (bench/pki.ts).
  */
 export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
   if (typeof pem !== 'string' || !pem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
     throw invalidCsr('Expected a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)');
   }
-  let request: x509.Pkcs10CertificateRequest;
+  let request: CertificationRequest;
+  let spkiDer: ArrayBuffer;
+  let key: KeyObject;
   try {
-    request = new x509.Pkcs10CertificateRequest(x509.PemConverter.decodeFirst(pem));
-    // Both getters decode lazily: make a malformed key or algorithm fail here, as a parse error.
-    void request.publicKey.algorithm;
-    void request.signatureAlgorithm;
+    request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest);
+    spkiDer = AsnConvert.serialize(request.certificationRequestInfo.subjectPKInfo);
+    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
   } catch (error) {
+    if (error instanceof GatehouseError) throw error;
     throw invalidCsr('The CSR cannot be parsed', (error as Error).message);
   }
-  checkKeyAndSignature(request);
+  const check = signatureCheck(request.signatureAlgorithm, keyFamily(key));
+  const signed = request.certificationRequestInfoRaw;
   let valid: boolean;
   try {
-    valid = await request.verify();
+    if (!signed) throw new Error('the signed part of the CSR is missing');
+    const signature = new Uint8Array(request.signature);
+    valid = check.pss
+      ? verify(check.hash, new Uint8Array(signed), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: check.pss.saltLength }, signature)
+      : verify(check.hash, new Uint8Array(signed), key, signature);
   } catch (error) {
     throw invalidCsr('The CSR signature cannot be verified', (error as Error).message);
   }
   if (!valid) throw invalidCsr('The CSR signature is invalid');
 
-  const names: ParsedCsr = { publicKeyInfo: AsnConvert.parse(request.publicKey.rawData, SubjectPublicKeyInfo), commonName: undefined, dns: [], ips: [], uris: [], others: [] };
+  const parsed: ParsedCsr = { publicKeyInfo: request.certificationRequestInfo.subjectPKInfo, spkiDer, spkiSha256: spkiSha256(spkiDer), commonName: undefined, dns: [], ips: [], uris: [], others: [] };
   try {
-    const cns = request.subjectName.getField('CN');
-    names.commonName = cns[0];
-    if (cns.length > 1) names.others.push('second CN');
-    for (const extension of request.getExtensions(SUBJECT_ALT_NAME)) {
-      const san = extension instanceof x509.SubjectAlternativeNameExtension ? extension : new x509.SubjectAlternativeNameExtension(extension.rawData);
-      for (const name of san.names.items) {
-        if (name.type === 'dns') names.dns.push(name.value.toLowerCase());
-        else if (name.type === 'ip') names.ips.push(name.value);
-        else if (name.type === 'url') names.uris.push(name.value);
-        else names.others.push(`${name.type}:${name.value}`);
-      }
-    }
+    requestedNames(request.certificationRequestInfo.subject, request.certificationRequestInfo.attributes, parsed);
   } catch (error) {
     throw invalidCsr('The CSR names cannot be parsed', (error as Error).message);
   }
-  return names;
+  return parsed;
 }
 
 export { SubjectPublicKeyInfo };

@@ -7,7 +7,7 @@ import { webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/index.ts';
-import type { Store } from '../store/index.ts';
+import { isUniqueViolation, caKeyContext, type Store } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { EventBus } from '../events/types.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -19,7 +19,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { generateAuthority, importAuthority, loadAuthority, type Authority, type AuthorityDeps, type ImportRequest } from './authority.ts';
 import { enroll, renew, issueDirect, signAndRecord, leafTtl, type IssuanceDeps, type IssuedCertificate } from './issuance.ts';
-import { namePolicy } from './csr.ts';
+import { namePolicy, spkiSha256 } from './csr.ts';
 import { mintJoinToken, type MintedJoinToken } from './provisioners/join-token.ts';
 import { revoke, type RevokeRequest, type RevokeResult } from './revocation.ts';
 import { crlDocument, refreshCrls, signCrl } from './crl.ts';
@@ -30,7 +30,7 @@ import type { CertificateRow } from '../store/index.ts';
 export { createPkiTlsListener, type PkiTlsListener } from './tls-listener.ts';
 export { registerPkiRoutes } from './api.ts';
 export { parseJoinToken } from './provisioners/join-token.ts';
-export { crlNumberOf } from './crl.ts';
+export { crlNumberOf, REVOCATION_REASONS } from './crl.ts';
 export type { IssuedCertificate, MintedJoinToken, RevokeResult, Authority, RotationPhase, RotationResult };
 export { RESERVED_SERVICE } from '../x509/index.ts';
 
@@ -93,8 +93,12 @@ export interface Pki {
   readonly checkIntervalMs: number;
   status(): Promise<CaStatus>;
   importAuthority(request: ImportRequest, actor: string): Promise<Authority>;
-  /** Signs a last long-lived root CRL, removes the root key from the store and returns it (PEM). */
-  takeRootOffline(actor: string): Promise<string>;
+  /**
+   * Hands the root key (PEM) to `keep` (which must store it durably, e.g. write and fsync a
+   * file), and only once that succeeded signs a last long-lived root CRL and removes the key from
+   * the store. A failing `keep` changes nothing: the root is never lost between the two.
+   */
+  takeRootOffline(actor: string, keep: (pem: string) => Promise<void> | void): Promise<void>;
   /** One phase of a CA rotation (./rotation.ts). */
   rotate(phase: RotationPhase, actor: string): Promise<RotationResult>;
   mintJoinToken(request: { service: string; ttlSeconds?: number | undefined; createdBy: string }): Promise<MintedJoinToken>;
@@ -185,6 +189,11 @@ export function createPki(deps: PkiDeps): Pki {
         const created = await generateAuthority(authorityDeps(trx));
         await deps.audit.record({ event: 'ca.initialized', actor, subject: created.rootId, data: { intermediate: created.intermediateId, mode: 'generated' } }, trx);
         return created;
+      }).catch((error: unknown) => {
+        // PostgreSQL (read committed) lets both see no root: the one-active-root index refuses
+        // the second, which then uses the CA the first created.
+        if (isUniqueViolation(error)) return undefined;
+        throw error;
       });
       const loaded = await authority({ fresh: true });
       await refreshCrls(store.db, loaded.trusted, { now: seconds(), crlTtl: config.crlTtl, force: ids !== undefined });
@@ -226,20 +235,19 @@ export function createPki(deps: PkiDeps): Pki {
       deps.logger.info(ids, 'CA imported');
       return loaded;
     },
-    async takeRootOffline(actor) {
+    async takeRootOffline(actor, keep) {
       const a = await authority({ fresh: true });
       if (!a.root.key) throw new GatehouseError('conflict', 'The root key is already offline');
-      const pem = await privateKeyToPem(await exportableRootKey(deps.masterKey, a.root.id, store));
+      await keep(await privateKeyToPem(await exportableRootKey(deps.masterKey, a.root.id, store)));
       // The root signs nothing more while offline: publish a root CRL valid for
       // pki.offlineRootCrlTtl (never past the root's expiry); re-sign it with the key before then.
       const nextUpdate = Math.min(seconds() + config.offlineRootCrlTtl, Math.floor(a.root.cert.notAfter.getTime() / 1000));
       await store.transaction(async (trx) => {
         await signCrl(trx, a.root, { now: seconds(), crlTtl: config.crlTtl, nextUpdate });
         await clearCaKey(trx, a.root.id);
-        await deps.audit.record({ event: 'ca.initialized', actor, subject: a.root.id, reason: 'root_key_exported', data: { mode: 'offline_root', crlNextUpdate: nextUpdate } }, trx);
+        await deps.audit.record({ event: 'ca.key_exported', actor, subject: a.root.id, reason: 'root_key_exported', data: { crlNextUpdate: nextUpdate } }, trx);
       });
       cached = undefined;
-      return pem;
     },
     async rotate(phase, actor) {
       const a = await authority({ fresh: true });
@@ -270,7 +278,7 @@ export function createPki(deps: PkiDeps): Pki {
       const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
       const publicKeyInfo = AsnConvert.parse(await webcrypto.subtle.exportKey('spki', keys.publicKey), SubjectPublicKeyInfo);
       const split = { dns: names.filter((n) => isIP(n) === 0), ips: names.filter((n) => isIP(n) !== 0) };
-      const issued = await signAndRecord(issuanceDeps, a, publicKeyInfo, service, split, leafTtl(config, undefined), actor);
+      const issued = await signAndRecord(issuanceDeps, a, { publicKeyInfo, spkiSha256: spkiSha256(publicKeyInfo) }, service, split, leafTtl(config, undefined), actor);
       return { key: await privateKeyToPem(keys.privateKey), cert: issued.certificate, serial: issued.serial, notBefore: issued.notBefore, notAfter: issued.notAfter };
     },
     revoke: (request) => revoke({ store, audit: deps.audit, events: deps.events, logger: deps.logger, authority, crlTtl: config.crlTtl, now }, request),
@@ -295,7 +303,7 @@ export function createPki(deps: PkiDeps): Pki {
 async function exportableRootKey(masterKey: Buffer, id: string, store: Store): Promise<CryptoKey> {
   const row = await store.db.selectFrom('ca_certificates').select('key_enc').where('id', '=', id).executeTakeFirstOrThrow();
   if (!row.key_enc) throw new GatehouseError('conflict', 'The root key is already offline');
-  return importEcPrivateKey(unseal(masterKey, row.key_enc, `ca:${id}`), true);
+  return importEcPrivateKey(unseal(masterKey, row.key_enc, caKeyContext(id)), true);
 }
 
 

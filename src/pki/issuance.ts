@@ -11,6 +11,7 @@ import type { AuditEntry, AuditLog } from '../events/audit.ts';
 import type { Executor, Store } from '../store/index.ts';
 import type { Authority, SignedLeaf } from './authority.ts';
 import { authorizeNames, parseCsr, type NamePolicy, type ParsedCsr } from './csr.ts';
+import { keyRefusal, keyNotAllowed } from './key-reuse.ts';
 import { insertCertificate } from './repository.ts';
 import { isReservedService } from '../x509/index.ts';
 import { redeemJoinToken } from './provisioners/join-token.ts';
@@ -20,7 +21,7 @@ export interface IssuanceDeps {
   store: Store;
   audit: AuditLog;
   authority: () => Promise<Authority>;
-  limits: { leafTtl: number; maxLeafTtl: number };
+  limits: { leafTtl: number; maxLeafTtl: number; /** pki.renewalGrace, seconds. */ renewalGrace?: number };
   /** Which DNS/IP SANs a workload may have (pki.dnsSuffixes, pki.allowLoopbackNames, pki.serverNames), compiled. */
   names: NamePolicy;
   now: () => number;
@@ -46,7 +47,7 @@ export function leafTtl(limits: { leafTtl: number; maxLeafTtl: number }, request
   return Math.min(requested, limits.maxLeafTtl);
 }
 
-async function record(trx: Executor, leaf: SignedLeaf, service: string, names: { dns: string[]; ips: string[] }, requestedBy: string, now: number): Promise<void> {
+async function record(trx: Executor, leaf: SignedLeaf, service: string, names: { dns: string[]; ips: string[] }, requestedBy: string, now: number, spkiSha256: string): Promise<void> {
   await insertCertificate(trx, {
     serial: leaf.serial,
     service,
@@ -61,6 +62,7 @@ async function record(trx: Executor, leaf: SignedLeaf, service: string, names: {
     cert_pem: leaf.pem,
     created_at: now,
     issuer_id: leaf.issuerId,
+    spki_sha256: spkiSha256,
   });
 }
 
@@ -129,8 +131,14 @@ async function issueUnderGrant(
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip, reason: names.code, data: { flow, detail: names.description } }, trx);
       return { ok: false, error: names };
     }
-    const leaf = await authority.signLeaf({ publicKeyInfo: (csr as ParsedCsr).publicKeyInfo, service: grant.service, ...names, ttlSeconds: ttl });
-    await record(trx, leaf, grant.service, names, grant.requestedBy, now);
+    const parsed = csr as ParsedCsr;
+    const keyProblem = await keyRefusal(trx, authority.caKeys, parsed.spkiSha256, grant.service);
+    if (keyProblem) {
+      await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip, reason: keyProblem.reason, data: { flow, detail: keyProblem.detail, spkiSha256: parsed.spkiSha256 } }, trx);
+      return { ok: false, error: keyNotAllowed(keyProblem.reason, keyProblem.detail) };
+    }
+    const leaf = await authority.signLeaf({ publicKeyInfo: parsed.publicKeyInfo, spkiDer: parsed.spkiDer, service: grant.service, ...names, ttlSeconds: ttl });
+    await record(trx, leaf, grant.service, names, grant.requestedBy, now, parsed.spkiSha256);
     await deps.audit.record({ ...grant.issuedAudit(leaf, names), ip }, trx);
     return { ok: true, result: issued(leaf, grant.service) };
   });
@@ -159,19 +167,20 @@ export function enroll(deps: IssuanceDeps, request: { token: string; csr: unknow
 
 export function renew(deps: IssuanceDeps, request: { socket: TLSSocket; csr: unknown; ttl?: number | undefined; ip?: string | undefined }): Promise<IssuedCertificate> {
   return issueUnderGrant(deps, request, 'renew', async (trx, authority) => {
-    const grant = await authorizeRenewal(trx, request.socket, authority.trustDomain, deps.now());
+    const grant = await authorizeRenewal(trx, request.socket, authority, deps.now(), (deps.limits.renewalGrace ?? 0) * 1000);
     if (!grant.ok) {
       return {
         ok: false,
         refusal: { actor: grant.serial ? `renewal:${grant.serial}` : null, subject: grant.service ?? null, reason: grant.reason, data: { flow: 'renew', detail: grant.detail } },
-        error: new GatehouseError('certificate_rejected', undefined, { detail: `${grant.reason}: ${grant.detail}` }),
+        // The reason is about the caller's own certificate: the SDK re-enrolls on `expired` / `unknown_certificate`.
+        error: new GatehouseError('certificate_rejected', undefined, { detail: `${grant.reason}: ${grant.detail}`, extensions: { reason: grant.reason } }),
       };
     }
     return {
       ok: true,
       service: grant.service,
       requestedBy: grant.requestedBy,
-      issuedAudit: (leaf) => ({ event: 'cert.renewed', actor: grant.requestedBy, subject: leaf.serial, data: { service: grant.service, previous: grant.serial, notAfter: leaf.notAfter } }),
+      issuedAudit: (leaf) => ({ event: 'cert.renewed', actor: grant.requestedBy, subject: leaf.serial, data: { service: grant.service, previous: grant.serial, notAfter: leaf.notAfter, ...(grant.expiredFor ? { expiredFor: grant.expiredFor } : {}) } }),
     };
   });
 }
@@ -183,15 +192,21 @@ export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; s
   const ttl = leafTtl(deps.limits, request.ttl);
   const csr = await parseCsr(request.csr);
   const names = authorizeNames(csr, { trustDomain: authority.trustDomain, service: request.service }, deps.names);
-  return signAndRecord(deps, authority, csr.publicKeyInfo, request.service, names, ttl, request.actor);
+  return signAndRecord(deps, authority, csr, request.service, names, ttl, request.actor);
 }
 
-/** Signs a leaf for a key the service holds itself (no CSR; the name policy is ours to choose). */
-export async function signAndRecord(deps: IssuanceDeps, authority: Authority, publicKeyInfo: ParsedCsr['publicKeyInfo'], service: string, names: GrantedNames, ttl: number, actor: string): Promise<IssuedCertificate> {
+/**
+ * Signs a leaf for a key without a grant flow: a CSR an operator gave (`ca issue`), or a key the
+ * service holds itself (its TLS listener; the name policy is ours to choose). The key rules
+ * apply the same (./key-reuse.ts): a refusal throws `key_not_allowed`.
+ */
+export async function signAndRecord(deps: IssuanceDeps, authority: Authority, key: Pick<ParsedCsr, 'publicKeyInfo' | 'spkiSha256'> & { spkiDer?: ArrayBuffer | undefined }, service: string, names: GrantedNames, ttl: number, actor: string): Promise<IssuedCertificate> {
   const now = Math.floor(deps.now() / 1000);
   return deps.store.transaction(async (trx) => {
-    const leaf = await authority.signLeaf({ publicKeyInfo, service, ...names, ttlSeconds: ttl });
-    await record(trx, leaf, service, names, actor, now);
+    const keyProblem = await keyRefusal(trx, authority.caKeys, key.spkiSha256, service);
+    if (keyProblem) throw keyNotAllowed(keyProblem.reason, keyProblem.detail);
+    const leaf = await authority.signLeaf({ publicKeyInfo: key.publicKeyInfo, spkiDer: key.spkiDer, service, ...names, ttlSeconds: ttl });
+    await record(trx, leaf, service, names, actor, now, key.spkiSha256);
     await deps.audit.record({ event: 'cert.issued', actor, subject: leaf.serial, data: { service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }, trx);
     return issued(leaf, service);
   });

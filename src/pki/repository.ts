@@ -30,6 +30,25 @@ export function findCertificate(db: Executor, serial: string): Promise<Certifica
   return db.selectFrom('certificates').selectAll().where('serial', '=', serial).executeTakeFirst();
 }
 
+/**
+ * A certificate of this key (SHA-256 of its SubjectPublicKeyInfo) for another service, else a
+ * revoked one of the same service; undefined if none. Two index ranges (certificates_spki), so a
+ * key certified many times for its own service costs no scan.
+ */
+export function conflictingCertificate(db: Executor, spkiSha256: string, service: string): Promise<Pick<CertificateRow, 'serial' | 'service' | 'status'> | undefined> {
+  const ofKey = () => db.selectFrom('certificates').select(['serial', 'service', 'status']).where('spki_sha256', '=', spkiSha256);
+  return ofKey()
+    .where((eb) => eb.or([eb('service', '<', service), eb('service', '>', service)]))
+    .unionAll(ofKey().where('service', '=', service).where('status', '=', 'revoked'))
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** The certificate of every CA this store ever had (dropped ones too): their keys are never certified as leaves. */
+export async function everyCaCertificatePem(db: Executor): Promise<string[]> {
+  return (await db.selectFrom('ca_certificates').select('cert_pem').execute()).map((r) => r.cert_pem);
+}
+
 export function listCertificates(db: Executor, filter: { service?: string | undefined; status?: 'valid' | 'revoked' | undefined; unexpiredAt?: number | undefined; limit?: number }): Promise<CertificateRow[]> {
   let q = db.selectFrom('certificates').selectAll().orderBy('created_at', 'desc').orderBy('serial');
   if (filter.service !== undefined) q = q.where('service', '=', filter.service);
@@ -91,16 +110,17 @@ export function findCrl(db: Executor, caId: string) {
 
 /** Stores a CRL unless a newer one (higher cRLNumber) is already there (two signers racing). */
 export async function saveCrl(db: Executor, row: { ca_id: string; crl_number: number; crl_pem: string; this_update: number; next_update: number }): Promise<void> {
-  const updated = await db
-    .updateTable('ca_crls')
-    .set({ crl_number: row.crl_number, crl_pem: row.crl_pem, this_update: row.this_update, next_update: row.next_update })
-    .where('ca_id', '=', row.ca_id)
-    .where('crl_number', '<', row.crl_number)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) {
-    const existing = await findCrl(db, row.ca_id);
-    if (!existing) await db.insertInto('ca_crls').values(row).execute();
-  }
+  // One statement: two processes storing the first CRL of a CA at once must not collide.
+  await db
+    .insertInto('ca_crls')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .column('ca_id')
+        .doUpdateSet({ crl_number: row.crl_number, crl_pem: row.crl_pem, this_update: row.this_update, next_update: row.next_update })
+        .where('ca_crls.crl_number', '<', row.crl_number),
+    )
+    .execute();
 }
 
 /** CA rows still trusted: active, next, and retired ones not dropped yet (leaves under them still valid). */

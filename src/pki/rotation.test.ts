@@ -142,7 +142,7 @@ test('ok: intermediate-only rotation under the same root; a retired intermediate
 test('fail-root-offline: an intermediate rotation needs the root key', async () => {
   const { pki } = await instance('intermediate-offline');
   await pki.ensureInitialized();
-  await pki.takeRootOffline('test');
+  await pki.takeRootOffline('test', () => {});
   assert.equal(await codeOf(() => pki.rotate('intermediate', 'test')), 'conflict');
 });
 
@@ -152,7 +152,7 @@ test('fail-offline-root-resign: a running instance never re-signs the root CRL o
   await service.ensureInitialized();
   assert.ok((await service.authority()).root.key, 'the running service holds the root key');
   const offlineAt = Math.floor(clock.now() / 1000);
-  await cli.takeRootOffline('test');
+  await cli.takeRootOffline('test', () => {});
   const last = await cli.crl('root');
   assert.equal(last.nextUpdate, offlineAt + config.offlineRootCrlTtl, 'the last root CRL lasts pki.offlineRootCrlTtl');
   // Past half the CRL lifetime the service re-signs what is due — not the root's CRL.

@@ -38,10 +38,10 @@ export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; 
   const secureOptions = (c: ServerCredentials) => ({ key: c.key, cert: c.cert, ca: authority.bundlePem });
 
   // Every client is the Gatehouse SDK (or the CLI's openssl/curl equivalents): TLS 1.3 only.
+  // Clients connect directly (mTLS cannot pass a proxy), so no X-Forwarded-For is believed here.
   const app = createHttpApp({
     logger: options.logger,
     bodyLimit: options.bodyLimit,
-    trustProxy: false,
     https: { ...secureOptions(credentials), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' },
     ...(options.refusals ? { refusals: options.refusals } : {}),
   });

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePolicy, compilePermissions, can, etagMatches } from './index.ts';
+import { compilePolicy, compilePermissions, can } from './index.ts';
 
 const roles = {
   admin: ['*'],
@@ -70,16 +70,4 @@ describe('policy version', () => {
     const server = compilePolicy(roles);
     assert.equal(compilePolicy(server.document.roles).version, server.version);
   });
-});
-
-describe('etagMatches', () => {
-  const cases: Array<[string, string | undefined, boolean]> = [
-    ['ok: exact', '"abc"', true],
-    ['ok: weak form matches for If-None-Match', 'W/"abc"', true],
-    ['ok: list', '"x", "abc"', true],
-    ['ok: star', '*', true],
-    ['fail-mismatch: other tag', '"abd"', false],
-    ['fail-mismatch: absent', undefined, false],
-  ];
-  for (const [name, header, expected] of cases) test(name, () => assert.equal(etagMatches(header, '"abc"'), expected));
 });

@@ -22,13 +22,18 @@ export interface CaTls {
 }
 
 export class CaRequestError extends Error {
+  /** HTTP status of the CA's refusal; undefined when the CA was not reached. */
   readonly status: number | undefined;
+  /** Problem code, e.g. `certificate_rejected`. */
   readonly code: string | undefined;
-  constructor(message: string, status?: number, code?: string, options?: ErrorOptions) {
+  /** The problem's `reason` member, e.g. `expired` or `unknown_certificate` for a refused renewal. */
+  readonly reason: string | undefined;
+  constructor(message: string, status?: number, code?: string, options?: ErrorOptions & { reason?: string | undefined }) {
     super(message, options);
     this.name = 'CaRequestError';
     this.status = status;
     this.code = code;
+    this.reason = options?.reason;
   }
 }
 
@@ -92,13 +97,15 @@ export async function caCall(agent: Agent, url: string, init: { method?: 'GET' |
 export function expectOk(response: CaResponse, what: string): CaResponse {
   if (response.status >= 200 && response.status < 300) return response;
   let code: string | undefined;
+  let reason: string | undefined;
   let detail = response.body.slice(0, 200);
   try {
-    const problem = JSON.parse(response.body) as { code?: string; detail?: string; title?: string };
+    const problem = JSON.parse(response.body) as { code?: string; reason?: unknown; detail?: string; title?: string };
     code = problem.code;
+    reason = typeof problem.reason === 'string' ? problem.reason : undefined;
     detail = problem.detail ?? problem.title ?? detail;
   } catch { /* not JSON */ }
-  throw new CaRequestError(`${what} refused by the CA (${response.status}${code ? ` ${code}` : ''}): ${detail}`, response.status, code);
+  throw new CaRequestError(`${what} refused by the CA (${response.status}${code ? ` ${code}` : ''}${reason ? `: ${reason}` : ''}): ${detail}`, response.status, code, { reason });
 }
 
 /**

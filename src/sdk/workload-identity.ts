@@ -1,97 +1,28 @@
 /**
  * A workload's identity: enrolls with a join token (its key is generated here and never leaves
  * the process: the CA gets a CSR), holds key + chain, renews over mTLS at about two thirds of
- * the lifetime (retries with exponential backoff and jitter, keeps serving with the current
- * certificate meanwhile), and reloads the trust bundle and CRLs every few seconds (ETag, so an
- * unchanged document costs a 304). Emits 'changed' when anything a TLS context uses changes.
+ * the lifetime (retries with exponential backoff and jitter, never scheduled past the
+ * certificate's expiry, keeps serving with the current certificate meanwhile), and reloads the
+ * trust bundle and CRLs every few seconds (ETag, so an unchanged document costs a 304). A
+ * reload that reaches a CA the last renewal could not reach renews at once. Once the certificate
+ * has expired (or the CA no longer knows it), renewal is still tried (the CA may allow it within
+ * `pki.renewalGrace`), and when refused the workload enrolls again with a fresh join token from
+ * `joinTokenFile` / `joinTokenEnv` (./join-token-source.ts). Emits 'changed' when anything a TLS
+ * context uses changes.
  */
 import { EventEmitter } from 'node:events';
 import type { Agent } from 'undici';
-import type { Registry } from 'prom-client';
-import { x509, parseCertificates, generateKeyAndCsr, checkLeaf, parseJoinToken } from '../x509/index.ts';
-import { retryDelay, renewalDelay, type RetryPolicy } from '../shared/backoff.ts';
+import { x509, parseCertificates, generateKeyAndCsr, checkLeaf, parseJoinToken, fingerprintSha256 } from '../x509/index.ts';
+import { retryDelay, retryDelayWithin, renewalDelay, type RetryPolicy } from '../shared/backoff.ts';
 import { reportExpiry } from './expiry-metric.ts';
 import { bootstrapRoot, caAgent, caCall, expectOk, CaRequestError } from './ca-client.ts';
 import { buildTrust, type TrustState } from './trust.ts';
-
-export interface SdkLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import { joinTokenSource } from './join-token-source.ts';
+import type { SdkLogger, WorkloadIdentityOptions, IdentityEvent, WorkloadIdentity } from './workload-identity-types.ts';
 
 const silent: SdkLogger = { info() {}, warn() {}, error() {} };
 
-export interface WorkloadIdentityOptions {
-  /** https URL of the Gatehouse CA TLS listener, e.g. https://localhost:8443. */
-  caUrl: string;
-  service: string;
-  /** From `gatehouse ca token --service <service>`; carries the root fingerprint to pin. */
-  joinToken: string;
-  /** Overrides the fingerprint carried by the token. */
-  caFingerprint?: string;
-  /** PEM roots to trust instead of pinning a fingerprint. */
-  caBundle?: string;
-  dnsNames?: string[];
-  ipAddresses?: string[];
-  /** Requested lifetime in seconds (the CA caps it). */
-  ttl?: number;
-  /** Fraction of the lifetime after which to renew. Default 2/3. */
-  renewAt?: number;
-  /** Remaining fraction of the lifetime below which expiry is "close" (logged). Default 1/6. */
-  warnAt?: number;
-  /** How often to reload the bundle and CRLs, ms. Default 5000. */
-  refreshInterval?: number;
-  /** Renewal retries: initialDelay 1000 ms doubling up to maxDelay 30 000 ms, `equal` jitter ([d/2, d]) or `full` ([0, d]). */
-  retry?: { initialDelay?: number; maxDelay?: number; jitter?: 'full' | 'equal' };
-  logger?: SdkLogger;
-  /** prom-client registry for `gatehouse_workload_certificate_expiry_seconds`. */
-  registry?: Registry;
-  /**
-   * How long past its nextUpdate a CRL is still trusted, ms. Default 24 h. Beyond it the
-   * revocation status of peers is unknown: createMtlsServer refuses callers (503) and mtlsAgent
-   * refuses servers until a fresh CRL arrives (a CA outage shorter than this changes nothing).
-   */
-  maxCrlStaleness?: number;
-}
-
-export interface Credentials {
-  key: string;
-  /** Leaf + intermediate. */
-  cert: string;
-  /** Roots to trust. */
-  ca: string;
-}
-
-export type IdentityEvent =
-  | { type: 'renewed'; serial: string; notAfter: Date }
-  | { type: 'trust'; revoked: number }
-  | { type: 'renewal_failed'; attempt: number; error: Error; retryIn: number }
-  | { type: 'expiring'; secondsLeft: number }
-  | { type: 'crl_stale'; nextUpdate: Date; reason: string };
-
-export interface WorkloadIdentity {
-  readonly service: string;
-  readonly spiffeId: string;
-  readonly trustDomain: string;
-  readonly serial: string;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
-  /** Bumps on every change of credentials or trust. */
-  readonly version: number;
-  credentials(): Credentials;
-  isRevoked(serial: string): boolean;
-  /** Why peers cannot be trusted now (a CRL more than `maxCrlStaleness` past nextUpdate), or undefined. */
-  crlStale(): string | undefined;
-  /** Seconds until the current certificate expires. */
-  expiresIn(): number;
-  renewNow(): Promise<void>;
-  refreshTrust(): Promise<boolean>;
-  on(event: 'changed', listener: (event: IdentityEvent) => void): void;
-  on(event: 'renewal_failed' | 'expiring' | 'crl_stale', listener: (event: IdentityEvent) => void): void;
-  off(event: string, listener: (event: IdentityEvent) => void): void;
-  close(): Promise<void>;
-}
+export type { SdkLogger, WorkloadIdentityOptions, Credentials, IdentityEvent, WorkloadIdentity } from './workload-identity-types.ts';
 
 interface Held {
   key: string;
@@ -101,6 +32,14 @@ interface Held {
   serial: string;
   spiffeId: string;
   trustDomain: string;
+}
+
+/** The CA will not renew the certificate and no fresh join token is there to enroll again with. */
+class NoFreshJoinToken extends Error {
+  constructor(cause: unknown) {
+    super(`${(cause as Error).message}; no fresh join token to enroll again with`, { cause });
+    this.name = 'NoFreshJoinToken';
+  }
 }
 
 function keyAndCsr(options: WorkloadIdentityOptions): Promise<{ keyPem: string; csr: string }> {
@@ -130,23 +69,31 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
   const emitter = new EventEmitter();
   emitter.on('error', () => {});
 
+  const tokens = joinTokenSource(options);
+  const firstToken = tokens.first();
+
   // 1. Trust anchor: the bundle given, or the root pinned by the token's fingerprint.
-  const pinned = options.caFingerprint ?? parseJoinToken(options.joinToken)?.rootFingerprint;
+  const pinned = options.caFingerprint ?? parseJoinToken(firstToken)?.rootFingerprint;
   let anchor: string;
   if (options.caBundle) anchor = options.caBundle;
   else if (pinned) anchor = await bootstrapRoot(caUrl, pinned);
   else throw new TypeError('workloadIdentity needs caBundle or a CA fingerprint (in the join token or caFingerprint)');
 
-  // 2. Enroll.
-  const first = await keyAndCsr(options);
-  const enrollAgent = caAgent({ ca: anchor });
-  let held: Held;
-  try {
-    const response = expectOk(await caCall(enrollAgent, `${caUrl}/pki/enroll`, { method: 'POST', json: { token: options.joinToken, csr: first.csr, ...(options.ttl ? { ttl: options.ttl } : {}) } }), 'enrollment');
-    held = hold(first.keyPem, (JSON.parse(response.body) as { certificate: string }).certificate, options.service);
-  } finally {
-    await enrollAgent.close();
+  /** Enrolls with `token` over TLS verified against `roots` (a token is presented once, whatever the answer). */
+  async function enrollWith(token: string, roots: string, trustDomain?: string): Promise<Held> {
+    const keys = await keyAndCsr(options);
+    const enrollAgent = caAgent({ ca: roots, trustDomain });
+    tokens.used(token);
+    try {
+      const response = expectOk(await caCall(enrollAgent, `${caUrl}/pki/enroll`, { method: 'POST', json: { token, csr: keys.csr, ...(options.ttl ? { ttl: options.ttl } : {}) } }), 'enrollment');
+      return hold(keys.keyPem, (JSON.parse(response.body) as { certificate: string }).certificate, options.service);
+    } finally {
+      await enrollAgent.close();
+    }
   }
+
+  // 2. Enroll.
+  let held: Held = await enrollWith(firstToken, anchor);
   logger.info({ spiffeId: held.spiffeId, serial: held.serial, notAfter: held.leaf.notAfter.toISOString() }, 'workload identity enrolled');
 
   // 3. Trust from the CA itself, verified against the anchor.
@@ -204,31 +151,100 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
     changed({ type: 'renewed', serial: held.serial, notAfter: held.leaf.notAfter });
   }
 
+  const expired = () => Date.now() >= held.leaf.notAfter.getTime();
+
+  /** The CA refused to renew a certificate it no longer renews: expired (beyond its grace) or unknown to it. */
+  const renewalImpossible = (error: unknown) =>
+    error instanceof CaRequestError && error.code === 'certificate_rejected' && (expired() || error.reason === 'expired' || error.reason === 'unknown_certificate');
+
+  /** Roots to verify the CA against when enrolling with `token`: ours, or the root it pins if we do not know it (the CA rotated meanwhile). */
+  async function rootsFor(token: string): Promise<string> {
+    const fingerprint = parseJoinToken(token)?.rootFingerprint;
+    if (options.caBundle || !fingerprint || trust.roots.some((root) => fingerprintSha256(root) === fingerprint)) return trust.bundlePem;
+    return bootstrapRoot(caUrl, fingerprint);
+  }
+
+  /** Enrolls again with a fresh token; false when there is none (yet). */
+  async function reenroll(): Promise<boolean> {
+    const token = tokens.fresh();
+    if (token === undefined) return false;
+    held = await enrollWith(token, await rootsFor(token), held.trustDomain);
+    rebuildAgent();
+    logger.info({ spiffeId: held.spiffeId, serial: held.serial, notAfter: held.leaf.notAfter.toISOString() }, 'workload identity re-enrolled with a fresh join token');
+    const event: IdentityEvent = { type: 'reenrolled', serial: held.serial, notAfter: held.leaf.notAfter };
+    emitter.emit('reenrolled', event);
+    changed(event);
+    return true;
+  }
+
+  /** Why the last attempt failed: the CA not reached, refused, or refused and no fresh join token to enroll with. */
+  type Failure = 'unreachable' | 'refused' | 'no_token';
+  let failure: Failure | undefined;
+  let failures = 0;
+  let reported: string | undefined;
+
+  /** One attempt: renew; when the CA no longer renews this certificate, enroll again with a fresh token. */
+  async function renewOrEnroll(): Promise<void> {
+    try {
+      await renewOnce();
+    } catch (error) {
+      if (!renewalImpossible(error)) throw error;
+      if (!(await reenroll())) throw new NoFreshJoinToken(error);
+    }
+  }
+
   function scheduleRenewal(delay?: number): void {
     if (closed) return;
     if (renewTimer) clearTimeout(renewTimer);
     const due = delay ?? renewalDelay(held.leaf.notBefore.getTime(), held.leaf.notAfter.getTime(), renewAt, Date.now());
-    renewTimer = setTimeout(() => void runRenewal(0), Math.max(0, Math.min(due, 2 ** 31 - 1)));
+    renewTimer = setTimeout(() => void runRenewal(), Math.max(0, Math.min(due, 2 ** 31 - 1)));
     renewTimer.unref();
   }
 
-  async function runRenewal(attempt: number): Promise<void> {
-    if (closed) return;
-    renewing = renewOnce();
+  /** Says why an expired certificate is not replaced — once per certificate and cause, not at every retry. */
+  function reportExpired(kind: Failure, error: unknown): void {
+    const key = `${held.serial}:${kind}`;
+    if (reported === key) return;
+    reported = key;
+    const base = { err: error, spiffeId: held.spiffeId, serial: held.serial, notAfter: held.leaf.notAfter.toISOString() };
+    if (kind === 'unreachable') logger.error(base, 'the workload certificate has expired and the CA is unreachable; retrying');
+    else if (kind === 'no_token' && tokens.renewable) logger.error(base, `the workload certificate has expired and the CA will not renew it: waiting for a fresh join token in ${tokens.where} to enroll again`);
+    else if (kind === 'no_token') logger.error(base, 'the workload certificate has expired and the CA will not renew it: restart with a fresh join token, or give joinTokenFile / joinTokenEnv so the workload can enroll again by itself');
+    else logger.error(base, 'the workload certificate has expired and its renewal was refused; retrying');
+  }
+
+  async function runRenewal(): Promise<void> {
+    if (closed || renewing) return;
+    if (renewTimer) clearTimeout(renewTimer);
+    renewing = renewOrEnroll();
     try {
       await renewing;
+      failure = undefined;
+      failures = 0;
       scheduleRenewal();
     } catch (error) {
-      const retryIn = retryDelay(retry, attempt);
-      logger.warn({ err: error, attempt: attempt + 1, retryIn, expiresIn: expiresIn() }, 'certificate renewal failed; keeping the current certificate and retrying');
-      emitter.emit('renewal_failed', { type: 'renewal_failed', attempt: attempt + 1, error: error as Error, retryIn });
+      failure = error instanceof NoFreshJoinToken ? 'no_token' : error instanceof CaRequestError && error.status !== undefined ? 'refused' : 'unreachable';
+      const left = held.leaf.notAfter.getTime() - Date.now();
+      // Never scheduled past the certificate's expiry while it is valid.
+      const retryIn = retryDelayWithin(retry, failures, left);
+      failures += 1;
+      if (expired()) reportExpired(failure, error);
+      else logger.warn({ err: error, attempt: failures, retryIn, expiresIn: expiresIn() }, 'certificate renewal failed; keeping the current certificate and retrying');
+      emitter.emit('renewal_failed', { type: 'renewal_failed', attempt: failures, error: error as Error, retryIn });
       warnIfClose();
-      if (renewTimer) clearTimeout(renewTimer);
-      renewTimer = setTimeout(() => void runRenewal(attempt + 1), retryIn);
-      renewTimer.unref();
+      scheduleRenewal(retryIn);
     } finally {
       renewing = undefined;
     }
+  }
+
+  /**
+   * After a trust reload: a failed renewal waiting for its retry runs at once when the reload
+   * reached the CA the renewal could not, or when a fresh join token has appeared.
+   */
+  function retryEarly(caAnswered: boolean): void {
+    if (failure === undefined || renewing || closed) return;
+    if ((failure === 'unreachable' && caAnswered) || (failure === 'no_token' && tokens.fresh() !== undefined)) void runRenewal();
   }
 
   function warnIfClose(): void {
@@ -270,11 +286,14 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
   function scheduleRefresh(): void {
     if (closed) return;
     refreshTimer = setTimeout(async () => {
+      let caAnswered = false;
       try {
         await refreshTrust();
+        caAnswered = true;
       } catch (error) {
         logger.warn({ err: error }, 'could not reload the trust bundle and CRLs; keeping the last ones');
       }
+      retryEarly(caAnswered);
       warnIfClose();
       reportStale();
       scheduleRefresh();
@@ -305,7 +324,14 @@ export async function workloadIdentity(options: WorkloadIdentityOptions): Promis
     expiresIn,
     async renewNow() {
       if (renewing) return renewing;
-      await renewOnce();
+      renewing = renewOrEnroll();
+      try {
+        await renewing;
+      } finally {
+        renewing = undefined;
+      }
+      failure = undefined;
+      failures = 0;
       scheduleRenewal();
     },
     refreshTrust,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { retryDelay, renewalDelay } from './backoff.ts';
+import { retryDelay, retryDelayWithin, renewalDelay } from './backoff.ts';
 
 const policy = { initialDelay: 1000, maxDelay: 30_000 };
 const low = () => 0;
@@ -47,4 +47,16 @@ test('ok: renewal is due at the fraction of the lifetime, never in the past', ()
   assert.equal(renewalDelay(1_000_000, 1_060_000, 2 / 3, 1_030_000), 10_000);
   assert.equal(renewalDelay(1_000_000, 1_060_000, 2 / 3, 1_050_000), 0);
   assert.throws(() => renewalDelay(0, 1, 1.5, 0), TypeError);
+});
+
+test('ok: a retry never lands after expiry — capped at half the time left, jittered within the cap', () => {
+  // The issue's case: the next try 16 s out with 11 s left.
+  const slow = { initialDelay: 1000, maxDelay: 30_000, jitter: 'none' as const };
+  assert.equal(retryDelay(slow, 4), 16_000);
+  assert.equal(retryDelayWithin(slow, 4, 11_000), 5500);
+  assert.deepEqual([retryDelayWithin(policy, 4, 11_000, low), retryDelayWithin(policy, 4, 11_000, high)], [2750, 5500], 'equal jitter in [cap/2, cap]');
+  assert.equal(retryDelayWithin(slow, 1, 11_000), 2000, 'a delay already within the cap is unchanged');
+  assert.equal(retryDelayWithin(slow, 4, 60, high), 100, 'never below the floor');
+  assert.equal(retryDelayWithin(slow, 4, 0), 16_000, 'expired: the policy alone');
+  for (let left = 1; left < 40_000; left += 997) assert.ok(retryDelayWithin(policy, 6, left) <= Math.max(100, left / 2), `${left} ms left`);
 });

@@ -41,6 +41,21 @@ export function retryDelay(policy: RetryPolicy, attempt: number, random: () => n
 }
 
 /**
+ * A retry delay that does not run past what is left of a certificate's life: the policy's delay
+ * (`retryDelay`), but at most half of `msLeft` — jittered the same way — so that a few more
+ * attempts fit before expiry, each closer to it, instead of one scheduled after it. Never below
+ * `floor` ms (default 100): a certificate about to expire is not a reason to hammer the CA. With
+ * nothing left (`msLeft` ≤ 0: expired) it is the policy's delay.
+ */
+export function retryDelayWithin(policy: RetryPolicy, attempt: number, msLeft: number, random: () => number = Math.random, floor = 100): number {
+  const delay = retryDelay(policy, attempt, random);
+  if (!(msLeft > 0)) return delay;
+  const cap = Math.floor(msLeft / 2);
+  if (delay <= cap) return delay;
+  return Math.max(floor, retryDelay({ ...policy, initialDelay: Math.max(1, cap), maxDelay: Math.max(1, cap) }, 0, random));
+}
+
+/**
  * When a certificate valid from `notBefore` to `notAfter` (ms) should be renewed: at `fraction`
  * of its lifetime. Returns the delay from `now`, at least 0.
  */

@@ -25,9 +25,9 @@ export function frozenClock(start = Date.UTC(2026, 0, 1)): Clock & { advance(ms:
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses durations like `90s`, `10m`, `1h`, `14d`, `500ms` into milliseconds. */
+/** Parses durations like `90s`, `10m`, `1h`, `14d`, `500ms` into milliseconds; a bare number is seconds (`90`), as in the config. */
 export function parseDuration(text: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!match) throw new TypeError(`expected a duration like 30s, 10m, 1h or 14d, received ${JSON.stringify(text)}`);
-  return Number(match[1]) * UNITS[match[2] as string]!;
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new TypeError(`expected a duration like 90 (seconds), 30s, 10m, 1h or 14d, received ${JSON.stringify(text)}`);
+  return Number(match[1]) * UNITS[match[2] ?? 's']!;
 }

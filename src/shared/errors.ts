@@ -32,10 +32,12 @@ export const errorCatalogue = {
   invalid_join_token: { status: 401, title: 'The join token is unknown, expired or already used' },
   identity_not_allowed: { status: 403, title: 'The request asks for an identity the credential does not grant' },
   certificate_rejected: { status: 401, title: 'The client certificate is missing, invalid or revoked' },
+  key_not_allowed: { status: 403, title: 'The public key may not be certified for this identity (a CA key, a key certified for another service, or a revoked one)' },
   // abuse
   rate_limited: { status: 429, title: 'Too many failed requests from this address' },
   // infrastructure
   store_unavailable: { status: 503, title: 'The data store is unavailable; nothing was changed' },
+  server_busy: { status: 503, title: 'The service is busy; nothing was changed, try again shortly' },
   internal_error: { status: 500, title: 'An unexpected error occurred; nothing was changed' },
   // the API gateway
   method_not_allowed: { status: 405, title: 'The resource does not support this method' },

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import type { Database } from './schema.ts';
@@ -106,10 +106,26 @@ export function openStore(options: StoreOptions): Store {
       return result;
     },
     async migrate() {
-      const migrator = new Migrator({ db, provider: migrations(dialect) });
-      const { error, results } = await migrator.migrateToLatest();
-      if (error) throw error;
-      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      const run = async (on: Kysely<Database>) => {
+        const { error, results } = await new Migrator({ db: on, provider: migrations(dialect) }).migrateToLatest();
+        if (error) throw error;
+        return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+      };
+      if (dialect === 'postgres') return run(db); // Kysely holds an advisory lock meanwhile
+      // On SQLite Kysely takes no lock: two processes starting on a fresh data dir would both
+      // apply the same migration. One write transaction around the whole run serializes them
+      // (the second waits, busy_timeout, then finds nothing pending).
+      return db.connection().execute(async (connection) => {
+        await sql`begin immediate`.execute(connection);
+        try {
+          const applied = await run(connection);
+          await sql`commit`.execute(connection);
+          return applied;
+        } catch (error) {
+          await sql`rollback`.execute(connection).catch(() => {});
+          throw error;
+        }
+      });
     },
     async ping() {
       await db.selectFrom('users').select((eb) => eb.lit(1).as('one')).limit(1).execute();

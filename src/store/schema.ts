@@ -177,6 +177,8 @@ export interface CertificatesTable {
   created_at: number;
   /** ca_certificates.id of the intermediate that signed it. */
   issuer_id: string | null;
+  /** SHA-256 (hex) of the certified key's DER SubjectPublicKeyInfo. */
+  spki_sha256: string | null;
 }
 
 export interface JoinTokensTable {

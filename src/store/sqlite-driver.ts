@@ -52,7 +52,12 @@ export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync }
   restrictFiles(path);
   const raw = new DatabaseSync(path);
   const statements = new Map<string, SqliteStatement>();
-  const prepare = (sql: string): SqliteStatement => {
+  const prepare = (text: string): SqliteStatement => {
+    // Kysely opens transactions with a plain (deferred) `begin`: two processes that both read
+    // and then write (two starts on a fresh data dir, the CLI beside the service) get SQLITE_BUSY
+    // at once when one upgrades a read snapshot the other has outdated — busy_timeout cannot
+    // help. `begin immediate` takes the write lock first and waits for it (busy_timeout).
+    const sql = text === 'begin' ? 'begin immediate' : text;
     // After some failures (SQLITE_IOERR, SQLITE_FULL …) SQLite has already rolled the transaction
     // back itself; Kysely's ROLLBACK would then fail with "no transaction is active" and hide the
     // failure that matters (a store outage) behind a meaningless one.

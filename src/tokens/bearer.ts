@@ -7,6 +7,7 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { GatehouseError, isGatehouseError } from '../shared/errors.ts';
 import { BEARER_REALM, bearerChallenge, bearerError, type BearerErrorCode } from '../shared/bearer-challenge.ts';
+import { scopeIncludes } from '../shared/scope.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from './verifier.ts';
 
 declare module 'fastify' {
@@ -67,7 +68,7 @@ export function requireAccessToken(options: RequireAccessTokenOptions): preHandl
 /** A `check` for requireAccessToken: the token's scope must include `scope`. */
 export function requireScope(scope: string): (claims: AccessTokenClaims) => void {
   return (claims) => {
-    if (!(claims.scope ?? '').split(' ').includes(scope)) {
+    if (!scopeIncludes(claims.scope, scope)) {
       throw bearerError('insufficient_scope', `The access token lacks the scope ${scope}`, undefined, scope);
     }
   };

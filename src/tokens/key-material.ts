@@ -6,6 +6,7 @@
 import { generateKeyPair, exportJWK, calculateJwkThumbprint, importJWK, type JWK, type CryptoKey } from 'jose';
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { seal, unseal } from '../shared/sealed.ts';
+import { signingKeyContext } from '../store/index.ts';
 
 export type SigningAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
 
@@ -31,12 +32,12 @@ export async function generateSigningKey(alg: SigningAlgorithm): Promise<Generat
 }
 
 export function sealPrivateJwk(masterKey: Buffer, jwk: JWK, kid: string): string {
-  return seal(masterKey, JSON.stringify(jwk), kid);
+  return seal(masterKey, JSON.stringify(jwk), signingKeyContext(kid));
 }
 
 /** Throws a clear error when the master key is wrong or the row was tampered with. */
 export function unsealPrivateJwk(masterKey: Buffer, sealed: string, kid: string): JWK {
-  return JSON.parse(unseal(masterKey, sealed, kid)) as JWK;
+  return JSON.parse(unseal(masterKey, sealed, signingKeyContext(kid))) as JWK;
 }
 
 export async function importSigningKey(jwk: JWK, alg: string): Promise<CryptoKey> {

@@ -74,6 +74,17 @@ for (const [name, make] of refusals) {
   });
 }
 
+test('ok: inspect (introspection, revocation) accepts any audience and keeps every other check', async () => {
+  const other = await keys.sign(claims({ aud: 'https://other.test', extra: 'kept' }), { typ: 'at+jwt' });
+  const inspected = await verifier().inspect(other);
+  assert.equal(inspected.claims.sub, 'user-1');
+  assert.equal(inspected.payload.extra, 'kept');
+  for (const name of ['fail-wrong-typ', 'fail-wrong-issuer', 'fail-expired', 'fail-future-iat', 'fail-century-long-exp', 'fail-foreign-key']) {
+    const token = await refusals.find(([n]) => n === name)![1]();
+    await assert.rejects(verifier().inspect(token), (error: { code?: string }) => error.code === 'invalid_token', name);
+  }
+});
+
 test('ok: the verifier notices keys rotated by another process', async () => {
   const v = createAccessTokenVerifier({ keys, issuer, clock, unknownKidInterval: 0 });
   await v.verify(await keys.sign(claims(), { typ: 'at+jwt' }), { audience });
@@ -85,7 +96,7 @@ test('ok: the verifier notices keys rotated by another process', async () => {
 });
 
 test('ok/fail: requireAccessToken answers 401/400/403 with WWW-Authenticate and problem details', async () => {
-  const app = createHttpApp({ logger: silentLogger(), bodyLimit: 1024, trustProxy: false });
+  const app = createHttpApp({ logger: silentLogger(), bodyLimit: 1024 });
   const v = verifier();
   app.get('/needs-events', { preHandler: requireAccessToken({ verifier: v, audience, check: requireScope('events:read') }) }, async (request) => ({ sub: request.accessToken?.sub }));
   app.get('/needs-admin', { preHandler: requireAccessToken({ verifier: v, audience, check: requireScope('admin') }) }, async () => ({}));
@@ -125,7 +136,7 @@ test('ok/fail: requireAccessToken answers 401/400/403 with WWW-Authenticate and 
 
 test('fail-duplicate-authorization: two Authorization headers are refused', async () => {
   const { request } = await import('node:http');
-  const app = createHttpApp({ logger: silentLogger(), bodyLimit: 1024, trustProxy: false });
+  const app = createHttpApp({ logger: silentLogger(), bodyLimit: 1024 });
   app.get('/x', { preHandler: requireAccessToken({ verifier: verifier(), audience }) }, async () => ({}));
   await app.listen({ port: 0, host: '127.0.0.1' });
   try {

@@ -5,10 +5,15 @@
  * (checked at most every `checkInterval`) or when a token names an unknown kid (at most once per
  * `unknownKidInterval`, so garbage kids cannot turn into a query per request). Because the next
  * key is published before it signs, a rotation normally needs no refresh at all.
+ *
+ * The one verification path of our access tokens: protected APIs call `verify` (with their
+ * audience); the issuer's own introspection and revocation endpoints call `inspect`, which applies
+ * every other check — signature, issuer, `typ`, required claims, lifetime and age — for any audience.
  */
 import { jwtVerify, importJWK, errors as joseErrors, type JWK, type CryptoKey, type JWTHeaderParameters } from 'jose';
 import type { KeyService } from './keys.ts';
 import type { Clock } from '../shared/clock.ts';
+import { scopeIncludes } from '../shared/scope.ts';
 import { bearerError } from './bearer.ts';
 
 export interface AccessTokenClaims {
@@ -26,10 +31,15 @@ export interface AccessTokenClaims {
 
 export interface AccessTokenVerifier {
   verify(token: string, options: { audience: string }): Promise<AccessTokenClaims>;
+  /**
+   * Every check of `verify` but the audience: for the issuer's introspection and revocation
+   * endpoints, which answer about tokens of any resource. `payload` holds every claim as signed.
+   */
+  inspect(token: string): Promise<{ claims: AccessTokenClaims; payload: Record<string, unknown> }>;
 }
 
 export interface AccessTokenVerifierDeps {
-  keys: KeyService;
+  keys: Pick<KeyService, 'version' | 'publicJwks'>;
   issuer: string;
   clock: Clock;
   /** Longest accepted lifetime (exp − iat) and age (now − iat), seconds. Default 1 h. */
@@ -100,28 +110,36 @@ export function createAccessTokenVerifier(deps: AccessTokenVerifierDeps): Access
     return entry.key;
   }
 
+  /** Signature, issuer, typ, required claims, lifetime and age; the audience when one is given. */
+  async function check(token: string, audience: string | undefined): Promise<Record<string, unknown>> {
+    try {
+      const { payload } = await jwtVerify(token, keyFor, {
+        issuer,
+        ...(audience === undefined ? {} : { audience }),
+        typ: 'at+jwt',
+        algorithms: ALGORITHMS,
+        currentDate: new Date(clock.now()),
+        clockTolerance,
+        // Without these jose accepts a future iat or a century-long exp (STACK-NOTES).
+        maxTokenAge,
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
+      });
+      return payload;
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) {
+        throw bearerError('invalid_token', INVALID, `${error.code}: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
   return {
     async verify(token, options) {
-      let payload: Record<string, unknown>;
-      try {
-        ({ payload } = await jwtVerify(token, keyFor, {
-          issuer,
-          audience: options.audience,
-          typ: 'at+jwt',
-          algorithms: ALGORITHMS,
-          currentDate: new Date(clock.now()),
-          clockTolerance,
-          // Without these jose accepts a future iat or a century-long exp (STACK-NOTES).
-          maxTokenAge,
-          requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
-        }));
-      } catch (error) {
-        if (error instanceof joseErrors.JOSEError) {
-          throw bearerError('invalid_token', INVALID, `${error.code}: ${error.message}`);
-        }
-        throw error;
-      }
-      return toClaims(payload, maxTokenAge);
+      return toClaims(await check(token, options.audience), maxTokenAge);
+    },
+    async inspect(token) {
+      const payload = await check(token, undefined);
+      return { claims: toClaims(payload, maxTokenAge), payload };
     },
   };
 }
@@ -151,5 +169,5 @@ function toClaims(payload: Record<string, unknown>, maxTokenAge: number): Access
 
 /** True when the space-separated `scope` claim contains `wanted`. */
 export function hasScope(claims: Pick<AccessTokenClaims, 'scope'>, wanted: string): boolean {
-  return (claims.scope ?? '').split(' ').includes(wanted);
+  return scopeIncludes(claims.scope, wanted);
 }

@@ -38,6 +38,11 @@ export interface LeafCheckOptions {
   usage: 'clientAuth' | 'serverAuth';
   /** Milliseconds since the epoch; default now. */
   now?: number;
+  /**
+   * Accept a certificate that expired less than this many ms ago (default 0). Only the CA's
+   * renewal endpoint passes it (pki.renewalGrace); the caller sees the expiry in `notAfter`.
+   */
+  expiredGrace?: number;
 }
 
 const refuse = (reason: LeafProblem, detail: string): LeafCheck => ({ ok: false, reason, detail });
@@ -45,7 +50,7 @@ const refuse = (reason: LeafProblem, detail: string): LeafCheck => ({ ok: false,
 export function checkLeaf(input: x509.X509Certificate | ArrayBuffer | Uint8Array, options: LeafCheckOptions): LeafCheck {
   const cert = input instanceof x509.X509Certificate ? input : new x509.X509Certificate(input instanceof Uint8Array ? new Uint8Array(input) : input);
   const now = options.now ?? Date.now();
-  if (cert.notAfter.getTime() <= now) return refuse('expired', `expired at ${cert.notAfter.toISOString()}`);
+  if (cert.notAfter.getTime() <= now - (options.expiredGrace ?? 0)) return refuse('expired', `expired at ${cert.notAfter.toISOString()}`);
   if (cert.notBefore.getTime() > now) return refuse('not_yet_valid', `not valid before ${cert.notBefore.toISOString()}`);
 
   const basic = cert.getExtension(x509.BasicConstraintsExtension);

@@ -42,6 +42,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Runs on the fresh store before the service starts (e.g. import a CA: first start creates one otherwise). */
   prepare?: (config: Config) => Promise<void>;
+  /** Runs after the service is built and before it listens (add routes, seed data). */
+  beforeListen?: (service: SecurityService) => Promise<void>;
   /** Rewrites the PostgreSQL URL the service uses (e.g. through a test TCP proxy). */
   routeDatabase?: (url: string) => string;
 }
@@ -64,6 +66,7 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
   const logger = process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger();
   await options.prepare?.(config);
   const service = await createSecurityService({ config, logger, ...(options.clock ? { clock: options.clock } : {}), env: { ...options.env } });
+  await options.beforeListen?.(service);
   const url = await service.listen();
   return {
     url,

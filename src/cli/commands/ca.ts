@@ -8,6 +8,7 @@ import { withContext, printRows, CliUsageError } from '../program.ts';
 import { writeSecretFile } from '../../config/index.ts';
 import { parseDuration } from '../../shared/clock.ts';
 import { x509, privateKeyToPem } from '../../x509/index.ts';
+import { REVOCATION_REASONS } from '../../pki/index.ts';
 
 const ACTOR = 'cli';
 
@@ -98,9 +99,15 @@ export function registerCa(program: Command): void {
           console.log(`root fingerprint (SHA-256): ${authority.rootFingerprint}`);
         }
         if (options.offlineRoot !== undefined) {
-          const exported = exportRootKey(await context.pki.takeRootOffline(ACTOR));
-          writeSecretFile(options.offlineRoot, exported.pem);
-          console.log(`root key written to ${options.offlineRoot} (0600, ${exported.encrypted ? `encrypted with ${PASSPHRASE_ENV}` : `UNENCRYPTED: set ${PASSPHRASE_ENV} to encrypt it`}) and removed from the store; move it to offline storage`);
+          const file = options.offlineRoot;
+          let encrypted = false;
+          // The file is written and fsynced before the key leaves the store: a failed write loses nothing.
+          await context.pki.takeRootOffline(ACTOR, (pem) => {
+            const exported = exportRootKey(pem);
+            if (!writeSecretFile(file, exported.pem, { exclusive: true })) throw new CliUsageError(`--offline-root: ${file} exists; refusing to overwrite a key file`);
+            encrypted = exported.encrypted;
+          });
+          console.log(`root key written to ${file} (0600, ${encrypted ? `encrypted with ${PASSPHRASE_ENV}` : `UNENCRYPTED: set ${PASSPHRASE_ENV} to encrypt it`}) and removed from the store; move it to offline storage`);
         }
       });
     });
@@ -215,9 +222,10 @@ export function registerCa(program: Command): void {
     .description('revoke by serial, or every valid certificate of a service; re-signs the CRL and notifies subscribers')
     .option('--serial <serial>', 'certificate serial (hex; colons and leading zeros ignored)')
     .option('--service <name>', 'revoke every valid certificate of this service')
-    .option('--reason <reason>', 'unspecified, keyCompromise, superseded, cessationOfOperation, affiliationChanged, privilegeWithdrawn', 'unspecified')
+    .option('--reason <reason>', REVOCATION_REASONS.join(', '), 'unspecified')
     .action(async (options: { serial?: string; service?: string; reason: string }, command: Command) => {
       if ((options.serial === undefined) === (options.service === undefined)) throw new CliUsageError('give exactly one of --serial or --service');
+      if (!REVOCATION_REASONS.includes(options.reason)) throw new CliUsageError(`--reason expects one of ${REVOCATION_REASONS.join(', ')}, received ${options.reason}`);
       const result = await withContext(command, (context) => context.pki.revoke({ serial: options.serial, service: options.service, reason: options.reason, actor: ACTOR }));
       console.log(`revoked ${result.serials.length} certificate(s) of ${result.services.join(', ')}: ${result.serials.join(', ')} (intermediate CRL #${result.crlNumber})`);
     });

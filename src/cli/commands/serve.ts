@@ -26,11 +26,12 @@ export function registerServe(program: Command): void {
   serve
     .command('auth')
     .description('run the Security Service (OIDC provider, admin API, CA)')
-    .action(async (_options, command: Command) => {
-      const config = configFrom(command);
+    .option('-p, --port <port>', 'port of the HTTP listener (env GATEHOUSE_PORT; default listen.port, 8080); the default issuer follows it')
+    .action(async (options: { port?: string }, command: Command) => {
+      const config = configFrom(command, { port: options.port });
       const service = await createSecurityService({ config });
       const url = await service.listen();
-      service.context.logger.info({ url, issuer: config.issuer, store: service.context.store.location }, 'security service listening');
+      service.context.logger.info({ url, issuer: config.issuer, tls: service.tlsUrl, store: service.context.store.location }, `security service listening on ${url} (issuer ${config.issuer})`);
       stopOnSignal(() => service.close());
     });
   serve

@@ -44,8 +44,9 @@ export function registerUser(program: Command): void {
 
   user
     .command('add <username>')
-    .description('create a user; without --password a strong password is generated and printed once')
-    .requiredOption('--email <email>', 'email address (unique, case-insensitive)')
+    .usage('<username> --email <email> [options]')
+    .description('create a user (an email address is required); without --password a strong password is generated and printed once')
+    .requiredOption('--email <email>', 'email address (required; unique, case-insensitive)')
     .option('--password <password>', 'initial password (visible in the process list: prefer --password-stdin)')
     .option('--password-stdin', 'read the initial password from standard input')
     .option('--role <role>', 'grant a role defined in gatehouse.yaml (repeatable)', collect, [])

@@ -9,6 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { routeSchema } from '../../config/gateway-schema.ts';
 import type { Config } from '../../config/index.ts';
+import { issueMessage } from '../../shared/validation.ts';
 import { compileRoutes } from './compile.ts';
 import { RouteLoadError, type RouteConfig, type RouteTable } from './types.ts';
 
@@ -68,7 +69,7 @@ function rulesOf(list: unknown, label: string, problems: string[]): Labelled[] {
   }
   const rules: Labelled[] = [];
   list.forEach((value, i) => {
-    const result = routeSchema.safeParse(value);
+    const result = routeSchema.safeParse(value, { error: issueMessage });
     if (result.success) rules.push({ rule: result.data, source: `${label} routes[${i}]` });
     else problems.push(...result.error.issues.map((issue) => `${label} ${keyPath(['routes', i, ...issue.path])}: ${issue.message}`));
   });

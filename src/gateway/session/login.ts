@@ -8,8 +8,9 @@
  *                         openid-client check state and iss and redeem the code, sets the session
  *                         cookie and sends the browser back to its path. Any failure is a small
  *                         HTML page with a "Try again" link: 400 when the request was refused
- *                         (cancelled, expired, forged state, replayed code), 502 when the Security
- *                         Service could not be asked.
+ *                         (expired, forged state, replayed code), 502 when the Security Service
+ *                         could not be asked. Cancel on the sign-in page is no failure: a 200
+ *                         page says the person cancelled, with links to sign in or go back.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as oidc from 'openid-client';
@@ -19,7 +20,7 @@ import { appendSetCookie, clearCookieLine, readCookie, setCookieLine } from './c
 import { LOGIN_TYP, type KeyRing } from './sealed.ts';
 import { failureCode, isUnavailable, type RelyingParty } from './relying-party.ts';
 import { safeReturnTo } from './origin.ts';
-import { sendRedirect, sendSignInFailed } from './pages.ts';
+import { sendRedirect, sendSignInCancelled, sendSignInFailed } from './pages.ts';
 import type { SessionCookie } from './session-cookie.ts';
 
 /** How long a sign-in may take, seconds (the Security Service's interaction lasts 15 minutes). */
@@ -41,7 +42,6 @@ export interface LoginDeps {
 }
 
 const MESSAGES: Record<string, string> = {
-  access_denied: 'The sign-in was cancelled.',
   login_required: 'You need to sign in.',
   expired: 'This sign-in expired or was started in another window.',
   refused: 'The sign-in could not be completed.',
@@ -92,6 +92,8 @@ export function createLoginHandlers(deps: LoginDeps) {
         return sendSignInFailed(res, 502, MESSAGES.unavailable!, retry(returnTo));
       }
       logger.info({ reason }, 'browser sign-in refused');
+      // Cancel on the sign-in or consent page: the person chose it, nothing failed.
+      if (reason === 'access_denied') return sendSignInCancelled(res, retry(returnTo), returnTo);
       return sendSignInFailed(res, 400, MESSAGES[reason] ?? MESSAGES.refused!, retry(returnTo));
     }
     if (!(await deps.session.write(req, res, session, now))) {

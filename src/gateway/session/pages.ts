@@ -41,6 +41,11 @@ export function sendSignInFailed(res: ServerResponse, status: 400 | 502, message
   send(res, status, layout('Sign-in failed', `<p role="alert">${e(message)}</p>\n<p><a href="${e(retry)}">Try again</a></p>`));
 }
 
+/** The person pressed Cancel at the Security Service: say so, offer to sign in or to go back. */
+export function sendSignInCancelled(res: ServerResponse, retry: string, back: string): void {
+  send(res, 200, layout('Sign-in cancelled', `<p>You cancelled the sign-in. Nothing was shared with this site.</p>\n<p><a href="${e(retry)}">Sign in</a> · <a href="${e(back)}">Back</a></p>`));
+}
+
 /** GET /logout from another site: sign out only when the user confirms here (a same-origin POST). */
 export function sendLogoutConfirmation(res: ServerResponse): void {
   send(res, 200, layout('Sign out?', `<form method="post" action="/logout">\n<button type="submit">Sign out</button>\n</form>`));

@@ -15,6 +15,7 @@
  */
 import * as oidc from 'openid-client';
 import { decodeJwt } from 'jose';
+import { scopeIncludes } from '../../shared/scope.ts';
 
 /** What the gateway keeps of a token response. */
 export interface Tokens {
@@ -75,7 +76,7 @@ export function createRelyingParty(options: RelyingPartyOptions): RelyingParty {
   const execute = [oidc.enableNonRepudiationChecks, ...(new URL(options.issuer).protocol === 'http:' ? [oidc.allowInsecureRequests] : [])];
   // Offline access is only granted with prompt=consent (OpenID Connect Core §11); a first-party
   // client skips the consent page, so this costs the user nothing.
-  const offline = options.scope.split(' ').includes('offline_access');
+  const offline = scopeIncludes(options.scope, 'offline_access');
 
   let configuration: Promise<oidc.Configuration> | undefined;
   const rp = () =>

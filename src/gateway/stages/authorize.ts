@@ -15,7 +15,13 @@ import type { Exchange, GatewayState, Outcome } from '../exchange.ts';
 export function authorize(exchange: Exchange, _state: GatewayState): Outcome {
   const route = exchange.route!;
   const caller = exchange.caller;
-  if (caller === undefined) return undefined;
+  if (caller === undefined) {
+    // Only public and passthrough routes get here without a caller (they carry no requirements);
+    // an authenticated route without one is a bug, and a bug denies.
+    if (route.auth !== 'authenticated') return undefined;
+    exchange.decision = 'no_token';
+    return new GatehouseError('internal_error', undefined, { detail: 'authorize reached without a verified caller' });
+  }
   if (route.roles.length > 0 && !route.roles.some((role) => caller.hasRole(role))) {
     exchange.decision = 'missing_role';
     return new GatehouseError('forbidden', 'The caller lacks a role this route requires', { detail: `needs one of roles ${route.roles.join(', ')}` });

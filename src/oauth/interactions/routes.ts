@@ -14,11 +14,14 @@ import { z } from 'zod';
 import type { AuditLog } from '../../events/audit.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { isStoreUnavailable } from '../../store/index.ts';
+import { GatehouseError } from '../../shared/errors.ts';
+import { parseInput } from '../../shared/validation.ts';
 import type { PasswordAuthenticator, UserLookup } from '../types.ts';
 import { FIRST_PARTY_PROPERTY } from '../clients.ts';
-import { INTERACTION_PREFIX } from '../provider-config.ts';
+import { INTERACTION_PREFIX, SIGN_IN_ROUTE } from '../provider-config.ts';
 import { PAGE_HEADERS, originsOf } from '../views/layout.ts';
 import { consentPage, errorPage, loginPage } from '../views/pages.ts';
+import { waitInWords } from '../../shared/html.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { describePermissions, grantConsent } from './consent.ts';
 
@@ -50,11 +53,7 @@ class PageError extends Error {
 }
 
 const expired = () => new PageError(400, 'Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
-const badForm = () => new PageError(400, 'Invalid form', 'The form was incomplete or malformed. Go back and try again.');
 
-function minutes(seconds: number): string {
-  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
-}
 
 export function registerInteractions(app: FastifyInstance, deps: InteractionDeps): void {
   const { authenticator, users, audit, cookieKeys } = deps;
@@ -78,10 +77,10 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
   /** Every form post: the interaction, the parsed form, and its CSRF token checked — in this order, in one place. */
   async function loadForm<T extends { csrf: string }>(request: FastifyRequest, reply: FastifyReply, schema: z.ZodType<T>, pageName: string) {
     const loaded = await load(request, reply);
-    const form = schema.safeParse(request.body);
-    if (!form.success) throw badForm();
-    if (!csrfValid(cookieKeys, loaded.details.uid, form.data.csrf)) throw new PageError(403, 'Form expired', `The form was not submitted from this ${pageName}. Go back and try again.`);
-    return { ...loaded, form: form.data };
+    // validation_failed (422), shown as the "Invalid form" page by the error handler below.
+    const form = parseInput(schema, request.body ?? {}, 'The form is incomplete or malformed');
+    if (!csrfValid(cookieKeys, loaded.details.uid, form.csrf)) throw new PageError(403, 'Form expired', `The form was not submitted from this ${pageName}. Go back and try again.`);
+    return { ...loaded, form };
   }
 
   function send(reply: FastifyReply, status: number, html: string, details?: Details): FastifyReply {
@@ -113,6 +112,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
   app.register(async (scope) => {
     scope.setErrorHandler((error, request, reply) => {
       if (error instanceof PageError) return send(reply, error.status, errorPage(error.title, error.message));
+      if (error instanceof GatehouseError && error.code === 'validation_failed') return send(reply, 422, errorPage('Invalid form', 'The form was incomplete or malformed. Go back and try again.'));
       if (isStoreUnavailable(error)) {
         request.log.error({ err: error }, 'interaction failed: store unavailable');
         return send(reply.header('retry-after', '1'), 503, errorPage('Temporarily unavailable', 'The service is temporarily unavailable; nothing was changed. Try again shortly.'));
@@ -146,19 +146,24 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
       }), details);
     });
 
-    scope.post(`${INTERACTION_PREFIX}/:uid/login`, async (request, reply) => {
+    scope.post(SIGN_IN_ROUTE, async (request, reply) => {
       const { details, provider, form } = await loadForm(request, reply, loginForm, 'sign-in page');
       if (details.prompt.name !== 'login') throw expired();
       const client = await clientOf(provider, details);
       const clientName = client.clientName ?? client.clientId;
       const outcome = await authenticator.authenticate({ username: form.username, password: form.password, ip: request.ip });
       if (outcome.ok) return finish(request, reply, provider, { login: { accountId: outcome.user.id } });
-      // One message for unknown user and wrong password; a lockout is reported the same way
-      // whether or not the account exists (identity throttles by name and by IP alike).
-      if (outcome.reason === 'locked') {
+      // One message for unknown user and wrong password; a delay or lockout is reported the same
+      // way whether or not the account exists (identity throttles by name and by IP alike).
+      if (outcome.reason === 'locked' || outcome.reason === 'throttled') {
         const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 60));
         reply.header('retry-after', String(wait));
-        return send(reply, 429, loginHtml(details, clientName, { username: form.username, message: `Too many failed sign-in attempts. Try again in ${minutes(wait)}.` }), details);
+        return send(reply, 429, loginHtml(details, clientName, { username: form.username, message: `Too many failed sign-in attempts. Try again in ${waitInWords(wait)}.` }), details);
+      }
+      if (outcome.reason === 'busy') {
+        const wait = Math.max(1, Math.ceil(outcome.retryAfter ?? 1));
+        reply.header('retry-after', String(wait));
+        return send(reply, 503, loginHtml(details, clientName, { username: form.username, message: `The service is busy. Try again in ${waitInWords(wait)}.` }), details);
       }
       if (outcome.reason === 'disabled') {
         return send(reply, 403, loginHtml(details, clientName, { username: form.username, message: 'This account is disabled. Contact your administrator.' }), details);

@@ -2,6 +2,7 @@
  * The HTML shell of every page the Security Service renders: one stylesheet, no scripts, a strict
  * Content-Security-Policy that also forbids framing (with X-Frame-Options for old browsers).
  */
+import { FAVICON_PATH } from '../../shared/browser.ts';
 
 import { escapeHtml } from '../../shared/html.ts';
 
@@ -36,6 +37,7 @@ export function layout(title: string, body: string, options: { wide?: boolean } 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · Gatehouse</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
+<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
 </head>
 <body>
 <main class="card${options.wide ? ' wide' : ''}">

@@ -57,6 +57,7 @@ ${items}
 </form>`);
 }
 
+
 export function errorPage(title: string, message: string, code?: string): string {
   const detail = code ? `<p class="code">Error: <code>${e(code)}</code></p>` : '';
   return layout(title, `<h1>${e(title)}</h1>

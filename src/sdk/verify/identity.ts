@@ -5,6 +5,7 @@
 import { can } from '../../policy/decide.ts';
 import { compilePermissions, type PermissionSet } from '../../policy/permissions.ts';
 import type { CompiledPolicy } from '../../policy/compile.ts';
+import { parseScope } from '../../shared/scope.ts';
 import type { Identity } from './types.ts';
 import type { AccessClaims } from './token-checks.ts';
 
@@ -13,7 +14,7 @@ const NOTHING = compilePermissions([]);
 export function toIdentity(claims: AccessClaims, policy: CompiledPolicy | undefined): Identity {
   // Without a policy (not loaded yet) roles grant nothing: deny by default.
   const granted: PermissionSet = policy ? policy.permissionsFor(claims.roles) : NOTHING;
-  const scopes = Object.freeze(claims.scope ? claims.scope.split(' ').filter((s) => s !== '') : []);
+  const scopes = Object.freeze(parseScope(claims.scope));
   const roles = Object.freeze([...claims.roles]);
   const subject = claims.sub;
   // A client_credentials token: the client is its own subject and there is no session.

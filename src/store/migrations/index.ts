@@ -7,6 +7,7 @@ import { oauth } from './0004_oauth.ts';
 import { caRotation } from './0005_ca_rotation.ts';
 import { clientTokenTtl } from './0006_client_token_ttl.ts';
 import { verificationKeys } from './0007_verification_keys.ts';
+import { certificateKeys } from './0008_certificate_keys.ts';
 
 /** Versioned, forward-only migrations, in order. Add a file, add a line. */
 export function migrations(dialect: Dialect): MigrationProvider {
@@ -18,6 +19,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0005_ca_rotation': caRotation(dialect),
     '0006_client_token_ttl': clientTokenTtl(dialect),
     '0007_verification_keys': verificationKeys(dialect),
+    '0008_certificate_keys': certificateKeys(dialect),
   };
   return { getMigrations: async () => all };
 }
