@@ -70,8 +70,10 @@ export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync }
     }
     return statement;
   };
-  // WAL lets the CLI work while the server runs; busy_timeout waits for a writer instead of failing.
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
+  // busy_timeout first: switching a fresh database to WAL needs a lock another process starting
+  // at the same moment may hold, and without a busy handler that fails at once ("database is
+  // locked"). WAL then lets the CLI work while the server runs.
+  raw.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
   return {
     raw,
     prepare,
