@@ -163,6 +163,17 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Security event stream.'),
+    deviceFlow: z
+      .object({
+        codeTtl: duration('Lifetime of a device code and its user code (RFC 8628): how long the user has to enter the code at /device.').default(600),
+        interval: z.number().int().min(1).max(60).default(5).describe('Seconds a device must wait between two polls of the token endpoint (RFC 8628 `interval`); a faster poll is answered `slow_down` and that device code\'s interval grows by 5 s (in memory, per process).'),
+        userCodeAttempts: z.number().int().min(1).default(10).describe('Wrong or malformed user codes entered at /device from one client IP (an IPv6 client by its /64) within userCodeWindow after which that IP is answered 429 at /device for userCodeBlock (in memory, per process).'),
+        userCodeWindow: duration('Window in which wrong user codes from one client IP are counted.').default(300),
+        userCodeBlock: duration('How long a client IP that reached userCodeAttempts is refused at /device (with Retry-After).').default(300),
+      })
+      .strict()
+      .prefault({})
+      .describe('Device authorization grant (RFC 8628): sign-in on devices without a browser, by a user code entered at /device.'),
     http: z
       .object({
         bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),

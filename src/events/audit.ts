@@ -43,6 +43,9 @@ export const auditEvents = [
   'admin.denied',
   'master_key.rotated',
   'ca.key_exported',
+  'device.authorized',
+  'device.denied',
+  'user_code.refused',
 ] as const;
 
 export type AuditEvent = (typeof auditEvents)[number];

@@ -19,6 +19,7 @@ import { randomToken, sha256Hex } from '../shared/random.ts';
 import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
 import { SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
 import type { Revoker } from './revocation.ts';
+import { DEVICE_CODE_GRANT } from './device/grant.ts';
 
 /** Client metadata extensions oidc-provider carries for us (see `extraClientMetadata`). */
 export const FIRST_PARTY_PROPERTY = 'gatehouse_first_party';
@@ -85,8 +86,10 @@ function inputSchema(config: Config) {
       if (grants.has('authorization_code') && input.redirectUris.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'authorization_code needs at least one redirect URI' });
       }
-      if (grants.has('refresh_token') && !grants.has('authorization_code')) {
-        ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'refresh_token needs authorization_code' });
+      // A device (RFC 8628) signs a user in too: it may keep the session with a refresh token.
+      const userGrant = grants.has('authorization_code') || grants.has(DEVICE_CODE_GRANT);
+      if (grants.has('refresh_token') && !userGrant) {
+        ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: `refresh_token needs authorization_code or ${DEVICE_CODE_GRANT}` });
       }
       if (grants.has('client_credentials') && input.public) {
         ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'client_credentials needs a confidential client (with a secret)' });
@@ -95,7 +98,7 @@ function inputSchema(config: Config) {
         ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'redirect URIs are only used by authorization_code' });
       }
       const serviceOnly = parseScope(input.scope).filter((s) => SERVICE_ONLY_SCOPES.includes(s));
-      if (grants.has('authorization_code') && serviceOnly.length > 0) {
+      if (userGrant && serviceOnly.length > 0) {
         // A user's token would carry them: the event stream and introspection of every token are for services.
         ctx.addIssue({ code: 'custom', path: ['scope'], message: `${serviceOnly.join(' ')} is for service clients (client_credentials only), not for a client with authorization_code` });
       }

@@ -15,11 +15,13 @@ import { createJwtAccessTokens } from './jwt-access-tokens.ts';
 import { buildProvider } from './provider.ts';
 import { mountProvider, originPinner } from './mount.ts';
 import { registerInteractions } from './interactions/routes.ts';
+import { createDeviceFlow } from './device/index.ts';
 import { STYLESHEET_PATH } from './views/layout.ts';
 import type { OAuth, OAuthDeps } from './types.ts';
 
 export type { Client, ClientService, CreateClientInput, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
 export { CLIENT_GRANT_TYPES } from './types.ts';
+export { DEVICE_CODE_GRANT, CODE_VERIFICATION_ROUTE, DEVICE_AUTHORIZATION_ROUTE } from './device/index.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
 export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
 export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
@@ -42,6 +44,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
   const adapter = createAdapterFactory({ store, clock, interrupted });
   const clients = createClientService({ ...deps, revoker });
   const jwtTokens = createJwtAccessTokens({ verifier: deps.verifier, store, revoker, clock });
+  const device = createDeviceFlow({ config, clock, audit: deps.audit, logger });
   const timers: NodeJS.Timeout[] = [];
 
   let provider: Provider | undefined;
@@ -52,7 +55,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
   async function rebuild(): Promise<void> {
     const version = await keys.version();
     const jwks = await keys.providerJwks();
-    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks, interrupted });
+    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks, interrupted, device });
     // Swap both at once: requests already inside the old instance finish there.
     provider = next;
     callback = next.callback() as (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -87,6 +90,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
         await keys.ensureKeys?.();
         await rebuild();
       });
+      device.registerGuard(app);
       mountProvider(app, { issuer: config.issuer, callback: () => callback!, jwks: () => keys.publicJwks() });
       registerInteractions(app, {
         provider: () => provider!,

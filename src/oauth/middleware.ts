@@ -6,7 +6,8 @@
  *                               rotation it cut off is undone (./interrupted-rotations.ts)
  *   token, success            → audit `token.issued` (user grants) and `service_token.issued`
  *                               (client_credentials with admin rights), count every grant
- *   token, any error          → audit `token.refused` (reason = the OAuth error code)
+ *   token, any error          → audit `token.refused` (reason = the OAuth error code); a device
+ *                               poll answered authorization_pending is neither audited nor counted
  *   token, code/refresh reuse → audit `code.reused` / `refresh_token.reused`, publish tokens.revoked
  *   token, failed code use    → the code is consumed: a wrong PKCE verifier cannot be retried
  *   token, grant not allowed  → unauthorized_client (RFC 6749 §5.2) instead of invalid_request
@@ -78,7 +79,7 @@ function presentedClientId(ctx: Ctx, oidc: Ctx['oidc']): string | undefined {
   return id === undefined || id === '' ? undefined : id.slice(0, 100);
 }
 
-const LIMITED_ROUTES = new Set(['token', 'introspection', 'revocation']);
+const LIMITED_ROUTES = new Set(['token', 'introspection', 'revocation', 'device_authorization']);
 
 /** The client IP as fastify resolved it (http.trustedProxies): the mount pins it in X-Forwarded-For. */
 function clientIp(ctx: Ctx): string {
@@ -128,6 +129,8 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       return;
     }
     const error = bodyError(ctx);
+    // A device waiting for its user (RFC 8628 §3.5) is not refused: no audit row per poll.
+    if (error === 'authorization_pending') return;
     if (error === 'invalid_request' && oidc.client && grantType !== 'unknown' && !oidc.client.grantTypeAllowed(grantType)) {
       // RFC 6749 §5.2 names this case; oidc-provider answers invalid_request.
       ctx.body = { error: 'unauthorized_client', error_description: 'the client is not allowed to use this grant type' };
@@ -261,7 +264,7 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       logger.error({ err: error, path: ctx.path }, 'oauth request failed');
     }
     const route = oidcOf(ctx)?.route;
-    if (deps.refusals && route !== undefined && LIMITED_ROUTES.has(route) && isRefusal(ctx.status)) {
+    if (deps.refusals && route !== undefined && LIMITED_ROUTES.has(route) && isRefusal(ctx.status) && bodyError(ctx) !== 'authorization_pending') {
       try {
         await deps.refusals.refused(clientIp(ctx));
       } catch (error) {

@@ -24,6 +24,9 @@ export const PROVIDER_ROUTES: Array<[path: string, methods: Method[]]> = [
   [ROUTES.end_session, ['GET', 'POST']],
   [`${ROUTES.end_session}/confirm`, ['POST']],
   [`${ROUTES.end_session}/success`, ['GET']],
+  [ROUTES.device_authorization, ['POST', 'OPTIONS']],
+  [ROUTES.code_verification, ['GET', 'POST']],
+  [`${ROUTES.code_verification}/:uid`, ['GET']],
 ];
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;

@@ -17,6 +17,7 @@ import type { OidcAdapter } from './adapter.ts';
 import { PAGE_HEADERS, originsOf } from './views/layout.ts';
 import { errorPage, logoutPage, signedOutPage } from './views/pages.ts';
 import { requestState } from './request-state.ts';
+import { CODE_VERIFICATION_ROUTE, DEVICE_AUTHORIZATION_ROUTE, deviceFlowFeature } from './device/feature.ts';
 
 export const ROUTES = {
   authorization: '/oauth2/authorize',
@@ -26,6 +27,8 @@ export const ROUTES = {
   revocation: '/oauth2/revoke',
   end_session: '/oauth2/logout',
   jwks: '/.well-known/jwks.json',
+  device_authorization: DEVICE_AUTHORIZATION_ROUTE,
+  code_verification: CODE_VERIFICATION_ROUTE,
 } as const;
 
 /** Retry-After of a 503 from a provider endpoint (store outage), JSON or HTML alike. */
@@ -163,7 +166,7 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       Session: () => config.tokens.sessionTtl,
       Grant: () => Math.max(config.tokens.refreshTokenTtl, config.tokens.sessionTtl),
       Interaction: () => INTERACTION_TTL,
-      DeviceCode: () => 600,
+      DeviceCode: () => config.deviceFlow.codeTtl,
       BackchannelAuthenticationRequest: () => 600,
       PreAuthorizedCode: () => 600,
     },
@@ -205,6 +208,8 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       pushedAuthorizationRequests: { enabled: false },
       dPoP: { enabled: false },
       clientCredentials: { enabled: true },
+      // RFC 8628, with our pages at /device (./device/).
+      deviceFlow: deviceFlowFeature(),
       userinfo: { enabled: true },
       introspection: {
         enabled: true,

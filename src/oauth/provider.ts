@@ -11,10 +11,13 @@ import { providerConfiguration, type ProviderConfigDeps } from './provider-confi
 import { createProviderMiddleware, type MiddlewareDeps } from './middleware.ts';
 import { requestState } from './request-state.ts';
 import { ConsumedTwiceError } from './adapter.ts';
+import type { DeviceFlow } from './device/index.ts';
 
 export interface BuildProviderDeps extends ProviderConfigDeps, MiddlewareDeps {
   config: Config;
   logger: Logger;
+  /** The device authorization grant's polling gate and middleware (./device/). */
+  device?: Pick<DeviceFlow, 'install'> | undefined;
 }
 
 export function buildProvider(deps: BuildProviderDeps): Provider {
@@ -58,5 +61,6 @@ export function buildProvider(deps: BuildProviderDeps): Provider {
   });
 
   provider.use(createProviderMiddleware(deps) as unknown as Parameters<Provider['use']>[0]);
+  deps.device?.install(provider);
   return provider;
 }

@@ -13,7 +13,7 @@ import type { Metrics } from '../shared/metrics.ts';
 import type { RefusalLimiter } from '../shared/refusal-limit.ts';
 import type { AccessTokenVerifier } from '../tokens/index.ts';
 
-export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
 
 export interface Client {

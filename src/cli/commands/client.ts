@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { withContext, printRows, CliUsageError } from '../program.ts';
 import { parseDuration } from '../../shared/clock.ts';
 import type { Client } from '../../oauth/index.ts';
+import { DEVICE_CODE_GRANT } from '../../oauth/index.ts';
 
 const ACTOR = 'cli';
 
@@ -76,7 +77,7 @@ export function registerClient(program: Command): void {
     .option('--public', 'a public client (SPA, native app): no secret, PKCE only')
     .option('--redirect-uri <uri>', 'exact redirect URI (repeatable; needed for authorization_code)', collect, [])
     .option('--post-logout-redirect-uri <uri>', 'where RP-initiated logout may return (repeatable)', collect, [])
-    .option('--grant <type>', 'authorization_code | refresh_token | client_credentials (repeatable; default: authorization_code + refresh_token, or client_credentials without redirect URIs)', collect, [])
+    .option('--grant <type>', 'authorization_code | refresh_token | client_credentials | device_code (RFC 8628; short for urn:ietf:params:oauth:grant-type:device_code) (repeatable; default: authorization_code + refresh_token, or client_credentials without redirect URIs)', collect, [])
     .option('--scope <scopes>', 'space-separated scopes the client may request (default: OpenID scopes and the APIs\' scopes)')
     .option('--role <role>', 'role carried by client_credentials tokens (repeatable)', collect, [])
     .option('--access-token-ttl <duration>', 'lifetime of this client\'s access tokens, e.g. 5s, 10m (default: tokens.accessTokenTtl; at most tokens.maxAccessTokenTtl)')
@@ -84,7 +85,7 @@ export function registerClient(program: Command): void {
     .action(async (name: string, options: AddOptions, command: Command) => {
       if (options.firstParty && options.thirdParty) throw new CliUsageError('use either --first-party or --third-party, not both');
       const accessTokenTtl = options.accessTokenTtl === undefined ? undefined : ttlSeconds(options.accessTokenTtl);
-      const grantTypes = options.grant.length > 0 ? options.grant : options.redirectUri.length > 0 ? ['authorization_code', 'refresh_token'] : ['client_credentials'];
+      const grantTypes = options.grant.length > 0 ? options.grant.map((grant) => (grant === 'device_code' ? DEVICE_CODE_GRANT : grant)) : options.redirectUri.length > 0 ? ['authorization_code', 'refresh_token'] : ['client_credentials'];
       const { client: created, secret } = await withContext(command, (context) =>
         context.oauth.clients.create(
           {
