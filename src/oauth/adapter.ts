@@ -3,7 +3,8 @@
  * opaque access tokens …) in one `oidc_models` table keyed by (model, id); clients come from our
  * `clients` table. Works the same on SQLite and PostgreSQL.
  *
- * - Expiry is honoured on read: `find` answers undefined once `expires_at` has passed.
+ * - Expiry is honoured on read: `find` answers undefined once `expires_at` has passed (except a
+ *   device code, whose expiry oidc-provider reports itself: READ_PAST_EXPIRY).
  * - `consume` is one conditional UPDATE. If it changes nothing, someone consumed the code or
  *   refresh token first (two parallel exchanges): that is a replay, so the whole grant is revoked
  *   and the exchange fails with `invalid_grant`, exactly like a sequential reuse.
@@ -42,14 +43,21 @@ export class ConsumedTwiceError extends errors.InvalidGrant {
 
 const REPLAY_DETECTED = new Set(['AuthorizationCode', 'RefreshToken']);
 
+/**
+ * Models read past their expiry (until swept): oidc-provider checks `exp` itself and, for a
+ * device code, answers `expired_token` (RFC 8628 §3.5) and refuses its user code as expired —
+ * hidden here, both would look like an unknown code.
+ */
+const READ_PAST_EXPIRY = new Set(['DeviceCode']);
+
 export function createAdapterFactory(deps: { store: Store; clock: Clock; interrupted?: Pick<InterruptedRotations, 'settle'> }): (model: string) => OidcAdapter {
   const { store, clock, interrupted } = deps;
   const db = store.db;
   const now = () => epochSeconds(clock);
 
-  function parse(row: { payload: string; expires_at: number | null; consumed_at: number | null } | undefined): Payload | undefined {
+  function parse(row: { payload: string; expires_at: number | null; consumed_at: number | null } | undefined, model?: string): Payload | undefined {
     if (!row) return undefined;
-    if (row.expires_at !== null && Number(row.expires_at) <= now()) return undefined;
+    if (row.expires_at !== null && Number(row.expires_at) <= now() && !READ_PAST_EXPIRY.has(model ?? '')) return undefined;
     const payload = JSON.parse(row.payload) as Payload;
     if (row.consumed_at !== null) payload.consumed = Number(row.consumed_at);
     return payload;
@@ -90,13 +98,13 @@ export function createAdapterFactory(deps: { store: Store; clock: Clock; interru
       async find(id) {
         // A refresh token whose rotation a store outage cut off is unconsumed before it is read.
         if (model === 'RefreshToken' && interrupted) await interrupted.settle(id);
-        return parse(await select().where('id', '=', id).executeTakeFirst());
+        return parse(await select().where('id', '=', id).executeTakeFirst(), model);
       },
       async findByUid(uid) {
-        return parse(await select().where('uid', '=', uid).executeTakeFirst());
+        return parse(await select().where('uid', '=', uid).executeTakeFirst(), model);
       },
       async findByUserCode(userCode) {
-        return parse(await select().where('user_code', '=', userCode).executeTakeFirst());
+        return parse(await select().where('user_code', '=', userCode).executeTakeFirst(), model);
       },
       async consume(id) {
         const result = await db
