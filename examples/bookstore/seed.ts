@@ -9,7 +9,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { ServiceContext } from '../../src/service.ts';
-import type { CreateClientInput } from '../../src/oauth/index.ts';
+import { DEVICE_CODE_GRANT, type CreateClientInput } from '../../src/oauth/index.ts';
 import { writeSecretFile } from '../../src/config/index.ts';
 import { generatePassword } from '../../src/identity/index.ts';
 
@@ -29,6 +29,8 @@ export const DEMO_CLIENTS = {
   catalog: 'catalog-service',
   orders: 'orders-service',
   storefront: 'storefront-service',
+  /** The terminal program (examples/bookstore/cli): device sign-in, public, third-party (see clientInputs). */
+  cli: 'bookstore-cli',
 } as const;
 
 export interface DemoSeed {
@@ -56,6 +58,13 @@ function clientInputs(publicUrl: string): Record<string, CreateClientInput> {
     // Its API token carries svc-orders (catalog:reserve): it reserves stock at the catalog.
     [DEMO_CLIENTS.orders]: service(DEMO_CLIENTS.orders, ['svc-orders']),
     [DEMO_CLIENTS.storefront]: service(DEMO_CLIENTS.storefront),
+    // Runs on users' machines, so it keeps no secret (public). Not first-party, although the
+    // bookstore ships it: its tokens sit in a file on a laptop, so they are scope-bound (orders:read
+    // can only read orders) and the person sees, after the device confirmation, what it may do.
+    [DEMO_CLIENTS.cli]: {
+      clientId: DEMO_CLIENTS.cli, name: 'Bookstore CLI', firstParty: false, public: true, redirectUris: [],
+      grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scope: 'openid offline_access orders:read',
+    },
   };
 }
 
@@ -89,7 +98,8 @@ export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv, 
     const current = existing !== undefined
       && existing.redirectUris.join(' ') === (input.redirectUris ?? []).join(' ')
       && existing.roles.join(' ') === (input.roles ?? []).join(' ')
-      && seed.secrets[clientId] !== undefined;
+      && existing.grantTypes.join(' ') === input.grantTypes.join(' ')
+      && (input.public === true || seed.secrets[clientId] !== undefined);
     if (current) continue;
     // Missing, from an older demo, or its secret was never kept here: register it afresh.
     if (existing !== undefined) await clients.remove(clientId, 'demo');

@@ -83,6 +83,7 @@ const program = new Command('npm start')
         '',
         '  try            curl -s ' + publicUrl + '/api/books',
         '                 curl -si -X POST ' + publicUrl + '/api/orders   (401: orders need a signed-in customer)',
+        '                 npm run bookstore-cli -- login   (sign in from a terminal with a code: device flow)',
         '',
         `  gateway        ${url} → ${services.services.map((s) => `${s.name} ${s.url}`).join(', ')}`,
         `  security       ${securityServiceUrl} (issuer ${config.issuer}), CA ${caUrl}`,

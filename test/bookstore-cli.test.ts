@@ -1,0 +1,106 @@
+/**
+ * The demo's terminal program end to end: `npm start` (the real demo process, free ports), the
+ * CLI as its own process signing in by device code, alice confirming the code through the pages
+ * at the gateway's /device, and `orders` listing alice's orders through the gateway.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
+import { Browser } from './oauth/helpers.ts';
+import { approveDevice } from './oauth/device.ts';
+
+const CLI = new URL('../examples/bookstore/cli/main.ts', import.meta.url).pathname;
+
+let demo: Bookstore;
+let scratch: string;
+const placed: Record<'alice' | 'dave', string> = { alice: '', dave: '' };
+
+interface Run {
+  /** Resolves when the output matches. */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+function cli(args: string[], tokens = join(scratch, 'config', 'tokens.json')): Run {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, BOOKSTORE_URL: demo.origin, BOOKSTORE_CLI_TOKENS: tokens }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => { stdout += String(chunk); });
+  child.stderr.on('data', (chunk) => { stderr += String(chunk); });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  return {
+    done,
+    async waitFor(pattern) {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const match = pattern.exec(stdout);
+        if (match) return match;
+        if (Date.now() > deadline || child.exitCode !== null) {
+          child.kill();
+          throw new Error(`the CLI never printed ${pattern}:\n${stdout}\n${stderr}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+  };
+}
+
+before(async () => {
+  demo = await startBookstore();
+  scratch = mkdtempSync(join(tmpdir(), 'bookstore-cli-'));
+  for (const user of ['alice', 'dave'] as const) {
+    const { browser } = await signInThroughGateway(demo.origin, user, demo.password);
+    const res = await browser.fetch(`${demo.origin}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json', origin: demo.origin }, body: JSON.stringify({ items: [{ bookId: '2', quantity: 1 }] }) });
+    assert.equal(res.status, 201);
+    placed[user] = ((await res.json()) as { id: string }).id;
+  }
+});
+
+after(async () => {
+  await demo?.stop();
+  if (demo) removeDataDir(demo.dataDir);
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+test('ok: login by device code (alice confirms at /device), then orders lists alice\'s orders only', async () => {
+  const tokens = join(scratch, 'config', 'tokens.json');
+  const login = cli(['login'], tokens);
+  const [, uri, userCode] = await login.waitFor(/open\s+(\S+)\s+and enter the code (\S+)/);
+  assert.equal(uri, `${demo.origin}/device`);
+  const done = await approveDevice(new Browser(), demo.origin, userCode!, { username: 'alice', password: demo.password });
+  assert.match(done.html, /Device connected/);
+  assert.match(done.html, /Bookstore CLI/);
+  const result = await login.done;
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /Signed in as alice/);
+  assert.equal(statSync(tokens).mode & 0o777, 0o600, 'the token file is readable only by its owner');
+
+  const listed = await cli(['orders'], tokens).done;
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /Orders of alice/);
+  assert.ok(listed.stdout.includes(placed.alice), 'alice\'s order is listed');
+  assert.ok(!listed.stdout.includes(placed.dave), 'dave\'s order is not');
+
+  const out = await cli(['logout'], tokens).done;
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(existsSync(tokens), false);
+  const after = await cli(['orders'], tokens).done;
+  assert.equal(after.code, 1);
+  assert.match(after.stderr, /not signed in/);
+});
+
+test('fail-denied: the person denies the code → login fails with a clear message and saves nothing', async () => {
+  const tokens = join(scratch, 'denied', 'tokens.json');
+  const login = cli(['login'], tokens);
+  const [, , userCode] = await login.waitFor(/open\s+(\S+)\s+and enter the code (\S+)/);
+  const denied = await approveDevice(new Browser(), demo.origin, userCode!, { denyAtConfirm: true });
+  assert.match(denied.html, /Request denied/);
+  const result = await login.done;
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /denied/);
+  assert.equal(existsSync(tokens), false);
+});
