@@ -13,6 +13,7 @@ import { sha256Hex } from '../shared/random.ts';
 import { isGatehouseError } from '../shared/errors.ts';
 import { createClientService } from './clients.ts';
 import type { ClientService, CreateClientInput } from './types.ts';
+import { DEVICE_CODE_GRANT } from './device/grant.ts';
 
 let store: Store;
 let dir: string;
@@ -72,6 +73,8 @@ const refusals: Array<[string, Partial<CreateClientInput>]> = [
   ['fail-uuid-id: an upper-case UUID client id', { clientId: randomUUID().toUpperCase() }],
   ['fail-service-scope: events:read on an authorization_code client', { scope: 'openid events:read' }],
   ['fail-service-scope: tokens:introspect on an authorization_code client', { scope: 'openid tokens:introspect' }],
+  ['fail-service-scope: events:read on a device_code client', { grantTypes: [DEVICE_CODE_GRANT], redirectUris: [], scope: 'openid events:read' }],
+  ['fail-device-redirect: a device_code client with a redirect URI it never uses', { grantTypes: [DEVICE_CODE_GRANT] }],
 ];
 for (const [name, change] of refusals) {
   test(name, async () => {
@@ -92,6 +95,12 @@ test('ok: https, loopback http and reverse-DNS private-use redirect URIs are acc
 test('ok: a client_credentials service client may hold events:read and tokens:introspect', async () => {
   const { client } = await clients.create({ clientId: 'gateway', name: 'Gateway', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'events:read tokens:introspect' }, 'test');
   assert.equal(client.scope, 'events:read tokens:introspect');
+});
+
+test('ok: a public device client (RFC 8628) needs no redirect URI and may refresh', async () => {
+  const { client, secret } = await clients.create({ clientId: 'tv-app', name: 'TV', firstParty: false, public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scope: 'openid offline_access' }, 'test');
+  assert.equal(secret, undefined);
+  assert.deepEqual(client.grantTypes, [DEVICE_CODE_GRANT, 'refresh_token']);
 });
 
 test('fail-service-scope: the validation error names the scope and the grant', async () => {
