@@ -67,6 +67,9 @@ await forEachDialect('oauth device flow', (dialect) => {
     assert.equal(authorized.subject, fx.users.alice);
     assert.equal(authorized.clientId, 'tv-app');
     assert.deepEqual(authorized.data?.scopes, ['openid', 'offline_access', 'books:read']);
+    const issued = await lastAudit('token.issued', head);
+    assert.equal(issued.data?.grantType, DEVICE_CODE_GRANT);
+    assert.equal(issued.data?.jti, payload.jti);
     const refreshed = await oidc.refreshTokenGrant(tv, tokens.refresh_token!);
     assert.equal(typeof refreshed.access_token, 'string');
   });
