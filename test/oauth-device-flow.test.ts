@@ -85,6 +85,7 @@ await forEachDialect('oauth device flow', (dialect) => {
     assert.equal(confirm.headers.get('x-frame-options'), 'DENY');
     assert.match(confirm.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
     assert.doesNotMatch(confirm.html, /<script/);
+    assert.doesNotMatch(confirm.html, /will act as/, 'nobody is signed in in this browser');
   });
 
   test('ok: a first-party device app skips the consent page', async () => {
@@ -94,6 +95,19 @@ await forEachDialect('oauth device flow', (dialect) => {
     assert.match(done.html, /Device connected/);
     const tokens = await polling;
     assert.equal(tokens.claims()?.sub, fx.users.alice);
+  });
+
+  test('ok: with a live session the confirm page names the account, and no sign-in follows', async () => {
+    const browser = new Browser();
+    const first = await oidc.initiateDeviceAuthorization(own, { scope: 'openid' });
+    const polling = oidc.pollDeviceAuthorizationGrant(own, first);
+    await approveDevice(browser, fx.issuer, first.user_code);
+    await polling;
+    const second = await oidc.initiateDeviceAuthorization(own, { scope: 'openid' });
+    const confirm = await enterUserCode(browser, fx.issuer, second.user_code);
+    assert.match(confirm.html, /The device will act as <strong>alice<\/strong>/);
+    const done = await approveDevice(browser, fx.issuer, second.user_code, { password: 'not-asked-for' });
+    assert.match(done.html, /Device connected/);
   });
 
   test('ok: the complete verification URI opens the input page with the code filled in (no script)', async () => {

@@ -209,7 +209,7 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       // RFC 8628, with our pages at /device (./device/).
-      deviceFlow: deviceFlowFeature(),
+      deviceFlow: deviceFlowFeature({ users }),
       userinfo: { enabled: true },
       introspection: {
         enabled: true,

@@ -8,6 +8,7 @@
  * shown as XXXX-XXXX: 20^8 ≈ 2.6·10^10 codes, and wrong entries are limited per client IP.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { UserLookup } from '../types.ts';
 import { PAGE_HEADERS } from '../views/layout.ts';
 import { deviceDeniedPage, deviceSuccessPage, userCodeConfirmPage, userCodeInputPage } from './pages.ts';
 import { describeScopes } from './scopes.ts';
@@ -36,7 +37,7 @@ function deviceCodeOf(ctx: KoaContextWithOIDC): DeviceCodeEntity | undefined {
   return ctx.oidc.entities.DeviceCode as DeviceCodeEntity | undefined;
 }
 
-export function deviceFlowFeature() {
+export function deviceFlowFeature(deps: { users: UserLookup }) {
   return {
     enabled: true,
     charset: 'base-20' as const,
@@ -71,7 +72,11 @@ export function deviceFlowFeature() {
     async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientId: string; clientName?: string }, _deviceInfo: unknown, userCode: string) {
       ctx.set(PAGE_HEADERS());
       const requested = deviceCodeOf(ctx)?.params?.scope;
+      // With a live session there is no sign-in step after this page: say whose account it is.
+      const accountId = ctx.oidc.session?.accountId;
+      const signedIn = accountId ? await deps.users.findById(accountId) : undefined;
       ctx.body = userCodeConfirmPage({
+        ...(signedIn?.status === 'active' ? { username: signedIn.username } : {}),
         action: ctx.oidc.urlFor('code_verification'),
         xsrf: xsrfOf(form),
         userCode,

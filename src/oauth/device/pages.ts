@@ -39,6 +39,8 @@ export interface UserCodeConfirmPage {
   clientName: string;
   /** Human-readable lines: what the app asks to do. */
   permissions: string[];
+  /** The account already signed in here (the device will act as it), if any. */
+  username?: string;
 }
 
 export function userCodeConfirmPage(page: UserCodeConfirmPage): string {
@@ -46,7 +48,7 @@ export function userCodeConfirmPage(page: UserCodeConfirmPage): string {
   return layout('Confirm the device', `<h1>Is this your device?</h1>
 <p><strong>${e(page.clientName)}</strong> asks to sign in with the code</p>
 <p class="code" aria-label="code ${e(page.userCode.split('').join(' '))}"><code>${e(page.userCode)}</code></p>
-<p>Continue only if this is the code your device or terminal shows and you started this sign-in yourself. It asks to:</p>
+<p>Continue only if this is the code your device or terminal shows and you started this sign-in yourself.${page.username ? ` The device will act as <strong>${e(page.username)}</strong>, the account signed in here.` : ''} It asks to:</p>
 <ul class="scopes">
 ${items}
 </ul>
