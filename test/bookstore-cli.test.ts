@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
@@ -14,6 +15,10 @@ import { Browser } from './oauth/helpers.ts';
 import { approveDevice } from './oauth/device.ts';
 
 const CLI = new URL('../examples/bookstore/cli/main.ts', import.meta.url).pathname;
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// As in bookstore-browser.test.ts: skipped with the reason without Chromium, except on CI (where .ci/run installs it).
+const noChromium = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
 
 let demo: Bookstore;
 let scratch: string;
@@ -103,4 +108,33 @@ test('fail-denied: the person denies the code → login fails with a clear messa
   assert.equal(result.code, 1);
   assert.match(result.stderr, /denied/);
   assert.equal(existsSync(tokens), false);
+});
+
+test('ok: in Chromium, the person opens the link the CLI prints, continues, signs in and allows; the CLI lists the orders', { skip: noChromium }, async () => {
+  const tokens = join(scratch, 'chromium', 'tokens.json');
+  const login = cli(['login'], tokens);
+  const [, complete] = await login.waitFor(/\(or open (\S+)\)/);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
+    const errors: string[] = [];
+    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+    await page.goto(complete!);
+    await page.getByLabel('Code').waitFor();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Is this your device?' }).waitFor();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Password').fill(demo.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+    assert.deepEqual(errors, [], 'no CSP violation or other console error on the way');
+  } finally {
+    await browser.close();
+  }
+  const result = await login.done;
+  assert.equal(result.code, 0, result.stderr);
+  const listed = await cli(['orders'], tokens).done;
+  assert.ok(listed.stdout.includes(placed.alice), listed.stdout + listed.stderr);
 });
