@@ -144,6 +144,13 @@ await forEachDialect('API token exchange', (dialect) => {
     assert.equal(((await res.json()) as { error: string }).error, 'unauthorized_client');
   });
 
+  test('fail-client-registration: tokens:exchange is for confidential service clients only', async () => {
+    const clients = ctx().oauth.clients;
+    const base = { name: 'x', firstParty: true, scope: 'openid tokens:exchange' };
+    await assert.rejects(clients.create({ ...base, clientId: 'web-x', redirectUris: ['https://web.example/cb'], grantTypes: ['authorization_code'] }, 'test'), { code: 'validation_failed' });
+    await assert.rejects(clients.create({ ...base, clientId: 'cli-x', public: true, redirectUris: [], grantTypes: ['client_credentials'] }, 'test'), { code: 'validation_failed' });
+  });
+
   test('fail-subject-token-type: another token type is invalid_request', async () => {
     const { token } = await makeToken(fx, fx.users.alice);
     const res = await exchange(fx, gateway, token, { subject_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
