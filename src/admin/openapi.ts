@@ -52,7 +52,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
       401: problem('No valid bearer access token (WWW-Authenticate: Bearer)'),
       403: problem('The access token does not carry the admin role'),
     };
-    if (route.params) responses[404] = problem('No such user or client');
+    if (route.params) responses[404] = problem('No such user, client or API token');
     if (route.body) {
       responses[413] = problem('Body larger than http.bodyLimit');
       responses[415] = problem('Content-Type is not application/json');
