@@ -3,10 +3,10 @@
  * leaked token; the same answer whatever the token), and the owner's own revocation through the
  * account-page contract (`apiTokens.create/list/revoke`, shared contract 3).
  */
-import { test, before, after } from 'node:test';
+import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startShopFixture, auditProbe, revokedSince, type OAuthFixture } from './oauth/helpers.ts';
+import { startShopFixture, startOAuthService, auditProbe, revokedSince, type OAuthFixture } from './oauth/helpers.ts';
 import { registerExchangeClient, exchange, claimsOf, makeToken, type ExchangeClient } from './helpers/api-tokens.ts';
 import { generateApiToken } from '../src/tokens/api-tokens/format.ts';
 import type { PublishedEvent } from '../src/events/types.ts';
@@ -90,5 +90,21 @@ await forEachDialect('API token revocation', (dialect) => {
     const audit = await ctx().audit.list({ event: 'api_token.revoked', latest: true, limit: 1 });
     assert.equal(audit[0]?.reason, 'revoked_by_owner');
     assert.equal(audit[0]?.actor, owner);
+  });
+});
+
+describe('POST /api-tokens/revoke under the refusal limiter', () => {
+  let fx: OAuthFixture;
+  before(async () => { fx = await startOAuthService('sqlite', { config: { http: { refusalLimit: 3, refusalWindow: '1m', refusalBlock: '1m' } } }); });
+  after(async () => { await fx.close(); });
+
+  test('fail-rate-limited: after refusalLimit malformed bodies the address is answered 429, and nothing is revoked', async () => {
+    const { token, summary } = await makeToken(fx, fx.users.alice);
+    const post = (body: string) => fetch(`${fx.issuer}/api-tokens/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    for (let i = 0; i < 3; i++) assert.equal((await post('{}')).status, 400);
+    const blocked = await post(JSON.stringify({ token }));
+    assert.equal(blocked.status, 429);
+    assert.ok(blocked.headers.get('retry-after'));
+    assert.ok((await fx.svc.service.context.apiTokens.list(fx.users.alice)).some((t) => t.id === summary.id), 'still live');
   });
 });
