@@ -74,6 +74,14 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Tokens and signing keys.'),
+    apiTokens: z
+      .object({
+        maxTtl: duration('Longest lifetime a personal API token may be created with (every token has an expiry; `token create --expires 30d`).').default(365 * 86400),
+        exchangedTokenTtl: duration('Lifetime of the short-lived JWT a personal API token is exchanged for at the token endpoint (the gateway caches it this long); never beyond the API token\'s own expiry, at most tokens.maxAccessTokenTtl.').default(300),
+      })
+      .strict()
+      .prefault({})
+      .describe('Personal API tokens (docs/api-tokens.md).'),
     resources: z
       .array(
         z
@@ -167,7 +175,7 @@ export const configSchema = z
       .object({
         bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),
         trustedProxies: z.array(cidr).default([]).describe('Proxies in front of the Security Service (CIDR blocks, e.g. [127.0.0.1/32] behind the gateway on the same host) whose X-Forwarded-For is believed: the client is the right-most address that is not one of them; from any other peer the header is ignored. Every per-client-IP rule (refusal limiting, login throttling, audit) uses that address; IPv6 clients are counted by /64.'),
-        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403; at the sign-in form also its 429s) from one client IP (an IPv6 client by its /64) within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api, /events and the sign-in form after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
+        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403; at the sign-in form also its 429s) from one client IP (an IPv6 client by its /64) within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api, /events, /api-tokens/revoke and the sign-in form after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
         refusalWindow: duration('Window in which refusals from one client IP are counted.').default(60),
         refusalBlock: duration('How long a client IP that reached refusalLimit is answered 429 (with Retry-After).').default(60),
       }, { error: (issue) => (issue.code === 'unrecognized_keys' ? unrecognizedKeys('http', issue.keys) : undefined) })
@@ -180,6 +188,9 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.apiTokens.exchangedTokenTtl > config.tokens.maxAccessTokenTtl) {
+      ctx.addIssue({ code: 'custom', path: ['apiTokens', 'exchangedTokenTtl'], message: `at most tokens.maxAccessTokenTtl (${config.tokens.maxAccessTokenTtl} s): verifiers refuse older tokens` });
+    }
     if (config.issuer === undefined && config.listen.port === 0) {
       ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'set the issuer when listen.port is 0 (a free port is known only after listening)' });
     }
