@@ -151,7 +151,7 @@ export interface AuthFixture {
   users: { alice: string; bob: string; carol: string };
   gatewayClient: { clientId: string; secret: string };
   /** A real RFC 9068 access token signed by the service's current key. */
-  token(claims: { sub: string; roles?: string[]; scope?: string; aud?: string; ttl?: number; clientId?: string }): Promise<string>;
+  token(claims: { sub: string; roles?: string[]; scope?: string; aud?: string; ttl?: number; clientId?: string; extra?: Record<string, unknown> }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -173,7 +173,7 @@ export async function startAuth(): Promise<AuthFixture> {
     token(claims) {
       const now = Math.floor(Date.now() / 1000);
       return ctx.keys.sign(
-        { iss: issuer, sub: claims.sub, aud: claims.aud ?? audience, client_id: claims.clientId ?? 'shop', scope: claims.scope ?? 'openid', roles: claims.roles ?? [], jti: randomUUID(), iat: now, exp: now + (claims.ttl ?? 300) },
+        { iss: issuer, sub: claims.sub, aud: claims.aud ?? audience, client_id: claims.clientId ?? 'shop', scope: claims.scope ?? 'openid', roles: claims.roles ?? [], jti: randomUUID(), iat: now, exp: now + (claims.ttl ?? 300), ...claims.extra },
         { typ: 'at+jwt' },
       );
     },
