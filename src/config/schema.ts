@@ -74,6 +74,14 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Tokens and signing keys.'),
+    apiTokens: z
+      .object({
+        maxTtl: duration('Longest lifetime a personal API token may be created with (every token has an expiry; `token create --expires 30d`).').default(365 * 86400),
+        exchangedTokenTtl: duration('Lifetime of the short-lived JWT a personal API token is exchanged for at the token endpoint (the gateway caches it this long); never beyond the API token\'s own expiry, at most tokens.maxAccessTokenTtl.').default(300),
+      })
+      .strict()
+      .prefault({})
+      .describe('Personal API tokens (docs/api-tokens.md).'),
     resources: z
       .array(
         z
@@ -180,6 +188,9 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.apiTokens.exchangedTokenTtl > config.tokens.maxAccessTokenTtl) {
+      ctx.addIssue({ code: 'custom', path: ['apiTokens', 'exchangedTokenTtl'], message: `at most tokens.maxAccessTokenTtl (${config.tokens.maxAccessTokenTtl} s): verifiers refuse older tokens` });
+    }
     if (config.issuer === undefined && config.listen.port === 0) {
       ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'set the issuer when listen.port is 0 (a free port is known only after listening)' });
     }

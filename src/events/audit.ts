@@ -43,6 +43,10 @@ export const auditEvents = [
   'admin.denied',
   'master_key.rotated',
   'ca.key_exported',
+  'api_token.created',
+  'api_token.revoked',
+  'api_token.exchanged',
+  'api_token.refused',
 ] as const;
 
 export type AuditEvent = (typeof auditEvents)[number];

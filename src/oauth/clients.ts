@@ -17,7 +17,8 @@ import { parseInput } from '../shared/validation.ts';
 import { formatScope, parseScope } from '../shared/scope.ts';
 import { randomToken, sha256Hex } from '../shared/random.ts';
 import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
-import { SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
+import { EXCHANGE_SCOPE, SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
+import { TOKEN_EXCHANGE_GRANT } from './token-exchange.ts';
 import type { Revoker } from './revocation.ts';
 
 /** Client metadata extensions oidc-provider carries for us (see `extraClientMetadata`). */
@@ -94,6 +95,9 @@ function inputSchema(config: Config) {
       if (!grants.has('authorization_code') && input.redirectUris.length > 0) {
         ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'redirect URIs are only used by authorization_code' });
       }
+      if (input.public && parseScope(input.scope).includes(EXCHANGE_SCOPE)) {
+        ctx.addIssue({ code: 'custom', path: ['scope'], message: `${EXCHANGE_SCOPE} needs a confidential client (with a secret)` });
+      }
       const serviceOnly = parseScope(input.scope).filter((s) => SERVICE_ONLY_SCOPES.includes(s));
       if (grants.has('authorization_code') && serviceOnly.length > 0) {
         // A user's token would carry them: the event stream and introspection of every token are for services.
@@ -131,7 +135,8 @@ export function clientMetadata(row: ClientRow): Record<string, unknown> {
     ...(client.public ? { token_endpoint_auth_method: 'none' } : { client_secret: row.secret_digest, token_endpoint_auth_method: 'client_secret_basic' }),
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
-    grant_types: client.grantTypes,
+    // The scope tokens:exchange is what allows the token-exchange grant (one switch, not two).
+    grant_types: parseScope(client.scope).includes(EXCHANGE_SCOPE) ? [...client.grantTypes, TOKEN_EXCHANGE_GRANT] : client.grantTypes,
     response_types: interactive ? ['code'] : [],
     scope: client.scope,
     [FIRST_PARTY_PROPERTY]: client.firstParty,

@@ -17,6 +17,7 @@ import type { OidcAdapter } from './adapter.ts';
 import { PAGE_HEADERS, originsOf } from './views/layout.ts';
 import { errorPage, logoutPage, signedOutPage } from './views/pages.ts';
 import { requestState } from './request-state.ts';
+import { exchangeClaims } from './token-exchange.ts';
 
 export const ROUTES = {
   authorization: '/oauth2/authorize',
@@ -187,7 +188,10 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
           }
           if (token.kind !== 'AccessToken' || !('accountId' in token) || !token.accountId) return;
           const payload = jwt.payload as { jti: string; exp: number };
+          const exchanged = exchangeClaims(ctx);
+          if (exchanged) Object.assign(payload, exchanged);
           await revoker.recordIssued({
+            apiTokenId: exchanged?.api_token_id ?? null,
             jti: payload.jti,
             grantId: token.grantId ?? null,
             subject: token.accountId,

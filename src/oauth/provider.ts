@@ -11,14 +11,19 @@ import { providerConfiguration, type ProviderConfigDeps } from './provider-confi
 import { createProviderMiddleware, type MiddlewareDeps } from './middleware.ts';
 import { requestState } from './request-state.ts';
 import { ConsumedTwiceError } from './adapter.ts';
+import { registerTokenExchange, type TokenExchangeDeps } from './token-exchange.ts';
 
-export interface BuildProviderDeps extends ProviderConfigDeps, MiddlewareDeps {
+export interface BuildProviderDeps extends ProviderConfigDeps, MiddlewareDeps, Omit<TokenExchangeDeps, 'resourceIndicators'> {
   config: Config;
   logger: Logger;
 }
 
 export function buildProvider(deps: BuildProviderDeps): Provider {
-  const provider = new Provider(deps.config.issuer, providerConfiguration(deps));
+  const configuration = providerConfiguration(deps);
+  // Read before the provider takes the configuration over: the exchange grant resolves audiences with them.
+  const resourceIndicators = { ...configuration.features!.resourceIndicators! };
+  const provider = new Provider(deps.config.issuer, configuration);
+  registerTokenExchange(provider, { ...deps, resourceIndicators });
   // The mount (./mount.ts) rewrites every X-Forwarded-* header from trusted values before the
   // provider sees a request — the proto from the issuer, the client address as fastify resolved
   // it under http.trustedProxies — so trusting them here is safe, and ctx.ip is the real client.

@@ -11,7 +11,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { RefusalLimiter } from '../shared/refusal-limit.ts';
-import type { AccessTokenVerifier } from '../tokens/index.ts';
+import type { AccessTokenVerifier, ApiTokenService } from '../tokens/index.ts';
 
 export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
@@ -120,6 +120,8 @@ export interface OAuthDeps {
   metrics?: Metrics;
   /** Per-client-IP refusal limiting (src/shared/refusal-limit.ts). */
   refusals?: RefusalLimiter;
+  /** Personal API tokens, for the token-exchange grant (./token-exchange.ts). */
+  apiTokens: Pick<ApiTokenService, 'lookupForExchange' | 'markUsed'>;
 }
 
 export interface OAuth {
