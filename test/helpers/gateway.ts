@@ -155,15 +155,22 @@ export interface AuthFixture {
   close(): Promise<void>;
 }
 
-export async function startAuth(): Promise<AuthFixture> {
-  const svc = await startService();
+export interface StartAuthOptions {
+  /** Scope of the gateway's client (default `events:read`; `events:read tokens:exchange` for personal API tokens). */
+  gatewayScope?: string;
+  /** Config keys of the Security Service. */
+  config?: Record<string, unknown>;
+}
+
+export async function startAuth(options: StartAuthOptions = {}): Promise<AuthFixture> {
+  const svc = await startService(options.config ? { config: options.config } : {});
   const ctx = svc.service.context;
   const issuer = svc.config.issuer;
   const audience = svc.config.resources[0]!.audience;
   const alice = await ctx.users.create({ username: 'alice', email: 'alice@example.com', password: PASSWORD, roles: ['customer'] }, 'test');
   const bob = await ctx.users.create({ username: 'bob', email: 'bob@example.com', password: PASSWORD, roles: ['staff'] }, 'test');
   const carol = await ctx.users.create({ username: 'carol', email: 'carol@example.com', password: PASSWORD, roles: ['admin'] }, 'test');
-  const client = await ctx.oauth.clients.create({ clientId: 'gateway', name: 'Gateway', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'events:read' }, 'test');
+  const client = await ctx.oauth.clients.create({ clientId: 'gateway', name: 'Gateway', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: options.gatewayScope ?? 'events:read' }, 'test');
   return {
     svc,
     issuer,
