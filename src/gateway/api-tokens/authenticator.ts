@@ -35,9 +35,20 @@ export function bearerApiToken(header: string): string | undefined {
   return startsAt(header, start, API_TOKEN_PREFIX) ? header.slice(start) : undefined;
 }
 
+/** `Basic ` (any case) at the start of `header`, compared without allocating (JWT requests pass here too). */
+function hasBasicScheme(header: string): boolean {
+  return header.length > 6
+    && (header.charCodeAt(0) | 0x20) === 0x62 // b
+    && (header.charCodeAt(1) | 0x20) === 0x61 // a
+    && (header.charCodeAt(2) | 0x20) === 0x73 // s
+    && (header.charCodeAt(3) | 0x20) === 0x69 // i
+    && (header.charCodeAt(4) | 0x20) === 0x63 // c
+    && header.charCodeAt(5) === 0x20;
+}
+
 /** `Basic base64(user:gth_…)` → the token; undefined for any other Basic credential or scheme. */
 export function basicApiToken(header: string): string | undefined {
-  if (header.length < 7 || header.slice(0, 6).toLowerCase() !== 'basic ') return undefined;
+  if (!hasBasicScheme(header)) return undefined;
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon === -1) return undefined;
