@@ -178,6 +178,13 @@ test('ok: a revocation naming the exchanged token refuses it within a second, th
   assert.equal(exchangesFor(token), 2);
 });
 
+test('ok: /metrics counts exchanges by outcome and the cached tokens', async () => {
+  const text = await (await fetch(`${gw.url}/metrics`)).text();
+  assert.match(text, /^gatehouse_gateway_api_token_exchanges_total\{outcome="issued"\} [1-9]/m);
+  assert.match(text, /^gatehouse_gateway_api_token_exchanges_total\{outcome="refused"\} [1-9]/m);
+  assert.match(text, /^gatehouse_gateway_api_token_cache_entries [1-9]/m);
+});
+
 test('ok: no log line and no answer carries an API token', async () => {
   const token = newToken();
   const response = await get('/api/me', `Bearer ${token}`);

@@ -109,7 +109,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const clientSecret = secret(config, env, 'GATEHOUSE_GATEWAY_CLIENT_SECRET', settings.credentials.secretFile);
     if (clientSecret === undefined) throw new Error('gateway.credentials needs a client secret: set GATEHOUSE_GATEWAY_CLIENT_SECRET or gateway.credentials.secretFile');
     credentials = clientCredentials({ issuer: config.issuer, securityService, clientId: settings.credentials.clientId, clientSecret, scope: 'events:read', resource: config.issuer, fetch });
-    if (settings.apiTokens.enabled) apiTokens = createApiTokenAuthenticator({ config, securityService, audience, clientId: settings.credentials.clientId, clientSecret, fetch, logger });
+    if (settings.apiTokens.enabled) apiTokens = createApiTokenAuthenticator({ config, securityService, audience, clientId: settings.credentials.clientId, clientSecret, fetch, logger, registry: metrics.registry });
   } else {
     logger.warn({}, 'gateway.credentials is not set: the gateway cannot follow the security-event stream, so revoked tokens pass until they expire and /readyz reports "events"');
   }

@@ -7,12 +7,13 @@
  *   ./token-exchange.ts   RFC 8693 at /oauth2/token with the gateway's client (openid-client)
  *   src/shared/api-token-format.ts  the token format, checked offline first
  */
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../../config/index.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Authenticator } from '../authenticators.ts';
 import { apiTokenAuthenticator } from './authenticator.ts';
 import { createExchangeCache } from './exchange-cache.ts';
-import { createTokenExchanger } from './token-exchange.ts';
+import { createTokenExchanger, type TokenExchanger } from './token-exchange.ts';
 
 export interface ApiTokenContext {
   config: Config;
@@ -24,6 +25,8 @@ export interface ApiTokenContext {
   clientSecret: string;
   fetch: typeof fetch;
   logger: Logger;
+  /** The gateway's metrics registry: exchanges by outcome, cached tokens. */
+  registry: Registry;
 }
 
 export function createApiTokenAuthenticator(context: ApiTokenContext): Authenticator {
@@ -37,6 +40,13 @@ export function createApiTokenAuthenticator(context: ApiTokenContext): Authentic
     fetch: context.fetch,
     logger: context.logger,
   });
-  const cache = createExchangeCache({ exchange, maxEntries: settings.cacheSize, refreshBefore: settings.refreshBefore * 1000, negativeTtl: settings.negativeCacheTtl * 1000 });
+  const exchanges = new Counter({ name: 'gatehouse_gateway_api_token_exchanges_total', help: 'Personal API tokens exchanged at the Security Service, by outcome (issued, refused, unavailable)', labelNames: ['outcome'], registers: [context.registry] });
+  const counted: TokenExchanger = async (apiToken, clientAddress) => {
+    const result = await exchange(apiToken, clientAddress);
+    exchanges.labels(result.kind).inc();
+    return result;
+  };
+  const cache = createExchangeCache({ exchange: counted, maxEntries: settings.cacheSize, refreshBefore: settings.refreshBefore * 1000, negativeTtl: settings.negativeCacheTtl * 1000 });
+  new Gauge({ name: 'gatehouse_gateway_api_token_cache_entries', help: 'Exchanged access tokens held for personal API tokens', registers: [context.registry], collect() { this.set(cache.size); } });
   return apiTokenAuthenticator(cache);
 }
