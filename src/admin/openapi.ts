@@ -76,7 +76,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
     info: {
       title: 'Gatehouse admin API',
       version: options.version,
-      description: 'Users, roles and OAuth clients. Every operation needs a bearer access token (audience = the issuer) whose `roles` claim contains `admin`. Errors are RFC 9457 problem details.',
+      description: 'Users, roles, OAuth clients and personal API tokens. Every operation needs a bearer access token (audience = the issuer) whose `roles` claim contains `admin`. Errors are RFC 9457 problem details.',
     },
     servers: [{ url: options.serverUrl }],
     security: [{ bearer: [] }],
@@ -87,5 +87,5 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
 
 function operationId(route: AdminRoute): string {
   const words = route.path.split('/').filter((part) => part && !part.startsWith(':'));
-  return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('') + (route.path.endsWith('}') || /:[A-Za-z]+$/.test(route.path) ? 'ById' : '');
+  return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1).replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()))].join('') + (route.path.endsWith('}') || /:[A-Za-z]+$/.test(route.path) ? 'ById' : '');
 }

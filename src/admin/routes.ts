@@ -6,15 +6,19 @@ import type { z } from 'zod';
 import type { UserService } from '../identity/index.ts';
 import type { ClientService } from '../oauth/index.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
+import type { ApiTokenService } from '../tokens/index.ts';
+import { fail } from '../shared/errors.ts';
 import {
   clientListSchema, clientParams, clientSchema, createClientBody, createdClientSchema, createUserBody, grantRoleBody,
   policySchema, setPasswordBody, userListSchema, userParams, userRoleParams, userSchema,
+  apiTokenListSchema, apiTokenParams, createApiTokenBody, createdApiTokenSchema,
 } from './schemas.ts';
 
 export interface AdminServices {
   users: UserService;
   clients: ClientService;
   policy: CompiledPolicy;
+  apiTokens: ApiTokenService;
 }
 
 export interface RouteInput<P, B> {
@@ -30,7 +34,7 @@ export interface AdminRoute {
   /** Relative to /admin/api, fastify syntax (`/users/:user`). */
   path: string;
   summary: string;
-  tag: 'users' | 'roles' | 'clients';
+  tag: 'users' | 'roles' | 'clients' | 'api-tokens';
   params?: z.ZodObject;
   body?: z.ZodType;
   /** Success status; 204 has no response body. */
@@ -77,4 +81,13 @@ export const adminRoutes: AdminRoute[] = [
     handler: async ({ services, params }) => services.clients.find(params.clientId) }),
   route({ method: 'DELETE', path: '/clients/:clientId', tag: 'clients', summary: 'Remove an OAuth client', status: 204, params: clientParams,
     handler: async ({ services, params, actor }) => services.clients.remove(params.clientId, actor) }),
+  route({ method: 'GET', path: '/users/:user/api-tokens', tag: 'api-tokens', summary: 'List a user\'s live personal API tokens (never the tokens themselves)', status: 200, params: userParams, response: apiTokenListSchema,
+    handler: async ({ services, params }) => ({ apiTokens: await services.apiTokens.list((await services.users.find(params.user)).id) }) }),
+  route({ method: 'POST', path: '/users/:user/api-tokens', tag: 'api-tokens', summary: 'Create a personal API token for a user (the token is in this response only)', status: 201, params: userParams, body: createApiTokenBody, response: createdApiTokenSchema,
+    handler: async ({ services, params, body, actor }) => services.apiTokens.create({ userId: (await services.users.find(params.user)).id, ...body }, actor) }),
+  route({ method: 'DELETE', path: '/users/:user/api-tokens/:tokenId', tag: 'api-tokens', summary: 'Revoke a personal API token (JWTs exchanged for it are revoked too)', status: 204, params: apiTokenParams,
+    handler: async ({ services, params, actor }) => {
+      const user = await services.users.find(params.user);
+      if (!(await services.apiTokens.revoke(user.id, params.tokenId, actor))) throw fail.notFound(`live API token ${params.tokenId} of user ${params.user}`);
+    } }),
 ];

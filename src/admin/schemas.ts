@@ -83,6 +83,39 @@ export const createdClientSchema = z
 
 export const clientParams = z.object({ clientId: z.string().min(1).max(200) });
 
+export const apiTokenSchema = z
+  .object({
+    id: z.string().describe('Public id of the token (lists and revocation name it; it grants nothing).'),
+    name: z.string(),
+    scopes: z.array(z.string()).describe('Permission names the token may use (intersected with the owner\'s current permissions).'),
+    createdAt: epoch,
+    expiresAt: epoch,
+    lastUsedAt: epoch.optional(),
+    lastUsedAddress: z.string().optional().describe('Client address of the last exchange.'),
+  })
+  .meta({ id: 'ApiToken' });
+
+export const apiTokenListSchema = z.object({ apiTokens: z.array(apiTokenSchema) }).meta({ id: 'ApiTokenList' });
+
+/** Shape only: the API token service checks scopes against the owner's permissions and the expiry against apiTokens.maxTtl. */
+export const createApiTokenBody = z
+  .object({
+    name: z.string().min(1).max(100).describe('Tells the user\'s live tokens apart.'),
+    scopes: z.array(z.string().min(1).max(200)).min(1).max(32).describe('Permission names, e.g. orders:read; each must cover one of the owner\'s permissions.'),
+    expiresIn: z.number().int().min(1).describe('Lifetime in seconds (at most apiTokens.maxTtl).'),
+  })
+  .strict()
+  .meta({ id: 'CreateApiToken' });
+
+export const createdApiTokenSchema = z
+  .object({
+    token: z.string().describe('The API token (gth_…). Shown ONCE: it is stored only as a digest.'),
+    summary: apiTokenSchema,
+  })
+  .meta({ id: 'CreatedApiToken' });
+
+export const apiTokenParams = userParams.extend({ tokenId: z.string().min(1).max(100) });
+
 export const problemSchema = z
   .object({
     type: z.string(),

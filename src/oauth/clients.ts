@@ -95,9 +95,6 @@ function inputSchema(config: Config) {
       if (!grants.has('authorization_code') && input.redirectUris.length > 0) {
         ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'redirect URIs are only used by authorization_code' });
       }
-      if (input.public && parseScope(input.scope).includes(EXCHANGE_SCOPE)) {
-        ctx.addIssue({ code: 'custom', path: ['scope'], message: `${EXCHANGE_SCOPE} needs a confidential client (with a secret)` });
-      }
       const serviceOnly = parseScope(input.scope).filter((s) => SERVICE_ONLY_SCOPES.includes(s));
       if (grants.has('authorization_code') && serviceOnly.length > 0) {
         // A user's token would carry them: the event stream and introspection of every token are for services.
