@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { forEachDialect } from './helpers/dialects.ts';
-import { startShopFixture, auditProbe, revokedSince, type OAuthFixture } from './oauth/helpers.ts';
+import { startShopFixture, startOAuthService, auditProbe, revokedSince, type OAuthFixture } from './oauth/helpers.ts';
 import { registerExchangeClient, exchange, claimsOf, makeToken, type ExchangeClient } from './helpers/api-tokens.ts';
 import type { PublishedEvent } from '../src/events/types.ts';
 import { generateApiToken } from '../src/tokens/api-tokens/format.ts';
@@ -79,6 +79,13 @@ await forEachDialect('API token exchange', (dialect) => {
     const row = await probe.last('api_token.exchanged', head);
     assert.equal(row.data?.apiTokenId, summary.id);
     assert.equal(row.data?.jti, claimsOf(((await res.json()) as { access_token: string }).access_token).jti);
+  });
+
+  test('ok: X-Forwarded-For from an untrusted peer is ignored for the last-used address', async () => {
+    const { token, summary } = await makeToken(fx, fx.users.alice);
+    assert.equal((await exchange(fx, gateway, token, {}, { 'x-forwarded-for': '203.0.113.9' })).status, 200);
+    const listed = (await ctx().apiTokens.list(fx.users.alice)).find((t) => t.id === summary.id);
+    assert.equal(listed?.lastUsedAddress, '127.0.0.1');
   });
 
   test('ok: the exchanged token never outlives the API token', async () => {
@@ -204,5 +211,23 @@ await forEachDialect('API token exchange', (dialect) => {
     const event = revokedSince(published, from)[0]!;
     assert.equal(event.reason, 'user_disabled');
     assert.ok(event.tokenIds.includes(String(jti)));
+  });
+});
+
+await forEachDialect('API token exchange behind a trusted proxy', (dialect) => {
+  let fx: OAuthFixture;
+  let gateway: ExchangeClient;
+  before(async () => {
+    fx = await startOAuthService(dialect, { config: { http: { trustedProxies: ['127.0.0.1/32'] } } });
+    gateway = await registerExchangeClient(fx);
+  });
+  after(async () => { await fx.close(); });
+
+  test('ok: last-used address is the end client the gateway names in X-Forwarded-For', async () => {
+    const { token, summary } = await makeToken(fx, fx.users.alice);
+    const res = await exchange(fx, gateway, token, {}, { 'x-forwarded-for': '203.0.113.9' });
+    assert.equal(res.status, 200);
+    const listed = (await fx.svc.service.context.apiTokens.list(fx.users.alice)).find((t) => t.id === summary.id);
+    assert.equal(listed?.lastUsedAddress, '203.0.113.9');
   });
 });
