@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { stringify } from 'yaml';
-import { startService, type TestService } from './service.ts';
+import { startService, type TestService, type TestDialect } from './service.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
@@ -160,10 +160,11 @@ export interface StartAuthOptions {
   gatewayScope?: string;
   /** Config keys of the Security Service. */
   config?: Record<string, unknown>;
+  dialect?: TestDialect;
 }
 
 export async function startAuth(options: StartAuthOptions = {}): Promise<AuthFixture> {
-  const svc = await startService(options.config ? { config: options.config } : {});
+  const svc = await startService({ ...(options.config ? { config: options.config } : {}), ...(options.dialect ? { dialect: options.dialect } : {}) });
   const ctx = svc.service.context;
   const issuer = svc.config.issuer;
   const audience = svc.config.resources[0]!.audience;
