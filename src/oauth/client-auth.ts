@@ -106,10 +106,14 @@ export function authMetadata(row: ClientRow, now: number): Record<string, unknow
  * digest and, during a rotation's overlap, the previous one. Both are compared every time, in
  * constant time, so the answer's timing says nothing about which matched.
  */
-export function matchesStoredSecret(client: { clientSecret?: unknown; [PREVIOUS_SECRET_PROPERTY]?: unknown }, presented: unknown): boolean {
+export function matchesStoredSecret(
+  client: { clientSecret?: unknown; tokenEndpointAuthMethod?: unknown; [PREVIOUS_SECRET_PROPERTY]?: unknown },
+  presented: unknown,
+  presentedBy: 'client_secret_basic' | 'client_secret_post',
+): boolean {
   if (typeof presented !== 'string' || typeof client.clientSecret !== 'string') return false;
   const digest = sha256Hex(presented);
   const current = constantTimeEqual(digest, client.clientSecret);
   const previous = typeof client[PREVIOUS_SECRET_PROPERTY] === 'string' && constantTimeEqual(digest, client[PREVIOUS_SECRET_PROPERTY]);
-  return current || previous;
+  return (current || previous) && client.tokenEndpointAuthMethod === presentedBy;
 }

@@ -26,9 +26,13 @@ export function buildProvider(deps: BuildProviderDeps): Provider {
   provider.proxy = true;
 
   // Stored secrets are SHA-256 digests (the metadata's client_secret holds the digest), plus the
-  // previous one during a rotation's overlap (./client-auth.ts).
+  // previous one during a rotation's overlap (./client-auth.ts). oidc-provider takes a secret in
+  // the form and in the Basic header alike for either secret method: the method the client is
+  // registered with must be the one it used, so that is checked here too.
   provider.Client.prototype.compareClientSecret = function compareDigest(this: Parameters<typeof matchesStoredSecret>[0], actual: string) {
-    return matchesStoredSecret(this, actual);
+    const params = Provider.ctx?.oidc?.params as Record<string, unknown> | undefined;
+    const presented = params?.client_secret !== undefined ? 'client_secret_post' : 'client_secret_basic';
+    return matchesStoredSecret(this, actual, presented);
   };
   auditRegistrationRefusals(provider, deps.audit, deps.logger);
 
