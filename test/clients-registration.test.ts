@@ -29,6 +29,25 @@ await forEachDialect('dynamic client registration', (dialect) => {
     });
   });
 
+  describe('guessing the initial access token', () => {
+    let fx: OAuthFixture;
+    before(async () => {
+      fx = await startOAuthService(dialect, {
+        config: { http: { refusalLimit: 3 }, oauth: { dynamicRegistration: { enabled: true, initialAccessTokenFile: 'registration.token' } } },
+        prepare: async (config) => writeFileSync(join(config.dataDir, 'registration.token'), TOKEN, { mode: 0o600 }),
+      });
+    });
+    after(async () => { await fx.close(); });
+
+    test('fail-guessing: refused registrations count toward http.refusalLimit; then 429 even with the right token', async () => {
+      const attempt = (token: string) => fetch(`${fx.issuer}/oauth2/register`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ redirect_uris: [CALLBACK] }) });
+      for (let i = 0; i < 3; i++) assert.equal((await attempt(`guess-${i}`)).status, 401);
+      const blocked = await attempt(TOKEN);
+      assert.equal(blocked.status, 429);
+      assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+    });
+  });
+
   describe('on, with an initial access token', () => {
     let fx: OAuthFixture;
     const register = (body: Record<string, unknown>, token: string | null = TOKEN) =>
