@@ -83,7 +83,7 @@ await forEachDialect('dynamic client registration', (dialect) => {
       assert.equal(stored.tokenEndpointAuthMethod, 'client_secret_post');
       assert.equal(stored.scope, 'openid profile offline_access books:read');
       const [row] = await fx.svc.service.context.audit.list({ event: 'client.registered', subject: metadata.client_id, limit: 1 });
-      assert.ok(row);
+      assert.equal(row?.ip, '127.0.0.1');
       assert.doesNotMatch(JSON.stringify(row), new RegExp(String(metadata.client_secret)));
     });
 
@@ -92,6 +92,7 @@ await forEachDialect('dynamic client registration', (dialect) => {
       assert.equal(res.status, 201);
       const body = (await res.json()) as { client_id: string; client_secret?: string };
       assert.equal(body.client_secret, undefined);
+      assert.equal((body as Record<string, unknown>).registration_access_token, undefined, 'RFC 7592 management is not offered');
       const stored = await fx.svc.service.context.oauth.clients.find(body.client_id);
       assert.equal(stored.public, true);
       assert.equal(stored.scope, 'openid offline_access profile email roles books:read orders:write');

@@ -252,7 +252,7 @@ export async function insertClient(
   deps: { store: Store; audit: AuditLog; clock: Clock; config: Config },
   input: ValidClientInput,
   secretDigest: string | null,
-  audited: { event: 'client.created' | 'client.registered'; actor: string },
+  audited: { event: 'client.created' | 'client.registered'; actor: string; ip?: string | undefined },
 ): Promise<ClientRow> {
   const now = epochSeconds(deps.clock);
   const row: ClientRow = {
@@ -268,7 +268,7 @@ export async function insertClient(
     await deps.store.transaction(async (trx) => {
       await trx.insertInto('clients').values(row).execute();
       const data = { firstParty: input.firstParty, public: input.public, grantTypes: input.grantTypes, tokenEndpointAuthMethod: row.token_endpoint_auth_method, ...(input.accessTokenTtl !== undefined ? { accessTokenTtl: input.accessTokenTtl } : {}) };
-      await deps.audit.record({ event: audited.event, actor: audited.actor, subject: row.client_id, clientId: row.client_id, data }, trx);
+      await deps.audit.record({ event: audited.event, actor: audited.actor, subject: row.client_id, clientId: row.client_id, ...(audited.ip ? { ip: audited.ip } : {}), data }, trx);
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw fail.conflict(`a client with id ${row.client_id} already exists`);

@@ -15,8 +15,7 @@
  * client is changed or removed by an administrator (`client update`, `client remove`).
  */
 import { resolve } from 'node:path';
-import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type Provider from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../shared/logger.ts';
 import type { Config } from '../config/index.ts';
 import { readSecretFile } from '../config/index.ts';
@@ -119,7 +118,8 @@ export async function registerDynamicClient(
   const digest = usesSecret(methodOf(input)) && typeof secret === 'string' ? sha256Hex(secret) : null;
   if (usesSecret(methodOf(input)) && digest === null) refuse('client_secret missing');
   try {
-    await insertClient(deps, input, digest, { event: 'client.registered', actor: `client:${String(metadata.client_id)}` });
+    // The registration request is still running: its address is in oidc-provider's request context.
+    await insertClient(deps, input, digest, { event: 'client.registered', actor: `client:${String(metadata.client_id)}`, ip: Provider.ctx?.ip });
   } catch (error) {
     if (error instanceof GatehouseError && error.code === 'conflict') refuse('client_id is taken');
     throw error;
