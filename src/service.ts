@@ -117,7 +117,7 @@ async function buildComponents(foundation: ServiceFoundation): Promise<ServiceCo
     settings: { limit: config.http.refusalLimit, window: config.http.refusalWindow, block: config.http.refusalBlock },
     // The endpoints that check credentials: a refusal there may be guessing.
     endpoints: {
-      oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation],
+      oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation, OAUTH_ROUTES.registration],
       api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events', API_TOKEN_REVOKE_ROUTE],
       apiPrefixes: ['/admin/api/', '/events/'],
       pages: [SIGN_IN_ROUTE],

@@ -59,6 +59,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
     }
     if (route.body || route.params) responses[422] = problem('Validation failed; `errors` lists each field');
     if (route.method === 'POST' && route.status === 201) responses[409] = problem('Already exists');
+    if (route.conflict) responses[409] = problem(route.conflict);
     paths[path] ??= {};
     paths[path]![route.method.toLowerCase()] = {
       summary: route.summary,
@@ -86,6 +87,6 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
 }
 
 function operationId(route: AdminRoute): string {
-  const words = route.path.split('/').filter((part) => part && !part.startsWith(':'));
-  return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1).replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()))].join('') + (route.path.endsWith('}') || /:[A-Za-z]+$/.test(route.path) ? 'ById' : '');
+  const words = route.path.split(/[/-]/).filter((part) => part && !part.startsWith(':'));
+  return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('') + (route.path.endsWith('}') || /:[A-Za-z]+$/.test(route.path) ? 'ById' : '');
 }

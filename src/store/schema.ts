@@ -45,6 +45,15 @@ export interface ClientsTable {
   access_token_ttl: number | null;
   created_at: number;
   updated_at: number;
+  /** client_secret_basic | client_secret_post | private_key_jwt | none; null: none without a secret, else client_secret_basic. */
+  token_endpoint_auth_method: string | null;
+  /** JSON: the inline JWKS of a private_key_jwt client (public keys). */
+  jwks: string | null;
+  /** Where a private_key_jwt client publishes its JWKS. */
+  jwks_uri: string | null;
+  /** SHA-256 hex digest of the secret before the last rotation, accepted until previous_secret_expires_at. */
+  previous_secret_digest: string | null;
+  previous_secret_expires_at: number | null;
 }
 
 /** Every oidc-provider model (sessions, grants, codes, refresh tokens, interactions …). */
