@@ -24,6 +24,8 @@ export const PROVIDER_ROUTES: Array<[path: string, methods: Method[]]> = [
   [ROUTES.end_session, ['GET', 'POST']],
   [`${ROUTES.end_session}/confirm`, ['POST']],
   [`${ROUTES.end_session}/success`, ['GET']],
+  // Dynamic client registration: the provider answers 404 unless oauth.dynamicRegistration.enabled.
+  [ROUTES.registration, ['POST', 'OPTIONS']],
   [ROUTES.device_authorization, ['POST', 'OPTIONS']],
   [ROUTES.code_verification, ['GET', 'POST']],
   [`${ROUTES.code_verification}/:uid`, ['GET']],
