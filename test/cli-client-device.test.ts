@@ -26,3 +26,11 @@ test('fail-grant: an unknown grant name is refused and nothing is registered', (
   assert.notEqual(refused.code, 0);
   assert.equal(gatehouse(['client', 'show', 'bad-cli']).code, 1);
 });
+
+test('ok: client update --grant device_code sets the device grant by its short name', () => {
+  assert.equal(gatehouse(['client', 'add', 'Tool', '--id', 'tool-cli', '--public', '--grant', 'device_code']).code, 0);
+  const updated = gatehouse(['client', 'update', 'tool-cli', '--grant', 'device_code', '--grant', 'refresh_token']);
+  assert.equal(updated.code, 0, updated.stderr);
+  const client = JSON.parse(gatehouse(['client', 'show', 'tool-cli', '--json']).stdout) as { grantTypes: string[] };
+  assert.deepEqual(client.grantTypes, ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token']);
+});
