@@ -47,6 +47,25 @@ await forEachDialect('oauth adapter', (dialect) => {
     assert.equal(left, undefined, 'swept');
   });
 
+  test('ok: a device code stays readable past its expiry (oidc-provider answers expired_token) until swept', async () => {
+    const devices = adapterFor()('DeviceCode');
+    await devices.upsert('d-exp', { userCode: 'BCDFGHJK', exp: 1 }, 10);
+    clock.advance(11_000);
+    assert.equal((await devices.find('d-exp'))?.userCode, 'BCDFGHJK');
+    assert.ok(await devices.findByUserCode('BCDFGHJK'));
+    clock.advance(2 * 3600_000);
+    await sweepExpired(store, clock);
+    assert.equal(await devices.find('d-exp'), undefined, 'swept');
+  });
+
+  test('ok: two device codes sharing a user code: the newest (live) one is found', async () => {
+    const devices = adapterFor()('DeviceCode');
+    await devices.upsert('d-old', { userCode: 'QQQQRRRR', which: 'old' }, 10);
+    clock.advance(11_000);
+    await devices.upsert('d-new', { userCode: 'QQQQRRRR', which: 'new' }, 600);
+    assert.equal((await devices.findByUserCode('QQQQRRRR'))?.which, 'new');
+  });
+
   test('ok: consume marks the payload consumed', async () => {
     const tokens = adapterFor()('RefreshToken');
     await tokens.upsert('r1', { grantId: 'g1' }, 60);

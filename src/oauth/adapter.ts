@@ -121,7 +121,8 @@ export function createAdapterFactory(deps: { store: Store; clock: Clock; interru
         return parse(await select().where('uid', '=', uid).executeTakeFirst(), model);
       },
       async findByUserCode(userCode) {
-        return parse(await select().where('user_code', '=', userCode).executeTakeFirst(), model);
+        // Newest first: should two codes ever share a user code, the live one wins over an expired one.
+        return parse(await select().where('user_code', '=', userCode).orderBy('expires_at', 'desc').executeTakeFirst(), model);
       },
       async consume(id) {
         const result = await db
