@@ -123,6 +123,8 @@ test('ok: in Chromium, the person opens the link the CLI prints, continues, sign
     await page.getByLabel('Code').waitFor();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Is this your device?' }).waitFor();
+    const width = await page.evaluate('document.documentElement.scrollWidth') as number;
+    assert.ok(width <= 375, `the confirm page is ${width} px wide on a 375 px screen`);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill(demo.password);
