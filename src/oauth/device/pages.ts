@@ -47,7 +47,7 @@ export function userCodeConfirmPage(page: UserCodeConfirmPage): string {
   const items = page.permissions.map((p) => `<li>${e(p)}</li>`).join('\n');
   return layout('Confirm the device', `<h1>Is this your device?</h1>
 <p><strong>${e(page.clientName)}</strong> asks to sign in with the code</p>
-<p class="user-code" aria-label="code ${e(page.userCode.split('').join(' '))}"><code>${e(page.userCode)}</code></p>
+<p class="user-code"><code>${e(page.userCode)}</code></p>
 <p>Continue only if this is the code your device or terminal shows and you started this sign-in yourself.${page.username ? ` The device will act as <strong>${e(page.username)}</strong>, the account signed in here.` : ''} It asks to:</p>
 <ul class="scopes">
 ${items}
