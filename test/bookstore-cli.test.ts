@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,12 +90,26 @@ test('ok: login by device code (alice confirms at /device), then orders lists al
   assert.ok(listed.stdout.includes(placed.alice), 'alice\'s order is listed');
   assert.ok(!listed.stdout.includes(placed.dave), 'dave\'s order is not');
 
+  // An access token about to expire is refreshed (the refresh token rotates) and saved again.
+  const before = JSON.parse(readFileSync(tokens, 'utf8')) as { accessToken: string; refreshToken: string; expiresAt: number };
+  writeFileSync(tokens, JSON.stringify({ ...before, expiresAt: 0 }), { mode: 0o600 });
+  const refreshed = await cli(['orders'], tokens).done;
+  assert.equal(refreshed.code, 0, refreshed.stderr);
+  assert.ok(refreshed.stdout.includes(placed.alice));
+  const after = JSON.parse(readFileSync(tokens, 'utf8')) as { accessToken: string; refreshToken: string; expiresAt: number };
+  assert.notEqual(after.accessToken, before.accessToken);
+  assert.notEqual(after.refreshToken, before.refreshToken);
+  assert.ok(after.expiresAt > Date.now() / 1000);
+  assert.equal(statSync(tokens).mode & 0o777, 0o600);
+
   const out = await cli(['logout'], tokens).done;
   assert.equal(out.code, 0, out.stderr);
   assert.equal(existsSync(tokens), false);
-  const after = await cli(['orders'], tokens).done;
-  assert.equal(after.code, 1);
-  assert.match(after.stderr, /not signed in/);
+  const reuse = await fetch(`${demo.origin}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: after.refreshToken, client_id: 'bookstore-cli' }).toString() });
+  assert.equal(((await reuse.json()) as { error?: string }).error, 'invalid_grant', 'logout revoked the refresh token');
+  const signedOut = await cli(['orders'], tokens).done;
+  assert.equal(signedOut.code, 1);
+  assert.match(signedOut.stderr, /not signed in/);
 });
 
 test('fail-denied: the person denies the code → login fails with a clear message and saves nothing', async () => {
