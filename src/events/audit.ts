@@ -43,6 +43,8 @@ export const auditEvents = [
   'admin.denied',
   'master_key.rotated',
   'ca.key_exported',
+  'session.ended',
+  'account.form_refused',
 ] as const;
 
 export type AuditEvent = (typeof auditEvents)[number];

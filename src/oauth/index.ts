@@ -11,6 +11,7 @@ import { createAdapterFactory, sweepExpired } from './adapter.ts';
 import { createClientService } from './clients.ts';
 import type { Revoker } from './revocation.ts';
 import { createInterruptedRotations } from './interrupted-rotations.ts';
+import { createSessions, type Sessions } from './sessions.ts';
 import { createJwtAccessTokens } from './jwt-access-tokens.ts';
 import { buildProvider } from './provider.ts';
 import { mountProvider, originPinner } from './mount.ts';
@@ -21,6 +22,7 @@ import type { OAuth, OAuthDeps } from './types.ts';
 export type { Client, ClientService, CreateClientInput, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
 export { CLIENT_GRANT_TYPES } from './types.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
+export type { Sessions, SessionSummary } from './sessions.ts';
 export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
 export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
 export { resourceServers, knownScopes } from './resources.ts';
@@ -30,6 +32,8 @@ const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 export interface OAuthComponent extends OAuth {
   /** Looks for keys rotated elsewhere and rebuilds the provider if they changed; true if it did. */
   checkKeys(): Promise<boolean>;
+  /** The users' sign-in sessions: listed and ended on the account page. */
+  sessions: Sessions;
 }
 
 /**
@@ -80,6 +84,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
     clients,
     revocation: revoker,
     checkKeys,
+    sessions: createSessions({ store, revoker, clock }),
     register(app: FastifyInstance) {
       const stylesheet = readFileSync(new URL('./views/gatehouse.css', import.meta.url), 'utf8');
       // fastify awaits this before it listens: the provider exists before the first request.

@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import type { GrantRevocation, RevokeUserOptions } from './types.ts';
 import { deleteGrant } from './adapter.ts';
+import { endSessionsIn } from './session-revocation.ts';
 
 export interface RevocationDeps {
   store: Store;
@@ -44,6 +45,11 @@ export interface Revoker extends GrantRevocation {
   recordIssued(token: IssuedToken): Promise<void>;
   /** The stored record of a JWT access token, or undefined. */
   issuedToken(jti: string): Promise<(IssuedToken & { revokedAt: number | null }) | undefined>;
+  /**
+   * Ends sign-in sessions of `userId` (by session uid, or all of them): see ./session-revocation.ts.
+   * Returns how many sessions ended.
+   */
+  endSessions(userId: string, which: readonly string[] | 'all', reason: string, actor: string): Promise<number>;
 }
 
 /** Lists (jtis, grant ids) go to the database in chunks of this size: PostgreSQL takes at most 65,535 parameters, SQLite 32,766. */
@@ -61,10 +67,10 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
-interface RevokedToken { jti: string; exp: number; sid: string | null; subject: string }
+export interface RevokedToken { jti: string; exp: number; sid: string | null; subject: string }
 
 /** Marks the outstanding tokens matching `where` revoked (one UPDATE … RETURNING, or one per chunk of grant ids). */
-async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string }): Promise<RevokedToken[]> {
+export async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string }): Promise<RevokedToken[]> {
   const update = (grantIds?: string[]) => {
     let query = trx.updateTable('issued_tokens').set({ revoked_at: now }).where('revoked_at', 'is', null).where('expires_at', '>', now);
     if (where.subject !== undefined) query = query.where('subject', '=', where.subject);
@@ -88,7 +94,7 @@ function latestExpiry(tokens: readonly RevokedToken[], now: number): number {
  * MAX_EVENT_TOKEN_IDS — a cut-off by issue time for the session (when `sessionId` holds them all)
  * or the whole subject, which denies more than these tokens but never fewer.
  */
-function denial(tokens: readonly RevokedToken[], now: number, scope: { sessionId?: string | undefined; issuedBefore: number }): Pick<TokensRevoked, 'sessionId' | 'tokenIds' | 'issuedBefore' | 'until'> {
+export function denial(tokens: readonly RevokedToken[], now: number, scope: { sessionId?: string | undefined; issuedBefore: number }): Pick<TokensRevoked, 'sessionId' | 'tokenIds' | 'issuedBefore' | 'until'> {
   const until = latestExpiry(tokens, now);
   if (tokens.length <= MAX_EVENT_TOKEN_IDS) {
     return { ...(scope.sessionId !== undefined ? { sessionId: scope.sessionId } : {}), tokenIds: tokens.map((t) => t.jti), issuedBefore: scope.issuedBefore, until };
@@ -185,6 +191,10 @@ export function createRevoker(deps: RevocationDeps): Revoker {
         .insertInto('issued_tokens')
         .values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: null })
         .execute();
+    },
+
+    async endSessions(userId, which, reason, actor) {
+      return store.transaction((trx) => endSessionsIn(trx, { userId, which, reason, actor, now: epochSeconds(clock), audit, events }));
     },
 
     async issuedToken(jti) {
