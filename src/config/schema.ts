@@ -174,6 +174,15 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('HTTP server.'),
+    account: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve the account page at /account (reach it through the gateway: a route `/account` + `/account/**` to the Security Service with `auth: authenticated`).'),
+        audience: z.string().min(1).optional().describe('Audience of the session tokens the account page accepts. Default: gateway.audience, else the first resource\'s audience (what the gateway\'s browser sign-in asks for).'),
+        exampleUrl: z.url().optional().describe('The URL in the curl example shown with a new personal API token. Default: the accepted audience when it is an http(s) URL, else the issuer.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The account page: profile, password, sessions, personal API tokens, connected apps, linked identities (docs/account-page.md).'),
     services: servicesSchema,
     routes: routesSchema,
     gateway: gatewaySchema,
