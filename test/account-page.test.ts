@@ -38,6 +38,8 @@ await forEachDialect('account page', (dialect) => {
     assert.doesNotMatch(html, /<script/i);
     assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
     assert.equal(res.headers.get('cache-control'), 'no-store');
+    // Not no-referrer: under it browsers post forms with `Origin: null`, which the origin check refuses.
+    assert.equal(res.headers.get('referrer-policy'), 'same-origin');
   });
 
   test('ok: the sections of the other parts say "not configured" when their component is absent', async () => {

@@ -44,7 +44,10 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountDeps & 
   const callerOf = createCallerCheck(deps);
   const flash = createFlash({ masterKey: deps.masterKey, secure: origin.startsWith('https:'), now });
 
-  const send = (reply: FastifyReply, status: number, html: string) => reply.code(status).headers(PAGE_HEADERS()).send(html);
+  // `same-origin`, not the sign-in pages' `no-referrer`: under no-referrer a browser posts the
+  // forms with `Origin: null`, and the origin check below would refuse every one of them.
+  const headers = { ...PAGE_HEADERS(), 'referrer-policy': 'same-origin' };
+  const send = (reply: FastifyReply, status: number, html: string) => reply.code(status).headers(headers).send(html);
 
   /** A public, user-facing refusal from a component (bad name, weak password, unknown scope …), or rethrown. */
   function publicRefusal(error: unknown, section: string): Outcome {

@@ -52,12 +52,12 @@ export function sessionsSection(csrf: string, sessions: readonly AccountSession[
     const mine = s.id === current.id;
     const name = mine ? `Session ${i + 1} <strong class="badge">this session</strong>` : `Session ${i + 1}`;
     const action = mine ? 'You are using it' : buttonForm(R.endSession, csrf, 'End session', { session: s.id }, { secondary: true });
-    return [name, when(s.signedInAt), when(s.expiresAt), codes(s.clientIds), action];
+    return [name, `${when(s.signedInAt)}<br><span class="hint">until ${when(s.expiresAt)}</span>`, codes(s.clientIds), action];
   });
   return `<section aria-labelledby="sessions">
 <h2 id="sessions">Active sessions</h2>
 <p>Where you are signed in. Ending a session signs that browser out of Gatehouse and of the apps you used there within a second; apps you connected with lasting access are listed under Connected apps.</p>
-${table('Your sign-in sessions', ['Session', 'Signed in', 'Expires', 'Apps', 'Action'], rows)}
+${table('Your sign-in sessions', ['Session', 'Signed in', 'Apps', 'Action'], rows)}
 <p id="end-all-note">Ending every session signs you out here as well.</p>
 ${buttonForm(R.endAllSessions, csrf, 'End every session', {}, { secondary: true, describedBy: 'end-all-note' })}
 </section>`;
