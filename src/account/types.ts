@@ -62,6 +62,8 @@ export interface AccountSession {
   id: string;
   signedInAt: number | undefined;
   expiresAt: number | undefined;
+  /** Its last activity (a token issued in it), when known. */
+  lastSeenAt?: number | undefined;
   /** The `sid` values of its tokens: the caller's session is the one holding the caller's sid. */
   sids: string[];
   clientIds: string[];

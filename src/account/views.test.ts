@@ -17,7 +17,7 @@ const T = 1_780_000_000;
 
 function view(over: Partial<AccountView> = {}): AccountView {
   const sessions = [
-    { id: 'sess-a', signedInAt: T - DAY, expiresAt: T + DAY, sids: ['sid-a'], clientIds: ['bookstore-web'] },
+    { id: 'sess-a', signedInAt: T - DAY, expiresAt: T + DAY, lastSeenAt: T - 120, sids: ['sid-a'], clientIds: ['bookstore-web'] },
     { id: 'sess-b', signedInAt: T - 3600, expiresAt: T + DAY, sids: ['sid-b'], clientIds: ['bookstore-web', 'book-club'] },
   ];
   return {
@@ -63,6 +63,7 @@ test('ok: tables have captions and headers, and each row has a button that says 
   assert.equal([...html.matchAll(/>End session<\/button>/g)].length, 1);
   assert.match(html, /name="session" value="sess-b"/);
   assert.match(html, /class="badge">this session/);
+  assert.equal([...html.matchAll(/last active <time/g)].length, 1, 'last activity where known, nothing where not');
   // Last use: time and address, or never.
   assert.match(html, /from <code>203\.0\.113\.7<\/code>/);
   assert.match(html, /<td>never<\/td>/);

@@ -189,7 +189,7 @@ export function createRevoker(deps: RevocationDeps): Revoker {
     async recordIssued(token) {
       await db
         .insertInto('issued_tokens')
-        .values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: null })
+        .values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: null, issued_at: epochSeconds(clock) })
         .execute();
     },
 

@@ -59,3 +59,16 @@ export async function selectSessions(executor: Executor, userId: string, now: nu
   const sessions = (await query.execute()).map(toSession).filter((s): s is StoredSession => s !== undefined && s.accountId === userId);
   return sessions.sort((a, b) => (a.signedInAt ?? 0) - (b.signedInAt ?? 0));
 }
+
+/** When a token was last issued under each of `sids` (the session's last activity), by sid. */
+export async function lastIssued(executor: Executor, userId: string, sids: readonly string[]): Promise<Map<string, number>> {
+  if (sids.length === 0) return new Map();
+  const rows = await executor
+    .selectFrom('issued_tokens')
+    .select((eb) => ['session_id', eb.fn.max('issued_at').as('last')])
+    .where('subject', '=', userId)
+    .where('session_id', 'in', [...sids])
+    .groupBy('session_id')
+    .execute();
+  return new Map(rows.filter((r) => r.session_id !== null && r.last !== null).map((r) => [r.session_id!, Number(r.last)]));
+}

@@ -6,7 +6,7 @@
 import type { Store } from '../store/index.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import type { Revoker } from './revocation.ts';
-import { selectSessions } from './session-rows.ts';
+import { lastIssued, selectSessions } from './session-rows.ts';
 
 export interface SessionSummary {
   /** Public id of the session (oidc-provider's session uid). */
@@ -14,6 +14,8 @@ export interface SessionSummary {
   /** Epoch s of the sign-in. */
   signedInAt: number | undefined;
   expiresAt: number | undefined;
+  /** When a token was last issued in it (its last activity; the gateway refreshes while it is used), if known. */
+  lastSeenAt: number | undefined;
   /** The `sid` values of the tokens issued in this session (one per client signed in through it). */
   sids: string[];
   /** Clients signed in through this session. */
@@ -34,13 +36,19 @@ export function createSessions(deps: { store: Store; revoker: Pick<Revoker, 'end
   return {
     async list(userId) {
       const sessions = await selectSessions(store.db, userId, epochSeconds(clock));
-      return sessions.map((s) => ({
-        id: s.uid,
-        signedInAt: s.signedInAt,
-        expiresAt: s.expiresAt,
-        sids: s.authorizations.map((a) => a.sid).filter((sid): sid is string => sid !== undefined),
-        clientIds: s.authorizations.map((a) => a.clientId),
-      }));
+      const sidsOf = (s: (typeof sessions)[number]) => s.authorizations.map((a) => a.sid).filter((sid): sid is string => sid !== undefined);
+      const last = await lastIssued(store.db, userId, sessions.flatMap(sidsOf));
+      return sessions.map((s) => {
+        const seen = sidsOf(s).map((sid) => last.get(sid)).filter((t): t is number => t !== undefined);
+        return {
+          id: s.uid,
+          signedInAt: s.signedInAt,
+          expiresAt: s.expiresAt,
+          lastSeenAt: seen.length > 0 ? Math.max(...seen) : undefined,
+          sids: sidsOf(s),
+          clientIds: s.authorizations.map((a) => a.clientId),
+        };
+      });
     },
     async end(userId, sessionId, actor) {
       return (await revoker.endSessions(userId, [sessionId], 'session_ended', actor)) > 0;

@@ -72,6 +72,8 @@ export interface IssuedTokensTable {
   expires_at: number;
   /** Set when the token was revoked before it expired. */
   revoked_at: number | null;
+  /** When it was issued (null for rows recorded before migration 0013). */
+  issued_at: number | null;
 }
 
 export interface SigningKeysTable {

@@ -52,7 +52,8 @@ export function sessionsSection(csrf: string, sessions: readonly AccountSession[
     const mine = s.id === current.id;
     const name = mine ? `Session ${i + 1} <strong class="badge">this session</strong>` : `Session ${i + 1}`;
     const action = mine ? 'You are using it' : buttonForm(R.endSession, csrf, 'End session', { session: s.id }, { secondary: true });
-    return [name, `${when(s.signedInAt)}<br><span class="hint">until ${when(s.expiresAt)}</span>`, codes(s.clientIds), action];
+    const active = s.lastSeenAt === undefined ? '' : `<br><span class="hint">last active ${when(s.lastSeenAt)}</span>`;
+    return [name, `${when(s.signedInAt)}${active}<br><span class="hint">until ${when(s.expiresAt)}</span>`, codes(s.clientIds), action];
   });
   return `<section aria-labelledby="sessions">
 <h2 id="sessions">Active sessions</h2>
