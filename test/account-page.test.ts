@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { forEachDialect } from './helpers/dialects.ts';
+import { startService } from './helpers/service.ts';
 import { startShopFixture, revokedSince, rp, tokenRequest, basic, codeFlow, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
 import type { PublishedEvent } from '../src/events/types.ts';
 import { alerts, page, signIn, submit, submitAndFollow, csrfOf, claims } from './account/helpers.ts';
@@ -47,6 +48,20 @@ await forEachDialect('account page', (dialect) => {
     assert.match(html, /Personal API tokens are not configured/);
     assert.match(html, /Connected apps are not configured/);
     assert.match(html, /External identity providers are not configured/);
+  });
+
+  test('fail-not-configured: posts to the sections of absent components change nothing and say so', async () => {
+    const alice = await signIn(fx, shop);
+    const cases: Array<[string, Record<string, string | string[]>, RegExp]> = [
+      ['/account/tokens', { name: 'ci', scopes: ['books:read'], expiresIn: String(30 * 86400) }, /Personal API tokens are not configured/],
+      ['/account/tokens/revoke', { id: 'tok1' }, /Personal API tokens are not configured/],
+      ['/account/apps/disconnect', { client: 'partner' }, /Connected apps are not configured/],
+      ['/account/identities/unlink', { provider: 'upstream', subject: 'ext-1' }, /External identity providers are not configured/],
+    ];
+    for (const [path, fields, message] of cases) {
+      const { html } = await submitAndFollow(alice, path, fields);
+      assert.match(alerts(html).join(' '), message, path);
+    }
   });
 
   test('fail-unauthenticated: without a bearer token the page is a 401 sign-in page', async () => {
@@ -233,4 +248,13 @@ await forEachDialect('account page', (dialect) => {
     const { html } = await submitAndFollow(zed, '/account/sessions/end', { session: '', extra: 'x' });
     assert.match(alerts(html).join(' '), /incomplete or malformed/);
   });
+});
+
+test('ok: account.enabled false: there is no /account', async () => {
+  const svc = await startService({ config: { account: { enabled: false } } });
+  try {
+    assert.equal((await fetch(`${svc.url}/account`)).status, 404);
+  } finally {
+    await svc.close();
+  }
 });
