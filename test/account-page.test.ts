@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { forEachDialect } from './helpers/dialects.ts';
 import { startService } from './helpers/service.ts';
-import { startShopFixture, revokedSince, rp, tokenRequest, basic, codeFlow, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
+import { startShopFixture, revokedSince, rp, tokenRequest, basic, codeFlow, Browser, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
 import type { PublishedEvent } from '../src/events/types.ts';
-import { alerts, page, signIn, submit, submitAndFollow, csrfOf, claims } from './account/helpers.ts';
+import { alerts, page, signIn, submit, submitAndFollow, csrfOf, claims, OFFLINE } from './account/helpers.ts';
 
 const NEW_PASSWORD = 'Copper-Thistle-Harbor-5527';
 
@@ -187,6 +187,23 @@ await forEachDialect('account page', (dialect) => {
     const rows = await fx.svc.service.context.audit.list({ event: 'session.ended', subject: uma, latest: true, limit: 1 });
     assert.equal(rows[0]?.reason, 'session_ended');
     assert.equal(rows[0]?.actor, `user:${uma}`);
+  });
+
+  test('ok: ending a session keeps the grants of third-party apps made in it (connected apps outlive a browser session)', async () => {
+    await newUser('ursa');
+    const partner = await rp(fx.issuer, 'partner', fx.thirdParty.secret);
+    const browser = new Browser();
+    // In one browser session: a third-party app with lasting access, then the first-party shop.
+    const app = await codeFlow(partner, fx.issuer, { params: OFFLINE, username: 'ursa', consent: true, browser });
+    const { tokens: shopTokens } = await codeFlow(shop, fx.issuer, { params: OFFLINE, username: 'ursa', browser });
+    const there = { browser, tokens: shopTokens, sid: String(claims(shopTokens.access_token).sid), fx };
+    const here = await signIn(fx, shop, 'ursa');
+    const html = await (await page(here)).text();
+    const id = /name="session" value="([^"]+)"/.exec(html)![1]!;
+    await submitAndFollow(here, '/account/sessions/end', { session: id });
+    assert.equal((await page(there)).status, 401);
+    await assert.rejects(oidc.refreshTokenGrant(shop, shopTokens.refresh_token!));
+    assert.ok((await oidc.refreshTokenGrant(partner, app.tokens.refresh_token!)).access_token, 'the connected app keeps its access');
   });
 
   test('ok: ending every session ends this one too', async () => {
