@@ -78,6 +78,7 @@ const program = new Command('npm start')
         `  Gatehouse bookstore is running at ${publicUrl}`,
         '',
         `  sign in        ${publicUrl}/login`,
+        `  account        ${publicUrl}/account   (profile, password, sessions, API tokens)`,
         `  users          ${users}`,
         `  password       ${seed.password}${env.GATEHOUSE_DEMO_PASSWORD ? '   (GATEHOUSE_DEMO_PASSWORD)' : '   (random; set GATEHOUSE_DEMO_PASSWORD to choose it)'}`,
         '',
