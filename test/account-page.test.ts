@@ -165,7 +165,7 @@ await forEachDialect('account page', (dialect) => {
     const here = await signIn(fx, shop, 'uma');
     const there = await signIn(fx, shop, 'uma');
     const html = await (await page(here)).text();
-    assert.equal([...html.matchAll(/<tr><th scope="row">Session \d/g)].length, 2);
+    assert.equal([...html.matchAll(/<th scope="row" role="rowheader">Session \d/g)].length, 2);
     assert.equal([...html.matchAll(/class="badge">this session/g)].length, 1);
     // Last activity: when a token was last issued in each session.
     assert.equal([...html.matchAll(/last active <time datetime="/g)].length, 2);
@@ -174,7 +174,7 @@ await forEachDialect('account page', (dialect) => {
     const from = published.length;
     const { html: after } = await submitAndFollow(here, '/account/sessions/end', { session: ids[0]! });
     assert.match(alerts(after).join(' '), /session was ended/);
-    assert.equal([...after.matchAll(/<tr><th scope="row">Session \d/g)].length, 1);
+    assert.equal([...after.matchAll(/<th scope="row" role="rowheader">Session \d/g)].length, 1);
     await assert.rejects(oidc.refreshTokenGrant(shop, there.tokens.refresh_token!), (e: { error?: string }) => e.error === 'invalid_grant');
     assert.equal((await page(there)).status, 401);
     const event = revokedSince(published, from).find((e) => e.sessionId === there.sid);

@@ -53,7 +53,7 @@ test('ok: tables have captions and headers, and each row has a button that says 
   for (const caption of ['Your sign-in sessions', 'Your personal API tokens', 'Apps with access to your account', 'Accounts you can sign in with']) {
     assert.match(html, new RegExp(`<caption>${caption}</caption>`));
   }
-  assert.match(html, /<th scope="col">Last used<\/th>/);
+  assert.match(html, /<th scope="col" role="columnheader">Last used<\/th>/);
   assert.match(html, />Revoke backup<\/button>/);
   assert.match(html, />Disconnect Book Club &lt;img[^<]*<\/button>/);
   assert.match(html, />Remove Upstream ID<\/button>/);
@@ -66,7 +66,7 @@ test('ok: tables have captions and headers, and each row has a button that says 
   assert.equal([...html.matchAll(/last active <time/g)].length, 1, 'last activity where known, nothing where not');
   // Last use: time and address, or never.
   assert.match(html, /from <code>203\.0\.113\.7<\/code>/);
-  assert.match(html, /<td>never<\/td>/);
+  assert.match(html, /data-label="Last used">never<\/td>/);
 });
 
 test('ok: every form carries the CSRF token and posts to /account/…', () => {

@@ -26,9 +26,19 @@ export function buttonForm(action: string, csrf: string, label: string, fields: 
   return `<form method="post" action="${e(action)}" class="inline">${csrfField(csrf)}${hidden}<button type="submit"${cls}${describedBy}>${e(label)}</button></form>`;
 }
 
-/** A table with a caption and column headers; `rows` are already-rendered cells. */
+/**
+ * A table with a caption and column headers; `rows` are already-rendered cells, the first one the
+ * row's header. On a phone the stylesheet stacks each row as a card and labels every cell from
+ * `data-label`; the explicit ARIA roles keep the table semantics that `display: block` would lose
+ * in some browsers.
+ */
 export function table(caption: string, headers: readonly string[], rows: readonly string[][]): string {
-  const head = headers.map((h) => `<th scope="col">${e(h)}</th>`).join('');
-  const body = rows.map((cells) => `<tr>${cells.map((cell, i) => (i === 0 ? `<th scope="row">${cell}</th>` : `<td>${cell}</td>`)).join('')}</tr>`).join('\n');
-  return `<div class="table-wrap"><table>\n<caption>${e(caption)}</caption>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
+  const head = headers.map((h) => `<th scope="col" role="columnheader">${e(h)}</th>`).join('');
+  const cell = (content: string, i: number) => {
+    if (i === 0) return `<th scope="row" role="rowheader">${content}</th>`;
+    const label = headers[i] === 'Action' ? '' : ` data-label="${e(headers[i] ?? '')}"`;
+    return `<td role="cell"${label}>${content}</td>`;
+  };
+  const body = rows.map((cells) => `<tr role="row">${cells.map(cell).join('')}</tr>`).join('\n');
+  return `<div class="table-wrap"><table role="table">\n<caption>${e(caption)}</caption>\n<thead role="rowgroup"><tr role="row">${head}</tr></thead>\n<tbody role="rowgroup">\n${body}\n</tbody>\n</table></div>`;
 }
