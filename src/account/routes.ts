@@ -29,7 +29,7 @@ import { crossOrigin, csrfToken, csrfValid } from './csrf.ts';
 import { createFlash, type Flash } from './flash.ts';
 import { csrfOnly, forms } from './forms.ts';
 import { accountPage, errorPage, refusedPage, signedOutPage } from './views/page.ts';
-import { TOKEN_EXPIRY_CHOICES } from './views/sections.ts';
+import { expiryChoices } from './views/sections.ts';
 
 /** Where the 401 page sends a person to sign in: the gateway's browser sign-in, back here after. */
 export const SIGN_IN_PATH = `/login?${new URLSearchParams({ return_to: R.page })}`;
@@ -109,6 +109,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountDeps & 
       current: caller.session,
       apiTokens,
       scopeChoices: deps.scopeChoices(user),
+      apiTokenMaxTtl: deps.apiTokenMaxTtl,
       connectedApps,
       linkedIdentities,
     }));
@@ -148,7 +149,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountDeps & 
 
     post(R.createToken, forms.createToken, async (caller, form) => {
       if (!deps.apiTokens) return refused('Personal API tokens are not configured on this server.', 'tokens');
-      if (!TOKEN_EXPIRY_CHOICES.some(([, seconds]) => seconds === form.expiresIn)) return refused('Choose one of the offered expiry times.', 'tokens');
+      if (!expiryChoices(deps.apiTokenMaxTtl).some(([, seconds]) => seconds === form.expiresIn)) return refused('Choose one of the offered expiry times.', 'tokens');
       const allowed = new Set(deps.scopeChoices(caller.user));
       const unknown = form.scopes.filter((s) => !allowed.has(s));
       if (unknown.length > 0) return refused(`You cannot give a token the scope ${unknown[0]}.`, 'tokens');

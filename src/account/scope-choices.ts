@@ -14,7 +14,9 @@ export function createScopeChoices(options: { resourceScopes: readonly string[];
   return (user) => {
     const owned = [...new Set(user.roles.flatMap((role) => options.roles[role] ?? []))];
     const ownedSet = compilePermissions(owned);
-    const candidates = [...new Set([...options.resourceScopes, ...owned.filter(concrete)])];
+    // `orders:read` is offered to whoever holds `orders:read:own`: the token then reads only their orders.
+    const unowned = owned.filter((p) => p.endsWith(':own')).map((p) => p.slice(0, -':own'.length));
+    const candidates = [...new Set([...options.resourceScopes, ...owned.filter(concrete), ...unowned.filter(concrete)])];
     return candidates.filter((scope) => covers(ownedSet, scope) || owned.some((p) => covers(compilePermissions([scope]), p))).sort();
   };
 }

@@ -102,6 +102,8 @@ export interface AccountDeps {
   scopeChoices(user: AccountUser): string[];
   sessions: AccountSessions;
   apiTokens?: ApiTokens | undefined;
+  /** Longest lifetime a personal API token may have (seconds): longer expiry choices are not offered. */
+  apiTokenMaxTtl?: number | undefined;
   connectedApps?: ConnectedApps | undefined;
   linkedIdentities?: LinkedIdentities | undefined;
   audit: AuditLog;

@@ -113,6 +113,7 @@ test('ok: scope choices: resource scopes and own permissions that cover somethin
   const roles = { customer: ['books:read', 'orders:create', 'orders:read:own'], staff: ['books:read', 'catalog:write', 'orders:read', 'orders:refund'], admin: ['*'] };
   const choices = createScopeChoices({ resourceScopes: ['books:read', 'orders:read', 'orders:create', 'catalog:write', 'orders:refund', 'openid'], roles });
   assert.deepEqual(choices({ roles: ['customer'] }), ['books:read', 'orders:create', 'orders:read', 'orders:read:own']);
+  assert.deepEqual(createScopeChoices({ resourceScopes: [], roles })({ roles: ['customer'] }), ['books:read', 'orders:create', 'orders:read', 'orders:read:own'], 'orders:read offered for orders:read:own');
   assert.deepEqual(choices({ roles: ['staff'] }), ['books:read', 'catalog:write', 'orders:read', 'orders:refund']);
   assert.deepEqual(choices({ roles: [] }), []);
   assert.ok(!choices({ roles: ['admin'] }).includes('openid'));

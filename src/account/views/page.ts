@@ -16,6 +16,8 @@ export interface AccountView {
   /** undefined: that section is not configured. */
   apiTokens: ApiTokenSummary[] | undefined;
   scopeChoices: string[];
+  /** apiTokens.maxTtl: longer expiry choices are not offered. */
+  apiTokenMaxTtl?: number | undefined;
   connectedApps: ConnectedApp[] | undefined;
   linkedIdentities: LinkedIdentity[] | undefined;
 }
@@ -39,7 +41,7 @@ ${flashHtml(view.flash, view.apiExampleUrl)}
 ${profileSection(view.user)}
 ${passwordSection(view.csrf, view.user.username, view.passwordPolicy)}
 ${sessionsSection(view.csrf, view.sessions, view.current)}
-${apiTokensSection(view.csrf, view.apiTokens, view.scopeChoices)}
+${apiTokensSection(view.csrf, view.apiTokens, view.scopeChoices, view.apiTokenMaxTtl)}
 ${connectedAppsSection(view.csrf, view.connectedApps)}
 ${linkedIdentitiesSection(view.csrf, view.linkedIdentities)}
 <p><a href="/">Back to the start page</a></p>`, { wide: true });

@@ -79,7 +79,13 @@ export function newTokenNotice(created: NewToken): string {
 </div>`;
 }
 
-export function apiTokensSection(csrf: string, tokens: readonly ApiTokenSummary[] | undefined, scopeChoices: readonly string[]): string {
+/** The expiry choices up to `maxTtl` seconds (at least the shortest). */
+export function expiryChoices(maxTtl: number | undefined): ReadonlyArray<[label: string, seconds: number]> {
+  const fitting = TOKEN_EXPIRY_CHOICES.filter(([, seconds]) => maxTtl === undefined || seconds <= maxTtl);
+  return fitting.length > 0 ? fitting : TOKEN_EXPIRY_CHOICES.slice(0, 1);
+}
+
+export function apiTokensSection(csrf: string, tokens: readonly ApiTokenSummary[] | undefined, scopeChoices: readonly string[], maxTtl?: number): string {
   const head = `<section aria-labelledby="tokens">
 <h2 id="tokens">Personal API tokens</h2>`;
   if (tokens === undefined) return `${head}\n${notConfigured('Personal API tokens')}\n</section>`;
@@ -93,7 +99,8 @@ export function apiTokensSection(csrf: string, tokens: readonly ApiTokenSummary[
   ]);
   const list = tokens.length === 0 ? '<p>You have no personal API tokens.</p>' : table('Your personal API tokens', ['Name', 'Scopes', 'Created', 'Expires', 'Last used', 'Action'], rows);
   const boxes = scopeChoices.map((scope, i) => `<label class="check" for="scope-${i}"><input id="scope-${i}" type="checkbox" name="scopes" value="${e(scope)}"> <code>${e(scope)}</code></label>`).join('\n');
-  const expiry = TOKEN_EXPIRY_CHOICES.map(([label, seconds], i) => `<option value="${seconds}"${i === 1 ? ' selected' : ''}>${e(label)}</option>`).join('');
+  const choices = expiryChoices(maxTtl);
+  const expiry = choices.map(([label, seconds], i) => `<option value="${seconds}"${i === Math.min(1, choices.length - 1) ? ' selected' : ''}>${e(label)}</option>`).join('');
   const form = scopeChoices.length === 0
     ? '<p>Your roles hold no permissions a token could carry.</p>'
     : `<form method="post" action="${R.createToken}">
