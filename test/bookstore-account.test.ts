@@ -1,8 +1,9 @@
 /**
  * The account page as a person uses it in the bookstore of `npm start` (Chromium via
  * playwright-core, 375 px wide): alice signs in at the gateway, follows "Account", sees her
- * profile and her sessions, ends her other session — whose cookie the gateway then refuses —
- * and changes her password. Plus the gateway's own refusal of a cross-site post.
+ * profile and her sessions, ends her other session — whose cookie the gateway then refuses —,
+ * makes a personal API token and uses it with curl through the gateway, revokes it, and changes
+ * her password. Plus the gateway's own refusal of a cross-site post.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +40,7 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<number
   return -1;
 }
 
-test('ok: alice opens her account page at the gateway, sees profile and sessions, ends her other session, changes her password', { skip }, async () => {
+test('ok: alice opens her account page at the gateway, sees profile and sessions, ends her other session, makes and uses an API token, changes her password', { skip }, async () => {
   demo = await startBookstore();
   const origin = demo.origin;
   // Her other session: another browser signed in at the gateway.
@@ -70,6 +71,23 @@ test('ok: alice opens her account page at the gateway, sees profile and sessions
   await fitsWidth(page);
   const took = await within(2000, async () => (await other.fetch(`${origin}/api/me`)).status === 401);
   assert.ok(took >= 0, 'the gateway still accepts the ended session 2 s later');
+
+  // A personal API token made on the page, shown once, used with curl through the gateway.
+  await page.getByLabel('Name').fill('my orders');
+  await page.getByRole('checkbox', { name: 'orders:read', exact: true }).check();
+  await Promise.all([page.waitForURL(`${origin}/account#tokens`), page.getByRole('button', { name: 'Create token' }).click()]);
+  const token = await page.getByLabel('Token', { exact: true }).inputValue();
+  assert.match(token, /^gth_/);
+  assert.match(await page.locator('.new-token pre').innerText(), new RegExp(`curl -H "Authorization: Bearer ${token}" ${origin}/api/orders`));
+  await fitsWidth(page);
+  const curl = (auth: string) => fetch(`${origin}/api/orders`, { headers: { authorization: auth } });
+  const orders = await curl(`Bearer ${token}`);
+  assert.equal(orders.status, 200, 'the token reads her orders through the gateway');
+  await orders.arrayBuffer();
+  // Revoked on the page: the gateway refuses it soon after.
+  await Promise.all([page.waitForURL(`${origin}/account#tokens`), page.getByRole('button', { name: 'Revoke my orders' }).click()]);
+  await page.getByRole('alert').filter({ hasText: 'The token was revoked' }).waitFor();
+  assert.ok(await within(2000, async () => (await curl(`Bearer ${token}`)).status === 401) >= 0, 'the revoked token still works 2 s later');
 
   // Change the password: every session ends, this one too; the old password is refused.
   await page.getByLabel('Current password').fill(demo.password);
