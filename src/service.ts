@@ -151,7 +151,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   registerEventRoutes(app, { bus: context.events, store, verifier: context.verifier, issuer: config.issuer, config, logger, clock: context.clock });
   registerPolicyRoutes(app, { policy: context.policy });
   await announcePolicyVersion(context.events, store, context.policy.version);
-  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
+  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, connectedApps: context.oauth.connectedApps, policy: context.policy, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
   const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames, refusals: context.refusals });
   registerPkiRoutes(app, context.pki, { tls: false, tlsUrl: () => pkiTls.url });
