@@ -29,7 +29,7 @@ export async function grantConsent(provider: Provider, details: Details): Promis
     scopes.push(...resourceScopes);
   }
   const grantId = await grant.save();
-  return { result: { consent: { grantId } }, scopes };
+  return { result: { consent: { grantId } }, scopes: [...new Set(scopes)] };
 }
 
 export interface PermissionLine {
