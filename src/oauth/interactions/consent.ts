@@ -42,7 +42,9 @@ export interface PermissionLine {
 /** What the consent page lists: one line per scope asked for, in words when the scope has a description. */
 export function describePermissions(details: Details, descriptions: ReadonlyMap<string, string>): PermissionLine[] {
   const missing = details.prompt.details as MissingDetails;
-  const scopes = [...(missing.missingOIDCScope ?? []), ...Object.values(missing.missingResourceScopes ?? {}).flat()];
+  let scopes = [...(missing.missingOIDCScope ?? []), ...Object.values(missing.missingResourceScopes ?? {}).flat()];
+  // Asked again (prompt=consent) for what was granted before: show everything it asks for.
+  if (scopes.length === 0) scopes = String(details.params.scope ?? '').split(' ').filter((scope) => scope !== '');
   const lines = [...new Set(scopes)].map((scope) => ({ scope, text: descriptions.get(scope) ?? `Use the permission “${scope}”` }));
   if (lines.length === 0) lines.push({ scope: 'openid', text: 'Confirm your identity' });
   return lines;
