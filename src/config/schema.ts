@@ -89,7 +89,7 @@ export const configSchema = z
       )
       .optional()
       .meta({ computedDefault: '[{"audience":"<issuer>/api","scopes":[]}]' })
-      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience. Default: one API, `<issuer>/api` (derived from `issuer`), with no scopes.'),
+      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience. Each has an `audience`, the `scopes` it accepts and optional `descriptions` (scope → plain words shown on the consent page, e.g. `orders:read: Read your orders`; a scope without one is shown by its name). Default: one API, `<issuer>/api` (derived from `issuer`), with no scopes.'),
     passwords: z
       .object({
         minLength: z.number().int().min(8).default(8).describe('Minimum password length (NIST 800-63B: at least 8).'),
