@@ -26,7 +26,7 @@ export type { ConnectedApp, ConnectedApps } from './connected-apps.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
 export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
 export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
-export { resourceServers, knownScopes } from './resources.ts';
+export { resourceServers, knownScopes, scopeDescriptions } from './resources.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 

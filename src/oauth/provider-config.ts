@@ -188,10 +188,12 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     // authorization asking for no more than was granted skips the consent page.
     async loadExistingGrant(ctx) {
       const client = ctx.oidc.client!;
-      let grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(client.clientId);
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(client.clientId);
+      const found = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
       const accountId = ctx.oidc.session?.accountId;
-      if (!grantId && accountId && !(await firstPartyClient(ctx, client.clientId))) grantId = await deps.rememberedGrant(accountId, client.clientId);
-      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (found || ctx.oidc.result?.consent?.grantId || !accountId || (await firstPartyClient(ctx, client.clientId))) return found;
+      const remembered = await deps.rememberedGrant(accountId, client.clientId);
+      return remembered ? ctx.oidc.provider.Grant.find(remembered) : undefined;
     },
     formats: {
       customizers: {
