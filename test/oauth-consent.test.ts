@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { forEachDialect } from './helpers/dialects.ts';
-import { authorizationUrl, codeFlow, rp, Browser, formField, auditProbe } from './oauth/helpers.ts';
+import { authorizationUrl, codeFlow, rp, Browser, formField, auditProbe, tokenRequest, basic, CALLBACK } from './oauth/helpers.ts';
 import { startThirdPartyFixture, openAuthorization, answerConsent, claimsOf, grantsOf, type ThirdPartyFixture } from './oauth/third-party.ts';
 
 await forEachDialect('oauth consent', (dialect) => {
@@ -131,5 +131,32 @@ await forEachDialect('oauth consent', (dialect) => {
     assert.equal(forged.headers.get('x-frame-options'), 'DENY');
     assert.deepEqual((await ctx.audit.list({ event: 'consent.granted' })).filter((e) => e.seq > since), []);
     assert.equal(await grantsOf(t.fx, erin.id, 'book-club'), 0);
+  });
+
+  /** An offline grant of book-club for `username` (prompt=consent: the page every time). */
+  async function offlineTokens(username: string) {
+    const browser = new Browser();
+    const started = await authorizationUrl(t.app, { scope: 'openid offline_access orders:read', prompt: 'consent' });
+    const page = await openAuthorization(browser, t.fx.issuer, started.url, username);
+    const callback = await answerConsent(browser, t.fx.issuer, page.html, 'allow');
+    const tokens = await oidc.authorizationCodeGrant(t.app, callback, { pkceCodeVerifier: started.verifier, expectedState: started.state });
+    return { tokens, callback, started };
+  }
+
+  test('fail-code-replay: the app redeeming its code twice gets invalid_grant, and the first redemption\'s refresh token dies', async () => {
+    const { tokens, callback, started } = await offlineTokens('bob');
+    const replay = await tokenRequest(t.fx.issuer, { grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: CALLBACK, code_verifier: started.verifier }, basic('book-club', t.appSecret));
+    assert.equal(replay.status, 400);
+    assert.equal((await replay.json() as { error: string }).error, 'invalid_grant');
+    await assert.rejects(oidc.refreshTokenGrant(t.app, tokens.refresh_token!), (error: { error?: string }) => error.error === 'invalid_grant');
+  });
+
+  test('fail-other-app-refresh-token: another app presenting the app\'s refresh token gets invalid_grant; the app\'s still works', async () => {
+    const { tokens } = await offlineTokens('bob');
+    const stolen = await tokenRequest(t.fx.issuer, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, basic('partner', t.fx.thirdParty.secret));
+    assert.equal(stolen.status, 400);
+    assert.equal((await stolen.json() as { error: string }).error, 'invalid_grant');
+    const refreshed = await oidc.refreshTokenGrant(t.app, tokens.refresh_token!);
+    assert.equal(claimsOf(refreshed.access_token).scope_bound, true);
   });
 });
