@@ -53,7 +53,8 @@ function clientInputs(publicUrl: string, bookClubUrl: string): Record<string, Cr
       redirectUris: [`${publicUrl}/login/callback`], postLogoutRedirectUris: [`${publicUrl}/`],
       grantTypes: ['authorization_code', 'refresh_token'],
     },
-    [DEMO_CLIENTS.gateway]: service(DEMO_CLIENTS.gateway),
+    // tokens:exchange: the gateway exchanges personal API tokens for JWTs (docs/api-tokens-gateway.md).
+    [DEMO_CLIENTS.gateway]: { ...service(DEMO_CLIENTS.gateway), scope: 'events:read tokens:exchange' },
     [DEMO_CLIENTS.catalog]: service(DEMO_CLIENTS.catalog),
     // Its API token carries svc-orders (catalog:reserve): it reserves stock at the catalog.
     [DEMO_CLIENTS.orders]: service(DEMO_CLIENTS.orders, ['svc-orders']),

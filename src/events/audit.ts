@@ -32,6 +32,10 @@ export const auditEvents = [
   'role.revoked',
   'client.created',
   'client.removed',
+  'client.updated',
+  'client.secret_rotated',
+  'client.registered',
+  'client.registration_refused',
   'key.rotated',
   'key.imported',
   'key.removed',
@@ -45,6 +49,10 @@ export const auditEvents = [
   'admin.denied',
   'master_key.rotated',
   'ca.key_exported',
+  'api_token.created',
+  'api_token.revoked',
+  'api_token.exchanged',
+  'api_token.refused',
 ] as const;
 
 export type AuditEvent = (typeof auditEvents)[number];
