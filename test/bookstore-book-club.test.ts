@@ -3,14 +3,16 @@
  * playwright-core) against `npm start`: alice orders a book, connects Book Club, reads on the
  * consent page what it asks for, allows it, and sees her order on Book Club's page — read through
  * the gateway with a scope-bound `orders:read` token, which cannot place an order (403). An
- * administrator disconnecting the app (admin API) cuts it off at once.
+ * administrator disconnecting the app (admin API) cuts it off at once. Over plain HTTP: a user who
+ * denies leaves Book Club with nothing; Book Club refuses cross-site posts and stray callbacks.
  */
-import { test, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
 import { runCli } from './helpers/cli.ts';
+import { Browser as CookieBrowser, formAction, formField, post } from './oauth/helpers.ts';
 import { waitFor } from './helpers/gateway.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -19,6 +21,7 @@ const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM
 
 let demo: Bookstore | undefined;
 let browser: Browser | undefined;
+before(async () => { demo = await startBookstore(); });
 after(async () => {
   await browser?.close();
   await demo?.stop();
@@ -44,7 +47,7 @@ async function ordersShown(page: Page): Promise<string> {
 }
 
 test('ok: alice connects Book Club, consents to "Read your orders", and Book Club shows her order read through the gateway', { skip }, async () => {
-  demo = await startBookstore();
+  assert.ok(demo);
   assert.match(demo.output(), /book club\s+http:\/\/127\.0\.0\.1:\d+/);
   // alice has an order to show.
   const { browser: jar } = await signInThroughGateway(demo.origin, 'alice', demo.password);
@@ -88,7 +91,7 @@ test('ok: alice connects Book Club, consents to "Read your orders", and Book Clu
 });
 
 test('ok: an administrator disconnects Book Club from alice (admin API): its token is refused at once', { skip }, async () => {
-  assert.ok(demo && browser, 'the first test started the bookstore');
+  assert.ok(demo && browser, 'the first test opened Chromium');
   const admin = await adminToken(demo);
   const call = (method: string, path: string) => fetch(`${demo!.origin}/admin/api${path}`, { method, headers: { authorization: `Bearer ${admin}` } });
   const listed = (await (await call('GET', '/users/alice/apps')).json()) as { apps: Array<{ clientId: string; scopes: string[] }> };
@@ -104,4 +107,36 @@ test('ok: an administrator disconnects Book Club from alice (admin API): its tok
     return /refused: 401/.test(await page.textContent('main') ?? '');
   }, 3000, 'Book Club still read the orders after the disconnect');
   assert.ok(Date.now() - disconnectedAt < 3000);
+});
+
+test('fail-deny: dave denies Book Club on the consent page: it says nothing was shared and holds no token', async () => {
+  assert.ok(demo);
+  const jar = new CookieBrowser();
+  const connect = await jar.fetch(`${demo.bookClub}/connect`, { method: 'POST' });
+  assert.equal(connect.status, 303);
+  const login = await jar.follow(connect.headers.get('location')!, demo.origin);
+  const loginHtml = await login.res.text();
+  const signedIn = await post(jar, new URL(formAction(loginHtml, '/login'), login.url).href, { csrf: formField(loginHtml, 'csrf'), username: 'dave', password: demo.password });
+  const consent = await jar.follow(new URL(signedIn.headers.get('location')!, login.url).href, demo.origin);
+  const consentHtml = await consent.res.text();
+  assert.match(consentHtml, /Read your orders/);
+  const denied = await post(jar, new URL(formAction(consentHtml, '/abort'), consent.url).href, { csrf: formField(consentHtml, 'csrf') });
+  const back = await jar.follow(new URL(denied.headers.get('location')!, consent.url).href, demo.origin);
+  assert.equal(new URL(back.url).origin, demo.bookClub);
+  assert.equal(new URL(back.url).searchParams.get('error'), 'access_denied');
+  const page = await jar.fetch(back.url);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /You did not allow Book Club to read your orders\. Nothing was shared\./);
+  const home = await jar.fetch(`${demo.bookClub}/`);
+  assert.match(await home.text(), /Connect your bookstore account/);
+});
+
+test('fail-cross-site: Book Club refuses a form posted from another origin, and a callback it did not start', async () => {
+  assert.ok(demo);
+  const forged = await fetch(`${demo.bookClub}/connect`, { method: 'POST', redirect: 'manual', headers: { origin: 'https://evil.example' } });
+  assert.equal(forged.status, 403);
+  assert.equal(forged.headers.get('location'), null);
+  const stray = await fetch(`${demo.bookClub}/callback?code=abc&state=xyz`, { redirect: 'manual' });
+  assert.equal(stray.status, 400);
+  assert.match(await stray.text(), /That sign-in expired or was not started here/);
 });
