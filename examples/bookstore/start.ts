@@ -79,7 +79,8 @@ const program = new Command('npm start')
       const url = await gateway.listen();
 
       // Someone else's app: it knows the bookstore only by its public URL and its own client secret.
-      const bookClub = await startBookClub({ issuer: config.issuer, gatewayUrl: publicUrl, audience, clientId: DEMO_CLIENTS.bookClub, clientSecret: seed.secrets[DEMO_CLIENTS.bookClub]!, port: bookClubPort });
+      const bookClub = await startBookClub({ issuer: config.issuer, gatewayUrl: publicUrl, audience, clientId: DEMO_CLIENTS.bookClub, clientSecret: seed.secrets[DEMO_CLIENTS.bookClub]!, port: bookClubPort,
+        onError: (error, path) => logger.warn({ err: error, service: 'book-club', path }, 'book club request failed') });
       closers.push(() => bookClub.close());
 
       const users = DEMO_USERS.map((u) => `${u.username} (${u.roles.join(', ')})`).join(', ');

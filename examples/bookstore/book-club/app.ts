@@ -31,6 +31,8 @@ export interface BookClubOptions {
   clientSecret: string;
   host?: string;
   port: number;
+  /** Told about requests that failed unexpectedly (the page says only "could not be reached"). */
+  onError?: (error: unknown, path: string) => void;
 }
 
 export interface BookClub {
@@ -193,7 +195,8 @@ export async function startBookClub(options: BookClubOptions): Promise<BookClub>
         default: return html(res, 404, welcomePage('There is no such page.'));
       }
     };
-    handle().catch(() => {
+    handle().catch((error: unknown) => {
+      options.onError?.(error, path ?? '/');
       if (!res.headersSent) html(res, 502, welcomePage('The bookstore could not be reached. Try again shortly.'));
       else res.destroy();
     });
