@@ -120,7 +120,7 @@ export function createRevoker(deps: RevocationDeps): Revoker {
     const now = epochSeconds(clock);
     const owned = await trx.selectFrom('oidc_models').select(['model', 'id', 'grant_id']).where('account_id', '=', userId).execute();
     // A logout keeps the grants of connected third-party apps (their refresh tokens go on working);
-    // their access tokens of this session are denied with the session's others below.
+    // their outstanding access tokens are denied with the user's others below (the app refreshes).
     const kept = options.keepConnectedApps ? await thirdPartyGrantIds(trx, userId, now) : [];
     const grantIds = [...new Set(owned.map((r) => (r.model === 'Grant' ? r.id : r.grant_id)).filter((g): g is string => typeof g === 'string' && !kept.includes(g)))];
     // A logout keeps the user's other browser sessions; disabling a user ends them all.
