@@ -164,7 +164,7 @@ function accountDeps(context: ServiceContext): AccountDeps & { passwordPolicy: {
     // Issue 8's other parts hand theirs in here (HELPERS-BRIEF contract 3); absent: "not configured".
     apiTokens: context.apiTokens,
     apiTokenMaxTtl: config.apiTokens.maxTtl,
-    connectedApps: undefined,
+    connectedApps: oauth.connectedApps,
     linkedIdentities: undefined,
     audit: context.audit,
     cookieKeys: context.cookieKeys,
@@ -189,7 +189,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   registerPolicyRoutes(app, { policy: context.policy });
   registerApiTokenRoutes(app, { apiTokens: context.apiTokens });
   await announcePolicyVersion(context.events, store, context.policy.version);
-  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, apiTokens: context.apiTokens, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
+  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, connectedApps: context.oauth.connectedApps, policy: context.policy, apiTokens: context.apiTokens, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
   if (config.account.enabled) registerAccountRoutes(app, accountDeps(context));
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
   const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames, refusals: context.refusals });

@@ -4,12 +4,12 @@
  */
 import type { z } from 'zod';
 import type { UserService } from '../identity/index.ts';
-import type { ClientService } from '../oauth/index.ts';
+import type { ClientService, ConnectedApps } from '../oauth/index.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
 import type { ApiTokenService } from '../tokens/index.ts';
 import { fail } from '../shared/errors.ts';
 import {
-  clientListSchema, clientParams, clientSchema, createClientBody, createdClientSchema, createUserBody, grantRoleBody,
+  clientListSchema, clientParams, connectedAppListSchema, userAppParams, clientSchema, createClientBody, createdClientSchema, createUserBody, grantRoleBody,
   policySchema, setPasswordBody, userListSchema, userParams, userRoleParams, userSchema,
   apiTokenListSchema, apiTokenParams, createApiTokenBody, createdApiTokenSchema,
   updateClientBody, rotateSecretBody, rotatedSecretSchema,
@@ -18,6 +18,7 @@ import {
 export interface AdminServices {
   users: UserService;
   clients: ClientService;
+  connectedApps: Pick<ConnectedApps, 'list' | 'disconnect'>;
   policy: CompiledPolicy;
   apiTokens: ApiTokenService;
 }
@@ -74,6 +75,13 @@ export const adminRoutes: AdminRoute[] = [
     handler: async ({ services, params, body, actor }) => services.users.grantRole(params.user, body.role, actor) }),
   route({ method: 'DELETE', path: '/users/:user/roles/:role', tag: 'users', summary: 'Revoke a role', status: 200, params: userRoleParams, response: userSchema,
     handler: async ({ services, params, actor }) => services.users.revokeRole(params.user, params.role, actor) }),
+  route({ method: 'GET', path: '/users/:user/apps', tag: 'users', summary: 'The third-party apps a user has connected (granted access)', status: 200, params: userParams, response: connectedAppListSchema,
+    handler: async ({ services, params }) => ({ apps: await services.connectedApps.list((await services.users.find(params.user)).id) }) }),
+  route({ method: 'DELETE', path: '/users/:user/apps/:clientId', tag: 'users', summary: 'Disconnect a third-party app: revoke its grants and tokens for the user at once', status: 204, params: userAppParams,
+    handler: async ({ services, params, actor }) => {
+      const user = await services.users.find(params.user);
+      if (!(await services.connectedApps.disconnect(user.id, params.clientId, actor))) throw fail.notFound(`Connected app ${params.clientId}`);
+    } }),
   route({ method: 'GET', path: '/roles', tag: 'roles', summary: 'The role → permissions policy (as served at GET /policy)', status: 200, response: policySchema,
     handler: async ({ services }) => services.policy.document }),
   route({ method: 'GET', path: '/clients', tag: 'clients', summary: 'List OAuth clients', status: 200, response: clientListSchema,

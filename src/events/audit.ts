@@ -12,6 +12,8 @@ export const auditEvents = [
   'ip.blocked',
   'logout.succeeded',
   'consent.granted',
+  'consent.denied',
+  'consent.revoked',
   'token.issued',
   'service_token.issued',
   'token.refused',

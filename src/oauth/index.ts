@@ -9,6 +9,7 @@ import type Provider from 'oidc-provider';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAdapterFactory, sweepExpired } from './adapter.ts';
 import { createClientService } from './clients.ts';
+import { createConnectedApps } from './connected-apps.ts';
 import { loadInitialAccessToken } from './dynamic-registration.ts';
 import type { Revoker } from './revocation.ts';
 import { createInterruptedRotations } from './interrupted-rotations.ts';
@@ -18,15 +19,17 @@ import { buildProvider } from './provider.ts';
 import { mountProvider, originPinner } from './mount.ts';
 import { registerInteractions } from './interactions/routes.ts';
 import { STYLESHEET_PATH } from './views/layout.ts';
+import { scopeDescriptions } from './resources.ts';
 import type { OAuth, OAuthDeps } from './types.ts';
 
 export type { Client, ClientService, CreateClientInput, UpdateClientInput, ClientAuthMethod, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
 export { CLIENT_GRANT_TYPES, CLIENT_AUTH_METHODS } from './types.ts';
+export type { ConnectedApp, ConnectedApps } from './connected-apps.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
 export type { Sessions, SessionSummary } from './sessions.ts';
 export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
 export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
-export { resourceServers, knownScopes } from './resources.ts';
+export { resourceServers, knownScopes, scopeDescriptions } from './resources.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -45,6 +48,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
   const { config, store, keys, logger, clock, revoker } = deps;
   const interrupted = createInterruptedRotations({ store, logger });
   const clients = createClientService({ ...deps, revoker });
+  const connectedApps = createConnectedApps({ store, revoker, audit: deps.audit, clock });
   const adapter = createAdapterFactory({ store, clock, interrupted, clients });
   const initialAccessToken = loadInitialAccessToken(config);
   const jwtTokens = createJwtAccessTokens({ verifier: deps.verifier, store, revoker, clock });
@@ -58,7 +62,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
   async function rebuild(): Promise<void> {
     const version = await keys.version();
     const jwks = await keys.providerJwks();
-    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks, interrupted, initialAccessToken });
+    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks, interrupted, initialAccessToken, rememberedGrant: connectedApps.rememberedGrant });
     // Swap both at once: requests already inside the old instance finish there.
     provider = next;
     callback = next.callback() as (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -84,6 +88,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
 
   return {
     clients,
+    connectedApps,
     revocation: revoker,
     checkKeys,
     sessions: createSessions({ store, revoker, clock }),
@@ -102,6 +107,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
         audit: deps.audit,
         logger,
         cookieKeys: deps.cookieKeys,
+        scopeDescriptions: scopeDescriptions(config),
         pinOrigin: originPinner(config.issuer),
       });
       app.get(STYLESHEET_PATH, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(stylesheet));

@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import type { GrantRevocation, RevokeUserOptions } from './types.ts';
 import { deleteGrant } from './adapter.ts';
+import { thirdPartyGrantIds } from './connected-apps.ts';
 import { endSessionsIn } from './session-revocation.ts';
 
 export interface RevocationDeps {
@@ -49,6 +50,12 @@ export interface Revoker extends GrantRevocation {
   revokeApiTokenJwts(apiTokenId: string, subject: string, trx: StoreTransaction): Promise<number>;
   /** Revokes one JWT access token (RFC 7009 for a structured token). */
   revokeAccessToken(token: IssuedToken, reason: string, actor: string): Promise<void>;
+  /**
+   * Inside `trx` (a user disconnecting a third-party app): deletes the user's `grantIds` of that
+   * client with what was issued under them, marks the user's outstanding JWT access tokens of the
+   * client revoked and publishes one `tokens.revoked` naming them (only these: issuedBefore 0).
+   */
+  revokeUserClient(userId: string, clientId: string, grantIds: readonly string[], reason: string, trx: StoreTransaction): Promise<{ grants: number; accessTokens: number }>;
   recordIssued(token: IssuedToken): Promise<void>;
   /** The stored record of a JWT access token, or undefined. */
   issuedToken(jti: string): Promise<(IssuedToken & { revokedAt: number | null }) | undefined>;
@@ -118,11 +125,20 @@ export function createRevoker(deps: RevocationDeps): Revoker {
   async function revokeUserIn(trx: StoreTransaction, userId: string, reason: string, options: RevokeUserOptions): Promise<void> {
     const now = epochSeconds(clock);
     const owned = await trx.selectFrom('oidc_models').select(['model', 'id', 'grant_id']).where('account_id', '=', userId).execute();
-    const grantIds = [...new Set(owned.map((r) => (r.model === 'Grant' ? r.id : r.grant_id)).filter((g): g is string => typeof g === 'string'))];
+    // A logout keeps the grants of connected third-party apps (their refresh tokens go on working);
+    // their outstanding access tokens are denied with the user's others below (the app refreshes).
+    const kept = options.keepConnectedApps ? await thirdPartyGrantIds(trx, userId, now) : [];
+    const grantIds = [...new Set(owned.map((r) => (r.model === 'Grant' ? r.id : r.grant_id)).filter((g): g is string => typeof g === 'string' && !kept.includes(g)))];
     // A logout keeps the user's other browser sessions; disabling a user ends them all.
     const keepSessions = options.sessionId !== undefined;
     let del = trx.deleteFrom('oidc_models').where('account_id', '=', userId);
     if (keepSessions) del = del.where('model', '!=', 'Session');
+    if (kept.length > 0) {
+      del = del.where((eb) => eb.and([
+        eb.not(eb.and([eb('model', '=', 'Grant'), eb('id', 'in', kept)])),
+        eb.or([eb('grant_id', 'is', null), eb('grant_id', 'not in', kept)]),
+      ]));
+    }
     await del.execute();
     for (const part of chunks(grantIds)) {
       await trx.deleteFrom('oidc_models').where('grant_id', 'in', part).execute();
@@ -152,6 +168,14 @@ export function createRevoker(deps: RevocationDeps): Revoker {
         // Only these tokens (issuedBefore 0): the user's tokens of other clients stay valid.
         await events.publish({ type: 'tokens.revoked', subject, ...denial(tokens, now, { issuedBefore: 0 }), reason }, { trx });
       }
+      return { grants: grantIds.length, accessTokens: revoked.length };
+    },
+
+    async revokeUserClient(userId, clientId, grantIds, reason, trx) {
+      const now = epochSeconds(clock);
+      for (const grantId of grantIds) await deleteGrant(trx, grantId);
+      const revoked = await markRevoked(trx, now, { subject: userId, clientId });
+      if (revoked.length > 0) await events.publish({ type: 'tokens.revoked', subject: userId, ...denial(revoked, now, { issuedBefore: 0 }), reason }, { trx });
       return { grants: grantIds.length, accessTokens: revoked.length };
     },
 

@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { RefusalLimiter } from '../shared/refusal-limit.ts';
 import type { AccessTokenVerifier, ApiTokenService } from '../tokens/index.ts';
+import type { ConnectedApps } from './connected-apps.ts';
 
 export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
@@ -107,6 +108,8 @@ export interface RevokeUserOptions {
   trx?: StoreTransaction;
   /** A logout: keep the user's other browser sessions and name this session in the event. */
   sessionId?: string;
+  /** A logout: the grants of third-party apps the user connected stay (connected apps end only when disconnected). */
+  keepConnectedApps?: boolean;
   actor?: string;
 }
 
@@ -169,6 +172,8 @@ export interface OAuthDeps {
 
 export interface OAuth {
   clients: ClientService;
+  /** The third-party apps each user has connected (account page, admin API): list and disconnect. */
+  connectedApps: Pick<ConnectedApps, 'list' | 'disconnect'>;
   revocation: GrantRevocation;
   register(app: FastifyInstance): void;
   close(): Promise<void>;

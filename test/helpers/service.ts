@@ -36,8 +36,8 @@ export function freePort(): Promise<number> {
 
 export interface StartOptions {
   dialect?: TestDialect;
-  /** Config keys that win over the defaults. */
-  config?: Record<string, unknown>;
+  /** Config keys that win over the defaults (a function gets the issuer, for keys that name it). */
+  config?: Record<string, unknown> | ((issuer: string) => Record<string, unknown>);
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
   /** Runs on the fresh store before the service starts (e.g. import a CA: first start creates one otherwise). */
@@ -61,7 +61,7 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
     database: database ? { url: options.routeDatabase ? options.routeDatabase(database.url) : database.url, poolSize: 5 } : {},
     resources: [{ audience: `${issuer}/api`, scopes: ['books:read', 'orders:write'] }],
     // Tests use cheap throttling so lockout is reachable quickly.
-    ...options.config,
+    ...(typeof options.config === 'function' ? options.config(issuer) : options.config),
   });
   const logger = process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger();
   await options.prepare?.(config);

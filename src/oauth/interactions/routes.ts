@@ -5,7 +5,7 @@
  *   GET  /interaction/:uid          login form, consent page, or (first-party) straight back
  *   POST /interaction/:uid/login    check the password (identity's authenticator, throttled)
  *   POST /interaction/:uid/consent  grant what the client asked for
- *   POST /interaction/:uid/abort    the user cancelled: access_denied to the client
+ *   POST /interaction/:uid/abort    the user cancelled or denied consent: access_denied to the client (consent.denied audited)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
@@ -32,6 +32,8 @@ export interface InteractionDeps {
   audit: AuditLog;
   logger: Logger;
   cookieKeys: string[];
+  /** Scope → plain words for the consent page (resources.ts `scopeDescriptions`). */
+  scopeDescriptions: ReadonlyMap<string, string>;
   /** Rewrites Host / X-Forwarded-* so URLs oidc-provider builds use the issuer's origin. */
   pinOrigin(request: FastifyRequest): void;
 }
@@ -142,7 +144,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
         csrf: csrfToken(cookieKeys, details.uid),
         clientName,
         username: user?.username ?? 'your account',
-        permissions: describePermissions(details),
+        permissions: describePermissions(details, deps.scopeDescriptions),
       }), details);
     });
 
@@ -180,7 +182,11 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
     });
 
     scope.post(`${INTERACTION_PREFIX}/:uid/abort`, async (request, reply) => {
-      const { provider } = await loadForm(request, reply, csrfForm, 'page');
+      const { provider, details } = await loadForm(request, reply, csrfForm, 'page');
+      if (details.prompt.name === 'consent') {
+        const accountId = details.session?.accountId ?? null;
+        await audit.record({ event: 'consent.denied', actor: accountId ? `user:${accountId}` : null, subject: accountId, clientId: String(details.params.client_id), ip: request.ip, reason: 'user_denied', data: { scopes: describePermissions(details, deps.scopeDescriptions).map((line) => line.scope) } });
+      }
       return finish(request, reply, provider, { error: 'access_denied', error_description: 'The user cancelled the request' });
     });
   });
