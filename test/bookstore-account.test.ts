@@ -2,8 +2,8 @@
  * The account page as a person uses it in the bookstore of `npm start` (Chromium via
  * playwright-core, 375 px wide): alice signs in at the gateway, follows "Account", sees her
  * profile and her sessions, ends her other session — whose cookie the gateway then refuses —,
- * makes a personal API token and uses it with curl through the gateway, revokes it, and changes
- * her password. Plus the gateway's own refusal of a cross-site post.
+ * makes a personal API token and uses it with curl through the gateway, revokes it, connects the
+ * demo's Book Club app and disconnects it on the page, and changes her password. Plus the gateway's own refusal of a cross-site post.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,7 +40,7 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<number
   return -1;
 }
 
-test('ok: alice opens her account page at the gateway, sees profile and sessions, ends her other session, makes and uses an API token, changes her password', { skip }, async () => {
+test('ok: alice opens her account page at the gateway, sees profile and sessions, ends her other session, makes and uses an API token, disconnects Book Club, changes her password', { skip }, async () => {
   demo = await startBookstore();
   const origin = demo.origin;
   // Her other session: another browser signed in at the gateway.
@@ -48,7 +48,8 @@ test('ok: alice opens her account page at the gateway, sees profile and sessions
   assert.equal((await other.fetch(`${origin}/api/me`)).status, 200);
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-  const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+  const page = await context.newPage();
   await page.goto(`${origin}/`);
   await page.getByRole('link', { name: 'Sign in' }).click();
   await page.getByLabel('Username').fill('alice');
@@ -89,14 +90,36 @@ test('ok: alice opens her account page at the gateway, sees profile and sessions
   await page.getByRole('alert').filter({ hasText: 'The token was revoked' }).waitFor();
   assert.ok(await within(2000, async () => (await curl(`Bearer ${token}`)).status === 401) >= 0, 'the revoked token still works 2 s later');
 
+  // Book Club, the demo's third-party app: connected with her consent, then disconnected on the account page.
+  await page.goto(`${demo.bookClub}/`);
+  await page.getByRole('button', { name: 'Connect your bookstore account' }).click();
+  await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+  await Promise.all([page.waitForURL(`${demo.bookClub}/`, { timeout: 15_000 }), page.getByRole('button', { name: 'Allow' }).click()]);
+  await page.getByText('Connected as alice').waitFor();
+  const bookClub = page;
+  const account = await context.newPage();
+  await account.goto(`${origin}/account#apps`);
+  const apps = account.getByRole('table', { name: 'Apps with access to your account' });
+  assert.equal(await apps.locator('tbody tr').count(), 1);
+  await fitsWidth(account);
+  await Promise.all([account.waitForURL(`${origin}/account#apps`), apps.getByRole('button', { name: 'Disconnect Book Club' }).click()]);
+  await account.getByRole('alert').filter({ hasText: 'The app was disconnected' }).waitFor();
+  const cutOff = await within(3000, async () => {
+    await bookClub.reload();
+    return /refused: 401/.test(await bookClub.textContent('main') ?? '');
+  });
+  assert.ok(cutOff >= 0, 'Book Club still read her orders 3 s after the disconnect');
+  await bookClub.close();
+  const settings = account;
+
   // Change the password: every session ends, this one too; the old password is refused.
-  await page.getByLabel('Current password').fill(demo.password);
-  await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
-  await page.getByLabel('New password again').fill(NEW_PASSWORD);
-  await page.getByRole('button', { name: 'Change password' }).click();
+  await settings.getByLabel('Current password').fill(demo.password);
+  await settings.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+  await settings.getByLabel('New password again').fill(NEW_PASSWORD);
+  await settings.getByRole('button', { name: 'Change password' }).click();
   // The gateway sends her to sign in (it heard the revocation) or the page says she was signed out.
-  await page.locator('h1').filter({ hasText: /Sign in/ }).waitFor({ timeout: 15_000 });
-  await fitsWidth(page);
+  await settings.locator('h1').filter({ hasText: /Sign in/ }).waitFor({ timeout: 15_000 });
+  await fitsWidth(settings);
   await assert.rejects(signInThroughGateway(origin, 'alice', demo.password));
   // A revocation denies the subject's tokens issued up to its second, inclusive (docs/events.md):
   // a person signs in again later than that; the test waits for the next second.
