@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseDuration } from '../shared/clock.ts';
 import { cidr, duration, permission, roleName } from './fields.ts';
 import { gatewaySchema, servicesSchema, routesSchema } from './gateway-schema.ts';
+import { identityProvidersSchema } from './identity-providers-schema.ts';
 
 /** Keys that were removed, with what replaces them: a file that still sets one is told. */
 const REPLACED_KEYS: Record<string, string> = {
@@ -174,6 +175,7 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('HTTP server.'),
+    identityProviders: identityProvidersSchema,
     services: servicesSchema,
     routes: routesSchema,
     gateway: gatewaySchema,
@@ -183,6 +185,12 @@ export const configSchema = z
     if (config.issuer === undefined && config.listen.port === 0) {
       ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'set the issuer when listen.port is 0 (a free port is known only after listening)' });
     }
+    // A provider's role rules may only give roles that exist.
+    config.identityProviders.forEach((provider, index) => {
+      provider.roles.forEach((rule, ruleIndex) => {
+        if (!Object.hasOwn(config.roles, rule.role)) ctx.addIssue({ code: 'custom', path: ['identityProviders', index, 'roles', ruleIndex, 'role'], message: `unknown role ${JSON.stringify(rule.role)}; known roles: ${Object.keys(config.roles).join(', ')}` });
+      });
+    });
   })
   // Defaults computed from other keys (zod defaults cannot see siblings): the issuer follows the
   // listener (only `listen.port` changed still gives a working issuer), the default API the issuer.

@@ -43,6 +43,9 @@ export const auditEvents = [
   'admin.denied',
   'master_key.rotated',
   'ca.key_exported',
+  'identity.linked',
+  'identity.unlinked',
+  'identity.link_refused',
 ] as const;
 
 export type AuditEvent = (typeof auditEvents)[number];
