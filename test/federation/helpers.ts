@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { startService, freePort, type TestDialect, type TestService } from '../helpers/service.ts';
+import { startTamperingProxy, type ProxyMode, type TamperingProxy } from './tampering-proxy.ts';
 import { startOAuthService, rp, authorizationUrl, Browser, formAction, formField, PASSWORD, type OAuthFixture, type StartedAuthorization } from '../oauth/helpers.ts';
 
 export const PROVIDER_ID = 'corp';
@@ -15,6 +16,8 @@ export const PROVIDER_NAME = 'Corp IdP';
 export interface FederationFixture {
   idp: TestService;
   idpIssuer: string;
+  /** Every request to the IdP goes through it (the IdP's issuer is its origin). */
+  proxy: TamperingProxy;
   ours: OAuthFixture;
   shop: oidc.Configuration;
   /** A new user at the IdP (unique name per call); returns its id there. */
@@ -28,6 +31,8 @@ export interface FederationOptions {
   provider?: Record<string, unknown>;
   /** More providers, after the first. */
   extraProviders?: Array<Record<string, unknown>>;
+  /** The proxy's mode while our service starts (default normal). */
+  proxyModeAtStart?: ProxyMode;
 }
 
 export function providerEntry(type: 'oidc' | 'oauth2', idpIssuer: string): Record<string, unknown> {
@@ -46,8 +51,11 @@ export function providerEntry(type: 'oidc' | 'oauth2', idpIssuer: string): Recor
 
 export async function startFederation(dialect: TestDialect, options: FederationOptions): Promise<FederationFixture> {
   const idpPort = await freePort();
-  const idpIssuer = `http://localhost:${idpPort}`;
+  const proxyPort = await freePort();
+  const idpIssuer = `http://localhost:${proxyPort}`;
   const idp = await startService({ dialect, config: { issuer: idpIssuer, listen: { host: '127.0.0.1', port: idpPort, tlsPort: await freePort() }, resources: [{ audience: `${idpIssuer}/api`, scopes: [] }] } });
+  const proxy = await startTamperingProxy(proxyPort, `http://127.0.0.1:${idpPort}`);
+  proxy.mode = options.proxyModeAtStart ?? 'normal';
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const registered = await idp.service.context.oauth.clients.create({
@@ -67,6 +75,7 @@ export async function startFederation(dialect: TestDialect, options: FederationO
   return {
     idp,
     idpIssuer,
+    proxy,
     ours,
     shop,
     async idpUser(username, opts = {}) {
@@ -75,6 +84,7 @@ export async function startFederation(dialect: TestDialect, options: FederationO
     },
     async close() {
       await ours.close();
+      await proxy.close();
       await idp.close();
     },
   };
