@@ -25,6 +25,8 @@ export class FederationError extends Error {
 
 function isNetworkFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // openid-client wraps a timeout or abort of its own requests.
+  if (error instanceof oidc.ClientError && (error.code === 'OAUTH_TIMEOUT' || error.code === 'OAUTH_ABORT')) return true;
   if (error.name === 'TimeoutError' || error.name === 'AbortError') return true;
   // undici: TypeError('fetch failed') with the socket error as cause.
   return error instanceof TypeError && error.message === 'fetch failed';
