@@ -8,7 +8,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from './helpers/dialects.ts';
 import { PASSWORD } from './oauth/helpers.ts';
-import { startFederation, HostBrowser, ourLoginPage, clickProvider, signInAtIdp, followOurs, shopTokens, form, PROVIDER_ID, type FederationFixture } from './federation/helpers.ts';
+import { startFederation, HostBrowser, viaProvider, followOurs, shopTokens, form, PROVIDER_ID, type FederationFixture } from './federation/helpers.ts';
 
 function suite(dialect: 'sqlite' | 'postgres', type: 'oidc' | 'oauth2') {
   let fx: FederationFixture;
@@ -17,19 +17,10 @@ function suite(dialect: 'sqlite' | 'postgres', type: 'oidc' | 'oauth2') {
   const ctx = () => fx.ours.svc.service.context;
   const audit = (event: string) => ctx().audit.list({ event: event as never });
 
-  /** Our login page → the provider → the IdP's login as `username` → back at ours: the page we land on. */
-  async function viaProvider(browser: HostBrowser, username: string) {
-    const { started, html } = await ourLoginPage(fx, browser);
-    const authorize = await clickProvider(fx, browser, html);
-    const callback = await signInAtIdp(fx, browser, authorize, username);
-    const landed = await followOurs(fx, browser, callback);
-    return { started, landed };
-  }
-
   test('ok: a first sign-in creates an account (username from the provider, roles by rule), the next lands in it', async () => {
     const idpId = await fx.idpUser(`carol-${type}`, { roles: ['staff'] });
     const browser = new HostBrowser();
-    const { started, landed } = await viaProvider(browser, `carol-${type}`);
+    const { started, landed } = await viaProvider(fx, browser, `carol-${type}`);
     assert.equal(landed.res.status, 200);
     const page = await landed.res.text();
     assert.match(page, /First sign-in with Corp IdP/);
@@ -48,7 +39,7 @@ function suite(dialect: 'sqlite' | 'postgres', type: 'oidc' | 'oauth2') {
 
     // Second sign-in, a new browser: straight into the same account, no page in between.
     const again = new HostBrowser();
-    const second = await viaProvider(again, `carol-${type}`);
+    const second = await viaProvider(fx, again, `carol-${type}`);
     assert.equal(second.landed.res.status, 303);
     assert.equal((await shopTokens(fx, second.started, second.landed.url)).sub, user!.id);
     assert.ok((await audit('login.succeeded')).some((row) => row.subject === user!.id && row.data?.provider === PROVIDER_ID));
@@ -58,7 +49,7 @@ function suite(dialect: 'sqlite' | 'postgres', type: 'oidc' | 'oauth2') {
     const idpId = await fx.idpUser(`dave-${type}`);
     const local = await ctx().users.create({ username: `dave-local-${type}`, email: `dave-local-${type}@example.com`, password: PASSWORD }, 'test');
     const browser = new HostBrowser();
-    const { started, landed } = await viaProvider(browser, `dave-${type}`);
+    const { started, landed } = await viaProvider(fx, browser, `dave-${type}`);
     const page = await landed.res.text();
     const link = form(page, '/federation/link');
     const wrong = await browser.post(new URL(link.action, fx.ours.issuer).href, { csrf: link.csrf, username: local.username, password: 'not-the-password-1234' });
@@ -76,7 +67,7 @@ function suite(dialect: 'sqlite' | 'postgres', type: 'oidc' | 'oauth2') {
     // alice@example.com is a local account of ours; the IdP's "mallory" claims the same address.
     await fx.idpUser(`mallory-${type}`, { email: 'alice@example.com' });
     const browser = new HostBrowser();
-    const { landed } = await viaProvider(browser, `mallory-${type}`);
+    const { landed } = await viaProvider(fx, browser, `mallory-${type}`);
     assert.equal(landed.res.status, 200, 'a choice page, not a sign-in');
     const page = await landed.res.text();
     assert.match(page, /An account with this e-mail address already exists/);

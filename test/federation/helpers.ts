@@ -176,3 +176,23 @@ export async function shopTokens(fx: FederationFixture, started: StartedAuthoriz
 export function form(html: string, contains: string): { action: string; csrf: string } {
   return { action: formAction(html, contains), csrf: formField(html, 'csrf') };
 }
+
+/** Our login page → the provider → the IdP's login as `username` → back at ours: where we land (choice page, or the shop's callback). */
+export async function viaProvider(fx: FederationFixture, browser: HostBrowser, username: string) {
+  const { started, html } = await ourLoginPage(fx, browser);
+  const authorize = await clickProvider(fx, browser, html);
+  const callback = await signInAtIdp(fx, browser, authorize, username);
+  const landed = await followOurs(fx, browser, callback);
+  return { started, landed };
+}
+
+/** A first sign-in as `username` at the IdP that creates the account here; returns its id. */
+export async function createViaProvider(fx: FederationFixture, username: string): Promise<string> {
+  const browser = new HostBrowser();
+  const { started, landed } = await viaProvider(fx, browser, username);
+  const create = form(await landed.res.text(), '/federation/create');
+  const res = await browser.post(new URL(create.action, fx.ours.issuer).href, { csrf: create.csrf });
+  assert.equal(res.status, 303);
+  const done = await followOurs(fx, browser, new URL(res.headers.get('location')!, fx.ours.issuer));
+  return String((await shopTokens(fx, started, done.url)).sub);
+}
