@@ -107,7 +107,7 @@ export function createRelyingParty(provider: IdentityProviderConfig, secret: str
   return {
     provider,
     warm() {
-      current().catch((error: unknown) => logger.warn({ provider: provider.id, err: error }, 'identity provider discovery failed; retried at the next sign-in'));
+      current().catch((error: unknown) => logger.warn({ provider: provider.id, detail: (error as Error).message }, 'identity provider discovery failed; retried at the next sign-in'));
     },
     async start(redirectUri) {
       const config = await current();

@@ -83,7 +83,8 @@ export function registerFederationRoutes(scope: FastifyInstance, kit: Interactio
   }
 
   async function refuse(request: FastifyRequest, reply: FastifyReply, error: FederationError, uid: string | undefined): Promise<FastifyReply> {
-    request.log.warn({ provider: error.provider, reason: error.reason, check: error.check, err: error.cause ?? error }, 'sign-in through identity provider failed');
+    // The message only: the causes may carry the provider's answer (an ID token, a code).
+    request.log.warn({ provider: error.provider, reason: error.reason, check: error.check, detail: error.message }, 'sign-in through identity provider failed');
     await federation.accounts.recordFailure({ provider: error.provider, reason: `federation_${error.reason}`, check: error.check, ip: request.ip });
     return failurePage(reply, error, uid);
   }
