@@ -13,6 +13,12 @@ export const providerId = z
   .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'an id like github or corp-sso: lower-case letters, digits and -, at most 32 characters')
   .describe('Stable id used in URLs (/federation/<id>/callback) and as the provider half of every linked identity: never change it once users have linked.');
 
+/** https, or http to this machine only (development and tests): a provider's answers decide who signs in. */
+const providerUrl = z.url({ protocol: /^https?$/ }).refine((value) => {
+  const url = new URL(value);
+  return url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}, 'an https URL (http only for localhost, 127.0.0.1 or [::1])');
+
 const roleRule = z
   .object({
     claim: z.string().min(1).max(200).describe('Claim (ID token or userinfo member) tested; a dotted path (realm_access.roles) reaches nested members.'),
@@ -47,7 +53,7 @@ const oidcProvider = z
   .object({
     type: z.literal('oidc'),
     ...common,
-    issuer: z.url().describe('The provider\'s issuer; its /.well-known/openid-configuration is read on first use (and retried after a failure).'),
+    issuer: providerUrl.describe('The provider\'s issuer; its /.well-known/openid-configuration is read on first use (and retried after a failure).'),
     scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email']).describe('Scopes asked for (must include openid).'),
     claims: claimMapping({ subject: 'sub', username: 'preferred_username', email: 'email' }).describe('ID token / userinfo claims read (`sub` is always the subject of an OIDC provider).'),
   })
@@ -58,10 +64,10 @@ const oauth2Provider = z
   .object({
     type: z.literal('oauth2'),
     ...common,
-    issuer: z.url().optional().describe('The provider\'s issuer identifier, checked against an `iss` in its authorization response (RFC 9207). Default: the origin of authorizationEndpoint.'),
-    authorizationEndpoint: z.url().describe('Authorization endpoint.'),
-    tokenEndpoint: z.url().describe('Token endpoint.'),
-    userinfoEndpoint: z.url().describe('Endpoint answering the signed-in user as JSON (GitHub: https://api.github.com/user).'),
+    issuer: providerUrl.optional().describe('The provider\'s issuer identifier, checked against an `iss` in its authorization response (RFC 9207). Default: the origin of authorizationEndpoint.'),
+    authorizationEndpoint: providerUrl.describe('Authorization endpoint.'),
+    tokenEndpoint: providerUrl.describe('Token endpoint.'),
+    userinfoEndpoint: providerUrl.describe('Endpoint answering the signed-in user as JSON (GitHub: https://api.github.com/user).'),
     scopes: z.array(z.string().min(1)).default([]).describe('Scopes asked for.'),
     claims: claimMapping({ subject: 'id', username: 'login', email: 'email' }).describe('Members of the userinfo JSON read (defaults: GitHub\'s).'),
   })
