@@ -7,6 +7,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from './helpers/dialects.ts';
+import { formAction, formField } from './oauth/helpers.ts';
 import { startFederation, HostBrowser, ourLoginPage, clickProvider, signInAtIdp, followOurs, PROVIDER_ID, type FederationFixture } from './federation/helpers.ts';
 
 function suite(dialect: 'sqlite' | 'postgres', type: 'oidc' | 'oauth2') {
@@ -67,6 +68,25 @@ function suite(dialect: 'sqlite' | 'postgres', type: 'oidc' | 'oauth2') {
     assert.equal(res.status, 400);
     const row = (await ctx().audit.list({ event: 'login.failed', latest: true, limit: 1 }))[0];
     assert.equal(row?.data?.check, 'flow_missing');
+  });
+
+  test('fail-cancelled: the user cancelling at the provider gets a page saying so; nothing is created', async () => {
+    await fx.idpUser(`cancel-${type}`);
+    const browser = new HostBrowser();
+    const { html } = await ourLoginPage(fx, browser);
+    const authorize = await clickProvider(fx, browser, html);
+    const page = await browser.follow(authorize.href, (url) => url.origin !== fx.idpIssuer);
+    const idpHtml = await page.res.text();
+    const abort = await browser.post(new URL(formAction(idpHtml, '/abort'), fx.idpIssuer).href, { csrf: formField(idpHtml, 'csrf') });
+    const back = await browser.follow(new URL(abort.headers.get('location')!, fx.idpIssuer).href, (url) => url.origin !== fx.idpIssuer);
+    const before = await counts();
+    const res = await browser.fetch(back.url);
+    assert.equal(res.status, 403);
+    assert.match(await res.text(), /cancelled or refused/);
+    assert.deepEqual(await counts(), before);
+    const row = (await ctx().audit.list({ event: 'login.failed', latest: true, limit: 1 }))[0];
+    assert.equal(row?.reason, 'federation_provider_error');
+    assert.equal(row?.data?.check, 'access_denied');
   });
 
   if (type === 'oidc') {
