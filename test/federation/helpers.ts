@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
+import type { Logger } from '../../src/shared/logger.ts';
 import { startService, freePort, type TestDialect, type TestService } from '../helpers/service.ts';
 import { startTamperingProxy, type ProxyMode, type TamperingProxy } from './tampering-proxy.ts';
 import { startOAuthService, rp, authorizationUrl, Browser, formAction, formField, PASSWORD, type OAuthFixture, type StartedAuthorization } from '../oauth/helpers.ts';
@@ -19,6 +20,8 @@ export interface FederationFixture {
   /** Every request to the IdP goes through it (the IdP's issuer is its origin). */
   proxy: TamperingProxy;
   ours: OAuthFixture;
+  /** Our client secret at the IdP. */
+  clientSecret: string;
   shop: oidc.Configuration;
   /** A new user at the IdP (unique name per call); returns its id there. */
   idpUser(username: string, options?: { email?: string; roles?: string[] }): Promise<string>;
@@ -33,6 +36,8 @@ export interface FederationOptions {
   extraProviders?: Array<Record<string, unknown>>;
   /** The proxy's mode while our service starts (default normal). */
   proxyModeAtStart?: ProxyMode;
+  /** Our service's logger. */
+  logger?: Logger;
 }
 
 export function providerEntry(type: 'oidc' | 'oauth2', idpIssuer: string): Record<string, unknown> {
@@ -70,6 +75,7 @@ export async function startFederation(dialect: TestDialect, options: FederationO
   const ours = await startOAuthService(dialect, {
     config: { issuer, listen: { host: '127.0.0.1', port, tlsPort: await freePort() }, identityProviders: providers },
     env: { GATEHOUSE_IDP_CORP_CLIENT_SECRET: registered.secret! },
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   const shop = await rp(ours.issuer, 'shop', ours.firstParty.secret);
   return {
@@ -77,6 +83,7 @@ export async function startFederation(dialect: TestDialect, options: FederationO
     idpIssuer,
     proxy,
     ours,
+    clientSecret: registered.secret!,
     shop,
     async idpUser(username, opts = {}) {
       const user = await idp.service.context.users.create({ username, email: opts.email ?? `${username}@idp.example`, password: PASSWORD, roles: opts.roles ?? [] }, 'test');
