@@ -6,7 +6,8 @@
  *   2. demo users and clients (idempotent; secrets kept in <dataDir>/demo.json, 0600),
  *   3. the catalog, orders and storefront services: each enrolls with a join token, verifies
  *      tokens with the SDK and listens with mutual TLS,
- *   4. the gateway on http://localhost:8080, the one URL a person needs.
+ *   4. the gateway on http://localhost:8080, the one URL a person needs,
+ *   5. "Partner SSO", a second Gatehouse acting as an external identity provider (./partner-idp.ts).
  *
  * Config: examples/bookstore/gatehouse.yaml (or --config). Data: ./.gatehouse (or --data-dir).
  * Ctrl-C stops everything; a restart keeps the data.
@@ -20,6 +21,8 @@ import { createGateway } from '../../src/gateway/index.ts';
 import { stopOnSignal, exitWithFailure } from '../../src/process.ts';
 import { seedDemo, applyDemoPasswordOverride, DEMO_CLIENTS, DEMO_USERS } from './seed.ts';
 import { startBookstoreServices } from './services/index.ts';
+import { startPartnerIdp, PARTNER_ID, PARTNER_USER } from './partner-idp.ts';
+import { secretVariable } from '../../src/identity/index.ts';
 
 const DEFAULT_CONFIG = new URL('./gatehouse.yaml', import.meta.url).pathname;
 
@@ -37,8 +40,11 @@ const program = new Command('npm start')
     const securityServiceUrl = gatewaySettings.securityService ?? config.issuer;
     const audience = gatewaySettings.audience ?? config.resources[0]!.audience;
 
-    const security = await createSecurityService({ config, logger });
-    const closers: Array<() => Promise<void>> = [() => security.close()];
+    // The external identity provider first: the Security Service reads its client secret at start.
+    const partner = await startPartnerIdp({ dataDir: config.dataDir, publicUrl, logger: logger.child({ component: 'partner-idp' }) });
+    const withPartner = { ...config, identityProviders: [...config.identityProviders.filter((p) => p.id !== PARTNER_ID), partner.provider] };
+    const security = await createSecurityService({ config: withPartner, logger, env: { ...env, [secretVariable(PARTNER_ID)]: partner.secret } }).catch(async (error: unknown) => { await partner.close(); throw error; });
+    const closers: Array<() => Promise<void>> = [() => partner.close(), () => security.close()];
     const stopAll = async () => { for (const close of closers.reverse()) await close().catch(() => {}); };
     try {
       const seed = await seedDemo(security.context, env, publicUrl);
@@ -80,6 +86,7 @@ const program = new Command('npm start')
         `  sign in        ${publicUrl}/login`,
         `  users          ${users}`,
         `  password       ${seed.password}${env.GATEHOUSE_DEMO_PASSWORD ? '   (GATEHOUSE_DEMO_PASSWORD)' : '   (random; set GATEHOUSE_DEMO_PASSWORD to choose it)'}`,
+        `  partner SSO    "Sign in with Partner SSO": ${PARTNER_USER} / ${partner.password} at ${partner.issuer}`,
         '',
         '  try            curl -s ' + publicUrl + '/api/books',
         '                 curl -si -X POST ' + publicUrl + '/api/orders   (401: orders need a signed-in customer)',

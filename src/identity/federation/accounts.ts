@@ -91,6 +91,7 @@ export function createFederatedAccounts(deps: FederatedAccountsDeps): FederatedA
     },
 
     async create(identity, ip) {
+      if (await findLink(store.db, identity.provider, identity.subject)) throw new AccountRefused('already_linked');
       if (!identity.email) throw new AccountRefused('email_missing');
       if (await userIdByEmail(store.db, identity.email)) throw new AccountRefused('email_in_use');
       const at = epochSeconds(clock);
