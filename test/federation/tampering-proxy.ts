@@ -14,6 +14,8 @@ export type ProxyMode = 'normal' | 'slow' | 'down';
 export interface TamperingProxy {
   mode: ProxyMode;
   tamperToken: ((body: Record<string, unknown>) => Record<string, unknown>) | undefined;
+  /** Method and URL of every request received, in order. */
+  requests: string[];
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startTamperingProxy(port: number, target: string): Promise
   const state: TamperingProxy = {
     mode: 'normal',
     tamperToken: undefined,
+    requests: [],
     close: async () => {
       for (const res of held) res.destroy();
       for (const socket of sockets) socket.destroy();
@@ -37,6 +40,7 @@ export async function startTamperingProxy(port: number, target: string): Promise
   };
 
   const server = createServer(async (req, res) => {
+    state.requests.push(`${req.method} ${req.url}`);
     if (state.mode === 'down') return req.socket.destroy();
     if (state.mode === 'slow') {
       held.add(res);

@@ -8,10 +8,12 @@
  * - Discovery is lazy and never cached as a failure: a provider that is down at start does not
  *   stop the service, and its button works again once the provider is back.
  * - Every request to the provider is bounded by its `timeout` (openid-client's `timeout`).
- * - openid-client refetches a provider's JWKS only when its copy is ≥ 60 s old: a sign-in just
- *   after the provider rotated keys fails with an unknown key. The configuration (and with it the
- *   JWKS copy, which openid-client keys by the metadata object) is then dropped, so the retry the
- *   error page offers fetches the new keys.
+ * - openid-client refetches a provider's JWKS on an unknown `kid` only when its copy is ≥ 60 s
+ *   old (STACK-NOTES), so a sign-in just after the provider rotated keys would fail. Each sign-in
+ *   therefore gets its own openid-client Configuration whose JWKS copy (shared between sign-ins)
+ *   is presented as at least 60 s old: known keys still come from the copy, an unknown `kid` is
+ *   fetched at once. Should a key still not be found, the discovered metadata is dropped too, so
+ *   the retry the error page offers starts from scratch.
  */
 import * as oidc from 'openid-client';
 import type { IdentityProviderConfig } from '../../config/index.ts';
@@ -45,47 +47,58 @@ function clientAuth(provider: IdentityProviderConfig, secret: string | undefined
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined);
 
-export function createRelyingParty(provider: IdentityProviderConfig, secret: string | undefined, logger: Logger): RelyingParty {
-  let configuration: Promise<oidc.Configuration> | undefined;
-  const auth = clientAuth(provider, secret);
+/** openid-client's metadata with its helper methods left out (a Configuration clones what it is given). */
+function plain(metadata: oidc.ServerMetadata): oidc.ServerMetadata {
+  return Object.fromEntries(Object.entries(metadata).filter(([, value]) => typeof value !== 'function')) as oidc.ServerMetadata;
+}
 
-  async function discover(): Promise<oidc.Configuration> {
+/** Presented as this old, a JWKS copy is refetched on an unknown kid (openid-client's threshold). */
+const JWKS_REFETCH_AGE = 60;
+
+export function createRelyingParty(provider: IdentityProviderConfig, secret: string | undefined, logger: Logger): RelyingParty {
+  let metadata: Promise<oidc.ServerMetadata> | undefined;
+  let jwks: oidc.ExportedJWKSCache | undefined;
+  const auth = clientAuth(provider, secret);
+  const insecure = provider.type === 'oidc' ? insecureAllowed([provider.issuer]) : insecureAllowed([provider.authorizationEndpoint, provider.tokenEndpoint, provider.userinfoEndpoint]);
+
+  async function discover(): Promise<oidc.ServerMetadata> {
     if (provider.type === 'oidc') {
-      const execute = [oidc.enableNonRepudiationChecks, ...(insecureAllowed([provider.issuer]) ? [oidc.allowInsecureRequests] : [])];
-      return oidc.discovery(new URL(provider.issuer), provider.clientId, undefined, auth, { timeout: provider.timeout, execute });
+      const found = await oidc.discovery(new URL(provider.issuer), provider.clientId, undefined, auth, { timeout: provider.timeout, execute: insecure ? [oidc.allowInsecureRequests] : [] });
+      return plain(found.serverMetadata());
     }
-    const issuer = provider.issuer ?? new URL(provider.authorizationEndpoint).origin;
-    const config = new oidc.Configuration(
-      {
-        issuer,
-        authorization_endpoint: provider.authorizationEndpoint,
-        token_endpoint: provider.tokenEndpoint,
-        userinfo_endpoint: provider.userinfoEndpoint,
-        // Identity comes from the userinfo endpoint; an ID token the provider adds anyway is
-        // still checked for issuer, audience and expiry, whatever it is signed with.
-        id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'],
-      },
-      provider.clientId,
-      undefined,
-      auth,
-    );
-    config.timeout = provider.timeout;
-    if (insecureAllowed([provider.authorizationEndpoint, provider.tokenEndpoint, provider.userinfoEndpoint])) oidc.allowInsecureRequests(config);
-    return config;
+    return {
+      issuer: provider.issuer ?? new URL(provider.authorizationEndpoint).origin,
+      authorization_endpoint: provider.authorizationEndpoint,
+      token_endpoint: provider.tokenEndpoint,
+      userinfo_endpoint: provider.userinfoEndpoint,
+      // Identity comes from the userinfo endpoint; an ID token the provider adds anyway is
+      // still checked for issuer, audience and expiry, whatever it is signed with.
+      id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'],
+    };
   }
 
-  /** The configuration, discovered on first use; a failure is not kept, so the next use retries. */
-  function current(): Promise<oidc.Configuration> {
-    if (configuration === undefined) {
+  /** The provider's metadata, discovered on first use; a failure is not kept, so the next use retries. */
+  function currentMetadata(): Promise<oidc.ServerMetadata> {
+    if (metadata === undefined) {
       const attempt = discover();
-      configuration = attempt;
+      metadata = attempt;
       attempt.catch(() => {
-        if (configuration === attempt) configuration = undefined;
+        if (metadata === attempt) metadata = undefined;
       });
     }
-    return configuration.catch((error: unknown) => {
+    return metadata.catch((error: unknown) => {
       throw classify(provider.id, 'discovery', error);
     });
+  }
+
+  /** A Configuration for one sign-in, with the shared JWKS copy presented as old enough to be refetched on an unknown kid. */
+  async function current(): Promise<oidc.Configuration> {
+    const config = new oidc.Configuration(await currentMetadata(), provider.clientId, undefined, auth);
+    config.timeout = provider.timeout;
+    if (provider.type === 'oidc') oidc.enableNonRepudiationChecks(config);
+    if (insecure) oidc.allowInsecureRequests(config);
+    if (jwks?.uat !== undefined) oidc.setJwksCache(config, { ...jwks, uat: Math.min(jwks.uat, Math.floor(Date.now() / 1000) - JWKS_REFETCH_AGE) });
+    return config;
   }
 
   async function claimsOf(config: oidc.Configuration, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): Promise<Record<string, unknown>> {
@@ -107,7 +120,7 @@ export function createRelyingParty(provider: IdentityProviderConfig, secret: str
   return {
     provider,
     warm() {
-      current().catch((error: unknown) => logger.warn({ provider: provider.id, detail: (error as Error).message }, 'identity provider discovery failed; retried at the next sign-in'));
+      currentMetadata().catch((error: unknown) => logger.warn({ provider: provider.id, detail: (error as Error).message }, 'identity provider discovery failed; retried at the next sign-in'));
     },
     async start(redirectUri) {
       const config = await current();
@@ -140,8 +153,10 @@ export function createRelyingParty(provider: IdentityProviderConfig, secret: str
         return { provider: provider.id, subject, username, email, roles: rolesFromClaims(provider.roles, claims) };
       } catch (error) {
         const failure = classify(provider.id, 'callback', error);
-        if (failure.check === 'key') configuration = undefined; // refetch discovery and JWKS next time
+        if (failure.check === 'key') metadata = undefined; // discover again next time
         throw failure;
+      } finally {
+        jwks = oidc.getJwksCache(config) ?? jwks;
       }
     },
   };
