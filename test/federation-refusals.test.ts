@@ -90,6 +90,28 @@ function suite(dialect: 'sqlite' | 'postgres', type: 'oidc' | 'oauth2') {
   });
 
   if (type === 'oidc') {
+    test('fail-unknown-provider: a provider id that is not configured is a 404 page, at the start and at the callback', async () => {
+      const browser = new HostBrowser();
+      const { html } = await ourLoginPage(fx, browser);
+      const link = new URL(/href="([^"]+\/federation\/corp)"/.exec(html)![1]!, fx.ours.issuer);
+      const unknown = await browser.fetch(link.href.replace(/corp$/, 'nope'));
+      assert.equal(unknown.status, 404);
+      assert.match(await unknown.text(), /Unknown sign-in method/);
+      assert.equal((await browser.fetch(`${fx.ours.issuer}/federation/nope/callback?code=x&state=y`)).status, 404);
+      assert.equal((await browser.fetch(link.href.replace(/corp$/, 'x'.repeat(200)))).status, 404);
+    });
+
+    test('fail-csrf: creating an account without the page\'s CSRF token is refused; nothing is created', async () => {
+      const { browser, callback } = await toCallback('csrf-oidc');
+      const landed = await followOurs(fx, browser, callback);
+      const page = await landed.res.text();
+      const action = /action="([^"]*\/federation\/create)"/.exec(page)![1]!;
+      const before = await counts();
+      const res = await browser.post(new URL(action, fx.ours.issuer).href, { csrf: 'forged' });
+      assert.equal(res.status, 403);
+      assert.deepEqual(await counts(), before);
+    });
+
     test('fail-nonce: an ID token with another nonce is refused', async () => {
       const { browser, callback } = await toCallback('nonce-oidc', (authorize) => authorize.searchParams.set('nonce', 'not-the-nonce-we-sent'));
       await refusedWith(browser, callback, 'nonce');

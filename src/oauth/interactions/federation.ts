@@ -124,9 +124,10 @@ export function registerFederationRoutes(scope: FastifyInstance, kit: Interactio
   scope.get(`${INTERACTION_PREFIX}/:uid/federation/:provider`, async (request, reply) => {
     const { details, uid } = await kit.load(request, reply);
     if (details.prompt.name !== 'login') throw kit.expired();
-    const id = providerParams.parse(request.params).provider;
-    const party = federation.relyingParty(id);
-    if (!party) throw kit.pageError(404, 'Unknown sign-in method', 'This sign-in method is not offered. Go back and choose another.');
+    const params = providerParams.safeParse(request.params);
+    const party = params.success ? federation.relyingParty(params.data.provider) : undefined;
+    if (!params.success || !party) throw kit.pageError(404, 'Unknown sign-in method', 'This sign-in method is not offered. Go back and choose another.');
+    const id = params.data.provider;
     try {
       const { url, flow } = await party.start(callbackUrl(id));
       cookies.set(reply, FLOW_COOKIE, '/federation/', { uid, provider: id, flow } satisfies FlowCookie, FLOW_TTL);
