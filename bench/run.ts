@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- token pki flood match gateway]` — runs the benchmarks one after another (each in its own process,
+ * `npm run bench [-- token pki flood match gateway api-token]` — runs the benchmarks one after another (each in its own process,
  * bounded in time, loopback only) and prints their markdown. Results are recorded in BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ const BENCHES: Record<string, string> = {
   match: 'gateway-match.ts',
   gateway: 'gateway.ts',
   'gateway-overhead': 'gateway-overhead.ts',
+  'api-token': 'api-token.ts',
 };
 /** Longest a benchmark may run; the gateway benchmark runs 7 targets × PASSES windows plus the revocation samples. */
 const TIMEOUT_MINUTES: Record<string, number> = { gateway: 30 };

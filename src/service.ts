@@ -10,7 +10,7 @@ import { validateCookieKey } from './config/cookie-key.ts';
 import { openStore, isTokenRevoked, type Store } from './store/index.ts';
 import { createAuditLog, type AuditLog } from './events/audit.ts';
 import { createEventBus, registerEventRoutes, announcePolicyVersion, type StreamingEventBus } from './events/index.ts';
-import { createKeyService, createAccessTokenVerifier, type KeyService, type AccessTokenVerifier } from './tokens/index.ts';
+import { createKeyService, createAccessTokenVerifier, createApiTokenService, registerApiTokenRoutes, API_TOKEN_REVOKE_ROUTE, type KeyService, type AccessTokenVerifier, type ApiTokenService } from './tokens/index.ts';
 import { createHttpApp } from './shared/http.ts';
 import { registerHealthRoutes } from './shared/health.ts';
 import { createMetrics, type Metrics } from './shared/metrics.ts';
@@ -52,6 +52,8 @@ export interface ServiceContext extends ServiceFoundation {
   policy: CompiledPolicy;
   pki: Pki;
   oauth: OAuthComponent;
+  /** Personal API tokens (the CLI, the admin API and the account page use the same service). */
+  apiTokens: ApiTokenService;
   /** Per-client-IP refusal limiting of the credential-checking endpoints, shared by both listeners. */
   refusals: RefusalLimiter;
   /** External identity providers (`identityProviders:`). */
@@ -120,8 +122,8 @@ async function buildComponents(foundation: ServiceFoundation, env: NodeJS.Proces
     settings: { limit: config.http.refusalLimit, window: config.http.refusalWindow, block: config.http.refusalBlock },
     // The endpoints that check credentials: a refusal there may be guessing.
     endpoints: {
-      oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation],
-      api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events'],
+      oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation, OAUTH_ROUTES.registration],
+      api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events', API_TOKEN_REVOKE_ROUTE],
       apiPrefixes: ['/admin/api/', '/events/'],
       pages: [SIGN_IN_ROUTE, FEDERATION_LINK_ROUTE],
     },
@@ -132,9 +134,10 @@ async function buildComponents(foundation: ServiceFoundation, env: NodeJS.Proces
   // OAuth, which needs identity's users and authenticator, is handed the same revoker.
   const revoker = createRevoker({ store, audit, events, clock, logger });
   const { users, authenticator } = createIdentity({ store, audit, config, clock, logger, metrics, revokeUser: revoker.revokeUser });
+  const apiTokens = createApiTokenService({ store, audit, clock, config, findUser: (id) => users.findById(id), permissionsFor: (roles) => policy.permissionsFor(roles), revokeExchanged: revoker.revokeApiTokenJwts });
   const federation = createFederation({ store, audit, config, clock, logger, users, env });
-  const oauth = createOAuth({ config, store, keys, users, authenticator, audit, events, clock, logger, cookieKeys, metrics, refusals, revoker, verifier, federation });
-  return { ...foundation, keys, verifier, events, policy, refusals, pki, users, authenticator, oauth, federation, linkedIdentities: federation.linkedIdentities };
+  const oauth = createOAuth({ config, store, keys, users, authenticator, audit, events, clock, logger, cookieKeys, metrics, refusals, revoker, verifier, apiTokens, federation });
+  return { ...foundation, keys, verifier, events, policy, refusals, pki, users, authenticator, oauth, apiTokens, federation, linkedIdentities: federation.linkedIdentities };
 }
 
 /** Closes what `createContext` opened. */
@@ -156,8 +159,9 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   context.oauth.register(app);
   registerEventRoutes(app, { bus: context.events, store, verifier: context.verifier, issuer: config.issuer, config, logger, clock: context.clock });
   registerPolicyRoutes(app, { policy: context.policy });
+  registerApiTokenRoutes(app, { apiTokens: context.apiTokens });
   await announcePolicyVersion(context.events, store, context.policy.version);
-  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
+  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, apiTokens: context.apiTokens, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
   const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames, refusals: context.refusals });
   registerPkiRoutes(app, context.pki, { tls: false, tlsUrl: () => pkiTls.url });

@@ -49,7 +49,7 @@ await forEachDialect('secrets in logs', (dialect) => {
     await ctx.users.create({ username: 'alice', email: 'alice@example.com', password: PASSWORD, roles: ['customer'] }, 'test');
     await ctx.users.create({ username: 'bob', email: 'bob@example.com', password: PASSWORD, roles: ['admin'] }, 'test');
     const shop = await ctx.oauth.clients.create({ clientId: 'shop', name: 'Shop', firstParty: true, redirectUris: [CALLBACK], grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access books:read admin' }, 'test');
-    const worker = await ctx.oauth.clients.create({ clientId: 'worker', name: 'Worker', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'books:read' }, 'test');
+    const worker = await ctx.oauth.clients.create({ clientId: 'worker', name: 'Worker', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'books:read', tokenEndpointAuthMethod: 'client_secret_post' }, 'test');
     secrets.set('shop client secret', shop.secret!);
     secrets.set('worker client secret', worker.secret!);
     secrets.set('password', PASSWORD);

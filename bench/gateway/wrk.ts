@@ -27,7 +27,8 @@ export interface WrkNumbers {
 
 export interface WrkRun { numbers: WrkNumbers; output: string; cpuSeconds: number }
 
-export type TokenFeed = { kind: 'one'; token: string } | { kind: 'file'; file: string; start: number };
+/** One bearer token, a file of them (one per request), or one whole Authorization header value (Basic …). */
+export type TokenFeed = { kind: 'one'; token: string } | { kind: 'file'; file: string; start: number } | { kind: 'authorization'; value: string };
 
 export interface WrkOptions { url: string; duration: string; connections: number; threads: number; feed: TokenFeed }
 
@@ -37,9 +38,10 @@ export function errorsOf(n: WrkNumbers): number {
 
 /** Runs wrk pinned to CPU_LOAD; bounded by its duration plus a minute. */
 export function runWrk(options: WrkOptions): Promise<WrkRun> {
-  const script = options.feed.kind === 'one' ? 'bearer.lua' : 'token-file.lua';
+  const script = options.feed.kind === 'one' ? 'bearer.lua' : options.feed.kind === 'authorization' ? 'authorization.lua' : 'token-file.lua';
   const env: NodeJS.ProcessEnv = { ...process.env, WRK_THREADS: String(options.threads), WRK_REPORT_LUA: `${LUA_DIR}report.lua` };
   if (options.feed.kind === 'one') env.BEARER_TOKEN = options.feed.token;
+  else if (options.feed.kind === 'authorization') env.AUTHORIZATION = options.feed.value;
   else Object.assign(env, { TOKEN_FILE: options.feed.file, TOKEN_START: String(options.feed.start) });
   const args = [`-t${options.threads}`, `-c${options.connections}`, `-d${options.duration}`, '--latency', '-s', LUA_DIR + script, options.url];
   // `times` prints the shell's and then its children's user/system time: the second line is wrk's.

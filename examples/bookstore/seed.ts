@@ -51,7 +51,8 @@ function clientInputs(publicUrl: string): Record<string, CreateClientInput> {
       redirectUris: [`${publicUrl}/login/callback`], postLogoutRedirectUris: [`${publicUrl}/`],
       grantTypes: ['authorization_code', 'refresh_token'],
     },
-    [DEMO_CLIENTS.gateway]: service(DEMO_CLIENTS.gateway),
+    // tokens:exchange: the gateway exchanges personal API tokens for JWTs (docs/api-tokens-gateway.md).
+    [DEMO_CLIENTS.gateway]: { ...service(DEMO_CLIENTS.gateway), scope: 'events:read tokens:exchange' },
     [DEMO_CLIENTS.catalog]: service(DEMO_CLIENTS.catalog),
     // Its API token carries svc-orders (catalog:reserve): it reserves stock at the catalog.
     [DEMO_CLIENTS.orders]: service(DEMO_CLIENTS.orders, ['svc-orders']),
@@ -89,6 +90,7 @@ export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv, 
     const current = existing !== undefined
       && existing.redirectUris.join(' ') === (input.redirectUris ?? []).join(' ')
       && existing.roles.join(' ') === (input.roles ?? []).join(' ')
+      && (input.scope === undefined || existing.scope === input.scope)
       && seed.secrets[clientId] !== undefined;
     if (current) continue;
     // Missing, from an older demo, or its secret was never kept here: register it afresh.

@@ -52,13 +52,14 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
       401: problem('No valid bearer access token (WWW-Authenticate: Bearer)'),
       403: problem('The access token does not carry the admin role'),
     };
-    if (route.params) responses[404] = problem('No such user or client');
+    if (route.params) responses[404] = problem('No such user, client or API token');
     if (route.body) {
       responses[413] = problem('Body larger than http.bodyLimit');
       responses[415] = problem('Content-Type is not application/json');
     }
     if (route.body || route.params) responses[422] = problem('Validation failed; `errors` lists each field');
     if (route.method === 'POST' && route.status === 201) responses[409] = problem('Already exists');
+    if (route.conflict) responses[409] = problem(route.conflict);
     paths[path] ??= {};
     paths[path]![route.method.toLowerCase()] = {
       summary: route.summary,
@@ -76,7 +77,7 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
     info: {
       title: 'Gatehouse admin API',
       version: options.version,
-      description: 'Users, roles and OAuth clients. Every operation needs a bearer access token (audience = the issuer) whose `roles` claim contains `admin`. Errors are RFC 9457 problem details.',
+      description: 'Users, roles, OAuth clients and personal API tokens. Every operation needs a bearer access token (audience = the issuer) whose `roles` claim contains `admin`. Errors are RFC 9457 problem details.',
     },
     servers: [{ url: options.serverUrl }],
     security: [{ bearer: [] }],
@@ -86,6 +87,6 @@ export function buildOpenApiDocument(options: { serverUrl: string; version: stri
 }
 
 function operationId(route: AdminRoute): string {
-  const words = route.path.split('/').filter((part) => part && !part.startsWith(':'));
+  const words = route.path.split(/[/-]/).filter((part) => part && !part.startsWith(':'));
   return [route.method.toLowerCase(), ...words.map((w) => w[0]!.toUpperCase() + w.slice(1))].join('') + (route.path.endsWith('}') || /:[A-Za-z]+$/.test(route.path) ? 'ById' : '');
 }

@@ -6,15 +6,20 @@ import type { z } from 'zod';
 import type { UserService } from '../identity/index.ts';
 import type { ClientService } from '../oauth/index.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
+import type { ApiTokenService } from '../tokens/index.ts';
+import { fail } from '../shared/errors.ts';
 import {
   clientListSchema, clientParams, clientSchema, createClientBody, createdClientSchema, createUserBody, grantRoleBody,
   policySchema, setPasswordBody, userListSchema, userParams, userRoleParams, userSchema,
+  apiTokenListSchema, apiTokenParams, createApiTokenBody, createdApiTokenSchema,
+  updateClientBody, rotateSecretBody, rotatedSecretSchema,
 } from './schemas.ts';
 
 export interface AdminServices {
   users: UserService;
   clients: ClientService;
   policy: CompiledPolicy;
+  apiTokens: ApiTokenService;
 }
 
 export interface RouteInput<P, B> {
@@ -26,16 +31,18 @@ export interface RouteInput<P, B> {
 }
 
 export interface AdminRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Relative to /admin/api, fastify syntax (`/users/:user`). */
   path: string;
   summary: string;
-  tag: 'users' | 'roles' | 'clients';
+  tag: 'users' | 'roles' | 'clients' | 'api-tokens';
   params?: z.ZodObject;
   body?: z.ZodType;
   /** Success status; 204 has no response body. */
   status: 200 | 201 | 204;
   response?: z.ZodType;
+  /** When the route answers 409, why (OpenAPI). */
+  conflict?: string;
   handler(input: RouteInput<any, any>): Promise<unknown>;
 }
 
@@ -75,6 +82,19 @@ export const adminRoutes: AdminRoute[] = [
     handler: async ({ services, body, actor }) => services.clients.create(body, actor) }),
   route({ method: 'GET', path: '/clients/:clientId', tag: 'clients', summary: 'Show an OAuth client', status: 200, params: clientParams, response: clientSchema,
     handler: async ({ services, params }) => services.clients.find(params.clientId) }),
+  route({ method: 'PATCH', path: '/clients/:clientId', tag: 'clients', summary: 'Change an OAuth client (only the fields given; effective at the next request)', status: 200, params: clientParams, body: updateClientBody, response: clientSchema,
+    handler: async ({ services, params, body, actor }) => services.clients.update(params.clientId, body, actor) }),
+  route({ method: 'POST', path: '/clients/:clientId/rotate-secret', tag: 'clients', summary: 'Rotate a client\'s secret (the new one is in this response only; the old one works for the overlap)', status: 200, params: clientParams, body: rotateSecretBody, response: rotatedSecretSchema, conflict: 'The client has no secret (public or private_key_jwt)',
+    handler: async ({ services, params, body, actor }) => services.clients.rotateSecret(params.clientId, actor, body.overlap === undefined ? {} : { overlap: body.overlap }) }),
   route({ method: 'DELETE', path: '/clients/:clientId', tag: 'clients', summary: 'Remove an OAuth client', status: 204, params: clientParams,
     handler: async ({ services, params, actor }) => services.clients.remove(params.clientId, actor) }),
+  route({ method: 'GET', path: '/users/:user/api-tokens', tag: 'api-tokens', summary: 'List a user\'s live personal API tokens (never the tokens themselves)', status: 200, params: userParams, response: apiTokenListSchema,
+    handler: async ({ services, params }) => ({ apiTokens: await services.apiTokens.list((await services.users.find(params.user)).id) }) }),
+  route({ method: 'POST', path: '/users/:user/api-tokens', tag: 'api-tokens', summary: 'Create a personal API token for a user (the token is in this response only)', status: 201, params: userParams, body: createApiTokenBody, response: createdApiTokenSchema,
+    handler: async ({ services, params, body, actor }) => services.apiTokens.create({ userId: (await services.users.find(params.user)).id, ...body }, actor) }),
+  route({ method: 'DELETE', path: '/users/:user/api-tokens/:tokenId', tag: 'api-tokens', summary: 'Revoke a personal API token (JWTs exchanged for it are revoked too)', status: 204, params: apiTokenParams,
+    handler: async ({ services, params, actor }) => {
+      const user = await services.users.find(params.user);
+      if (!(await services.apiTokens.revoke(user.id, params.tokenId, actor))) throw fail.notFound(`live API token ${params.tokenId} of user ${params.user}`);
+    } }),
 ];

@@ -38,6 +38,10 @@ export const policySchema = z
   .meta({ id: 'Policy' });
 
 const redirectUris = z.array(z.string().min(1).max(2000)).max(20);
+const authMethod = z
+  .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+  .describe('How the client authenticates at the token endpoint: its secret in the Basic header or the form, a JWT signed with its own key (RFC 7523), or not at all (a public client).');
+const jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).meta({ id: 'Jwks' });
 
 export const clientSchema = z
   .object({
@@ -52,6 +56,10 @@ export const clientSchema = z
     roles: z.array(z.string()).describe('Roles carried by client_credentials tokens.'),
     accessTokenTtl: z.number().int().nullable().describe('Lifetime of this client\'s access tokens in seconds; null: tokens.accessTokenTtl.'),
     createdAt: epoch,
+    tokenEndpointAuthMethod: authMethod,
+    jwks: jwks.optional().describe('private_key_jwt: the client\'s public keys.'),
+    jwksUri: z.string().optional().describe('private_key_jwt: where the client publishes its public keys.'),
+    previousSecretExpiresAt: epoch.optional().describe('After a secret rotation: until when the previous secret is still accepted.'),
   })
   .meta({ id: 'Client' });
 
@@ -70,9 +78,42 @@ export const createClientBody = z
     scope: z.string().max(1000).optional(),
     roles: z.array(roleNameSchema).max(64).optional(),
     accessTokenTtl: z.number().int().min(1).optional().describe('Lifetime of this client\'s access tokens in seconds (at most tokens.maxAccessTokenTtl); default tokens.accessTokenTtl.'),
+    tokenEndpointAuthMethod: authMethod.optional().describe('Default: `none` for a public client, else client_secret_basic. private_key_jwt needs `jwks` or `jwksUri` (and returns no secret).'),
+    jwks: jwks.optional().describe('private_key_jwt: the client\'s public keys (JWK Set).'),
+    jwksUri: z.string().max(2000).optional().describe('private_key_jwt: https URL of the client\'s JWK Set.'),
   })
   .strict()
   .meta({ id: 'CreateClient' });
+
+/** Only the fields given change; the result is validated like a new client. */
+export const updateClientBody = z
+  .object({
+    name: z.string().min(1).max(100).optional(),
+    redirectUris: redirectUris.optional().describe('Replaces the list. A removed URI is refused at the next authorization request.'),
+    postLogoutRedirectUris: redirectUris.optional(),
+    grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1).optional().describe('Replaces the list; removing one revokes the client\'s grants and tokens.'),
+    scope: z.string().max(1000).optional().describe('Replaces the scopes; removing one revokes the client\'s grants and tokens.'),
+    roles: z.array(roleNameSchema).max(64).optional(),
+    tokenEndpointAuthMethod: authMethod.optional().describe('Only between client_secret_basic and client_secret_post.'),
+    jwks: jwks.optional().describe('private_key_jwt: new public keys (replace jwks or jwksUri).'),
+    jwksUri: z.string().max(2000).optional().describe('private_key_jwt: new JWK Set URL (replaces jwks or jwksUri).'),
+  })
+  .strict()
+  .meta({ id: 'UpdateClient' });
+
+export const rotateSecretBody = z
+  .object({
+    overlap: z.number().int().min(0).max(30 * 86400).optional().describe('Seconds the previous secret keeps working; default clients.secretRotationOverlap; 0 = refused at once.'),
+  })
+  .strict()
+  .meta({ id: 'RotateClientSecret' });
+
+export const rotatedSecretSchema = z
+  .object({
+    client: clientSchema,
+    secret: z.string().describe('The new client secret. Shown ONCE: it is stored only as a digest.'),
+  })
+  .meta({ id: 'RotatedClientSecret' });
 
 export const createdClientSchema = z
   .object({
@@ -82,6 +123,39 @@ export const createdClientSchema = z
   .meta({ id: 'CreatedClient' });
 
 export const clientParams = z.object({ clientId: z.string().min(1).max(200) });
+
+export const apiTokenSchema = z
+  .object({
+    id: z.string().describe('Public id of the token (lists and revocation name it; it grants nothing).'),
+    name: z.string(),
+    scopes: z.array(z.string()).describe('Permission names the token may use (intersected with the owner\'s current permissions).'),
+    createdAt: epoch,
+    expiresAt: epoch,
+    lastUsedAt: epoch.optional(),
+    lastUsedAddress: z.string().optional().describe('Client address of the last exchange.'),
+  })
+  .meta({ id: 'ApiToken' });
+
+export const apiTokenListSchema = z.object({ apiTokens: z.array(apiTokenSchema) }).meta({ id: 'ApiTokenList' });
+
+/** Shape only: the API token service checks scopes against the owner's permissions and the expiry against apiTokens.maxTtl. */
+export const createApiTokenBody = z
+  .object({
+    name: z.string().min(1).max(100).describe('Tells the user\'s live tokens apart.'),
+    scopes: z.array(z.string().min(1).max(200)).min(1).max(32).describe('Permission names, e.g. orders:read; each must cover one of the owner\'s permissions.'),
+    expiresIn: z.number().int().min(1).describe('Lifetime in seconds (at most apiTokens.maxTtl).'),
+  })
+  .strict()
+  .meta({ id: 'CreateApiToken' });
+
+export const createdApiTokenSchema = z
+  .object({
+    token: z.string().describe('The API token (gth_…). Shown ONCE: it is stored only as a digest.'),
+    summary: apiTokenSchema,
+  })
+  .meta({ id: 'CreatedApiToken' });
+
+export const apiTokenParams = userParams.extend({ tokenId: z.string().min(1).max(100) });
 
 export const problemSchema = z
   .object({

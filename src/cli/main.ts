@@ -15,6 +15,7 @@ import { registerCa } from './commands/ca.ts';
 import { registerClient } from './commands/client.ts';
 import { registerRoutes } from './commands/routes.ts';
 import { registerSecrets } from './commands/secrets.ts';
+import { registerToken } from './commands/token.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
@@ -41,6 +42,7 @@ registerCa(program);
 registerClient(program);
 registerRoutes(program);
 registerSecrets(program);
+registerToken(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -116,12 +116,22 @@ export const gatewaySchema = z
     jwksCooldown: duration('Least time between JWKS fetches caused by an unknown kid.').default(30),
     credentials: z
       .object({
-        clientId: z.string().min(1).describe('A client_credentials client with scope `events:read` (the event stream).'),
+        clientId: z.string().min(1).describe('A client_credentials client with scope `events:read` (the event stream), and `tokens:exchange` to accept personal API tokens.'),
         secretFile: secretRef('client secret', 'GATEHOUSE_GATEWAY_CLIENT_SECRET'),
       })
       .strict()
       .optional()
       .describe('The gateway\'s service credential: it subscribes to the security-event stream (revocations, policy changes) with it. Without it the gateway cannot learn of revocations and /readyz fails.'),
+    apiTokens: z
+      .object({
+        enabled: z.boolean().default(true).describe('Accept personal API tokens (`Authorization: Bearer gth_…`, or Basic with a gth_… password) and exchange them for access tokens. Needs `gateway.credentials` with a client that has scope `tokens:exchange`.'),
+        cacheSize: z.number().int().min(0).default(10000).describe('Exchanged access tokens kept, keyed by the SHA-256 digest of the API token (never the token); 0 exchanges on every request.'),
+        refreshBefore: duration('Exchange again in the background this long before the exchanged access token expires (at most half its lifetime).').default(30),
+        negativeCacheTtl: duration('How long a token the Security Service refused is refused without asking again (blunts floods of one bad token; a new token is never affected). 0 = never.').default(5),
+      })
+      .strict()
+      .prefault({})
+      .describe('Personal API tokens at the gateway: each is exchanged once at the Security Service (RFC 8693) for a short-lived access token that the gateway caches and forwards, so services only ever see JWTs (docs/api-tokens-gateway.md).'),
     sso: z
       .object({
         clientId: z.string().min(1).describe('A first-party authorization_code client whose redirect URI is <publicUrl>/login/callback.'),

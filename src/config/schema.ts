@@ -75,6 +75,14 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('Tokens and signing keys.'),
+    apiTokens: z
+      .object({
+        maxTtl: duration('Longest lifetime a personal API token may be created with (every token has an expiry; `token create --expires 30d`).').default(365 * 86400),
+        exchangedTokenTtl: duration('Lifetime of the short-lived JWT a personal API token is exchanged for at the token endpoint (the gateway caches it this long); never beyond the API token\'s own expiry, at most tokens.maxAccessTokenTtl.').default(300),
+      })
+      .strict()
+      .prefault({})
+      .describe('Personal API tokens (docs/api-tokens.md).'),
     resources: z
       .array(
         z
@@ -87,6 +95,40 @@ export const configSchema = z
       .optional()
       .meta({ computedDefault: '[{"audience":"<issuer>/api","scopes":[]}]' })
       .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience. Default: one API, `<issuer>/api` (derived from `issuer`), with no scopes.'),
+    clients: z
+      .object({
+        secretRotationOverlap: z
+          .union([z.number().int().min(0), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 0s, 10m or 1h')])
+          .transform((value) => (typeof value === 'number' ? value : Math.round(parseDuration(value) / 1000)))
+          .pipe(z.number().max(30 * 86400, 'at most 30d'))
+          .default(3600)
+          .describe('How long the previous secret of a client keeps working after `client rotate-secret` (which may name its own, `--overlap`), so its deployments can switch without downtime. 0 = refused at once. At most 30d.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Registered OAuth clients.'),
+    oauth: z
+      .object({
+        dynamicRegistration: z
+          .object({
+            enabled: z.boolean().default(false).describe('Dynamic client registration (RFC 7591) at <issuer>/oauth2/register. Registered clients are third-party (consent page), hold no roles, use authorization_code (+ refresh_token) only and follow the redirect URI rules of `client add`.'),
+            initialAccessTokenFile: z
+              .string()
+              .optional()
+              .describe('File (mode 0600; a relative path is under dataDir) holding the initial access token a registration must present as a bearer token. Unset: open registration, anyone may register. Never put the token itself in gatehouse.yaml.'),
+            scopes: z
+              .array(z.string())
+              .optional()
+              .meta({ computedDefault: '"the OpenID scopes and every scope of resources (not the issuer\'s own)"' })
+              .describe('Scopes a dynamically registered client may hold; one registering without `scope` gets all of them.'),
+          })
+          .strict()
+          .prefault({})
+          .describe('Dynamic client registration (RFC 7591). Off by default.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('OAuth 2.0 / OpenID Connect protocol options.'),
     passwords: z
       .object({
         minLength: z.number().int().min(8).default(8).describe('Minimum password length (NIST 800-63B: at least 8).'),
@@ -168,7 +210,7 @@ export const configSchema = z
       .object({
         bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),
         trustedProxies: z.array(cidr).default([]).describe('Proxies in front of the Security Service (CIDR blocks, e.g. [127.0.0.1/32] behind the gateway on the same host) whose X-Forwarded-For is believed: the client is the right-most address that is not one of them; from any other peer the header is ignored. Every per-client-IP rule (refusal limiting, login throttling, audit) uses that address; IPv6 clients are counted by /64.'),
-        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403; at the sign-in form also its 429s) from one client IP (an IPv6 client by its /64) within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /pki/enroll, /pki/renew, /admin/api, /events and the sign-in form after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
+        refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403; at the sign-in form also its 429s) from one client IP (an IPv6 client by its /64) within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /oauth2/register, /pki/enroll, /pki/renew, /admin/api, /events, /api-tokens/revoke and the sign-in form after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
         refusalWindow: duration('Window in which refusals from one client IP are counted.').default(60),
         refusalBlock: duration('How long a client IP that reached refusalLimit is answered 429 (with Retry-After).').default(60),
       }, { error: (issue) => (issue.code === 'unrecognized_keys' ? unrecognizedKeys('http', issue.keys) : undefined) })
@@ -182,6 +224,9 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.apiTokens.exchangedTokenTtl > config.tokens.maxAccessTokenTtl) {
+      ctx.addIssue({ code: 'custom', path: ['apiTokens', 'exchangedTokenTtl'], message: `at most tokens.maxAccessTokenTtl (${config.tokens.maxAccessTokenTtl} s): verifiers refuse older tokens` });
+    }
     if (config.issuer === undefined && config.listen.port === 0) {
       ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'set the issuer when listen.port is 0 (a free port is known only after listening)' });
     }

@@ -1,8 +1,10 @@
 /**
  * Where a request's access token comes from. Authenticators are tried in order until one is
- * responsible (oathkeeper's "not mine"): the `Authorization: Bearer` header first, then —
- * when browser sign-in is configured — the session cookie (src/gateway/session/). Either way the
- * token is then verified by the same verifier; an authenticator only finds it.
+ * responsible (oathkeeper's "not mine"): a personal API token in `Authorization` (Bearer gth_… or
+ * Basic with a gth_… password, exchanged for an access token: ./api-tokens/), then the
+ * `Authorization: Bearer` header, then — when browser sign-in is configured — the session cookie
+ * (src/gateway/session/). Either way the access token is then verified by the same verifier; an
+ * authenticator only finds it.
  *
  * Tokens are accepted in the Authorization header only, never in the query or the body
  * (RFC 6750 §2.3 leaks them into logs and Referer headers).
@@ -15,8 +17,13 @@ import type { Exchange, Stage } from './exchange.ts';
 export type Credential = string | GatehouseError | undefined;
 
 export interface Authenticator {
-  readonly name: 'bearer' | 'session';
+  readonly name: 'bearer' | 'session' | 'api-token';
   credential(exchange: Exchange): Credential | Promise<Credential>;
+  /**
+   * The verifier refused the token this authenticator found (revoked, say): forget whatever
+   * produced it and answer with this error. Without it: 401 invalid_token.
+   */
+  refused?(exchange: Exchange, token: string, reason: string): GatehouseError;
 }
 
 /**
@@ -39,7 +46,7 @@ export interface SessionSupport {
 }
 
 /** `Bearer ` (any case) at the start of `header`, compared without allocating. */
-function hasBearerScheme(header: string): boolean {
+export function hasBearerScheme(header: string): boolean {
   return header.length > 7
     && (header.charCodeAt(0) | 0x20) === 0x62 // b
     && (header.charCodeAt(1) | 0x20) === 0x65 // e

@@ -51,7 +51,7 @@ export interface Exchange {
   /** The allowed `Access-Control-Allow-Origin` for this request's Origin, when its route has a CORS policy. */
   corsOrigin: string | undefined;
   /** Where the access token came from, once authenticated. */
-  tokenSource: 'bearer' | 'session' | undefined;
+  tokenSource: Authenticator['name'] | undefined;
   token: string | undefined;
   caller: Identity | undefined;
   /** `allow`, or why the request was refused. */

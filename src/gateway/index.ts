@@ -24,6 +24,7 @@ import { createGatewayServer } from './server.ts';
 import { createAccessLog } from './access-log.ts';
 import { countingFetch } from './security-service-fetch.ts';
 import { createSessionSupport } from './session/support.ts';
+import { createApiTokenAuthenticator } from './api-tokens/index.ts';
 import type { GatewayState, Stage } from './exchange.ts';
 
 export { PIPELINE } from './pipeline.ts';
@@ -103,10 +104,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const fetch = countingFetch(metrics);
 
   let credentials: TokenSource | undefined;
+  let apiTokens: Authenticator | undefined;
   if (settings.credentials !== undefined) {
     const clientSecret = secret(config, env, 'GATEHOUSE_GATEWAY_CLIENT_SECRET', settings.credentials.secretFile);
     if (clientSecret === undefined) throw new Error('gateway.credentials needs a client secret: set GATEHOUSE_GATEWAY_CLIENT_SECRET or gateway.credentials.secretFile');
     credentials = clientCredentials({ issuer: config.issuer, securityService, clientId: settings.credentials.clientId, clientSecret, scope: 'events:read', resource: config.issuer, fetch });
+    if (settings.apiTokens.enabled) apiTokens = createApiTokenAuthenticator({ config, securityService, audience, clientId: settings.credentials.clientId, clientSecret, fetch, logger, registry: metrics.registry });
   } else {
     logger.warn({}, 'gateway.credentials is not set: the gateway cannot follow the security-event stream, so revoked tokens pass until they expire and /readyz reports "events"');
   }
@@ -154,7 +157,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       throw error;
     }
   }
-  const authenticators: Authenticator[] = [bearerAuthenticator(settings.maxTokenBytes)];
+  // The API-token authenticator first: `Bearer gth_…` is its, not the bearer authenticator's.
+  const authenticators: Authenticator[] = [...(apiTokens ? [apiTokens] : []), bearerAuthenticator(settings.maxTokenBytes)];
   if (session !== undefined) authenticators.push(session.authenticator);
   const owned = new Map<string, Stage>(HEALTH_PATHS);
   for (const [path, stage] of session?.paths ?? []) owned.set(path, stage);

@@ -13,6 +13,7 @@ import type { Executor, Store } from '../store/index.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import { clientMetadata, findClientRow } from './clients.ts';
 import type { InterruptedRotations } from './interrupted-rotations.ts';
+import type { ClientService } from './types.ts';
 
 type Payload = Record<string, unknown>;
 
@@ -42,8 +43,8 @@ export class ConsumedTwiceError extends errors.InvalidGrant {
 
 const REPLAY_DETECTED = new Set(['AuthorizationCode', 'RefreshToken']);
 
-export function createAdapterFactory(deps: { store: Store; clock: Clock; interrupted?: Pick<InterruptedRotations, 'settle'> }): (model: string) => OidcAdapter {
-  const { store, clock, interrupted } = deps;
+export function createAdapterFactory(deps: { store: Store; clock: Clock; interrupted?: Pick<InterruptedRotations, 'settle'>; clients?: Pick<ClientService, 'registerDynamic'> }): (model: string) => OidcAdapter {
+  const { store, clock, interrupted, clients } = deps;
   const db = store.db;
   const now = () => epochSeconds(clock);
 
@@ -58,9 +59,13 @@ export function createAdapterFactory(deps: { store: Store; clock: Clock; interru
   const clientAdapter: OidcAdapter = {
     async find(id) {
       const row = await findClientRow(store, id);
-      return row ? clientMetadata(row) : undefined;
+      return row ? clientMetadata(row, now()) : undefined;
     },
-    async upsert() { throw new TypeError('clients are registered with `gatehouse client add`, not through the provider'); },
+    // Only dynamic registration (RFC 7591) stores a client through the provider: into our table, validated like `client add`.
+    async upsert(_id, payload) {
+      if (!clients) throw new TypeError('clients are registered with `gatehouse client add`, not through the provider');
+      await clients.registerDynamic(payload);
+    },
     async findByUid() { return undefined; },
     async findByUserCode() { return undefined; },
     async consume() { throw new TypeError('clients cannot be consumed'); },
@@ -68,11 +73,23 @@ export function createAdapterFactory(deps: { store: Store; clock: Clock; interru
     async revokeByGrantId() {},
   };
 
+  async function insertReplayMark(id: string, payload: Payload, expiresIn: number): Promise<void> {
+    const result = await db
+      .insertInto('oidc_models')
+      .values({ model: 'ReplayDetection', id, payload: JSON.stringify(payload), grant_id: null, uid: null, user_code: null, account_id: null, consumed_at: null, expires_at: now() + Math.max(1, expiresIn) })
+      .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({ payload: JSON.stringify(payload), expires_at: now() + Math.max(1, expiresIn) }).where('oidc_models.expires_at', '<=', now()))
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 1) === 0) throw new errors.InvalidClientAuth('client assertion tokens must only be used once');
+  }
+
   return (model) => {
     if (model === 'Client') return clientAdapter;
     const select = () => db.selectFrom('oidc_models').select(['payload', 'expires_at', 'consumed_at']).where('model', '=', model);
     return {
       async upsert(id, payload, expiresIn) {
+        // A client assertion's jti is stored once (private_key_jwt): of two parallel requests with
+        // the same assertion, the second insert finds the row and is refused like a sequential reuse.
+        if (model === 'ReplayDetection') return insertReplayMark(id, payload, expiresIn);
         const values = {
           payload: JSON.stringify(payload),
           grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,

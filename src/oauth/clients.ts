@@ -12,13 +12,17 @@ import type { ClientRow, Store } from '../store/index.ts';
 import { isUniqueViolation } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
-import { fail } from '../shared/errors.ts';
+import { GatehouseError, fail } from '../shared/errors.ts';
 import { parseInput } from '../shared/validation.ts';
 import { formatScope, parseScope } from '../shared/scope.ts';
 import { randomToken, sha256Hex } from '../shared/random.ts';
 import { CLIENT_GRANT_TYPES, type Client, type ClientService, type CreateClientInput } from './types.ts';
-import { SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
+import { EXCHANGE_SCOPE, SERVICE_ONLY_SCOPES, defaultClientScope, knownScopes } from './resources.ts';
+import { TOKEN_EXCHANGE_GRANT } from './token-exchange.ts';
 import type { Revoker } from './revocation.ts';
+import { authMetadata, authMethodOf, authMethodSchema, jwksProblem, jwksSchema, jwksUriSchema, usesSecret } from './client-auth.ts';
+import { rotateClientSecret, updateClient } from './client-changes.ts';
+import { registerDynamicClient } from './dynamic-registration.ts';
 
 /** Client metadata extensions oidc-provider carries for us (see `extraClientMetadata`). */
 export const FIRST_PARTY_PROPERTY = 'gatehouse_first_party';
@@ -40,7 +44,7 @@ export function isAllowedRedirectUri(url: URL): boolean {
   return scheme.includes('.');
 }
 
-const redirectUri = z
+export const redirectUri = z
   .string()
   .min(1)
   .max(2000)
@@ -56,7 +60,11 @@ const redirectUri = z
 /** User ids are UUIDs; a client's tokens have `sub` = client id, so a UUID-shaped id could pass for a user. */
 const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function inputSchema(config: Config) {
+export type ClientInputSchema = ReturnType<typeof inputSchema>;
+export type ValidClientInput = z.output<ClientInputSchema>;
+
+/** The one definition of a valid client: `create`, `update` (the merged result) and dynamic registration all parse with it. */
+export function inputSchema(config: Config) {
   const scopes = new Set(knownScopes(config));
   const roles = new Set(Object.keys(config.roles));
   return z
@@ -78,8 +86,23 @@ function inputSchema(config: Config) {
         .refine((value) => value === undefined || parseScope(value).every((s) => scopes.has(s)), `scopes must be among: ${[...scopes].join(' ')}`),
       roles: z.array(z.string().refine((r) => roles.has(r), 'a role defined in gatehouse.yaml `roles`')).default([]),
       accessTokenTtl: z.number().int().min(1).max(config.tokens.maxAccessTokenTtl, `at most tokens.maxAccessTokenTtl (${config.tokens.maxAccessTokenTtl} s)`).optional(),
+      tokenEndpointAuthMethod: authMethodSchema.optional(),
+      jwks: jwksSchema.optional(),
+      jwksUri: jwksUriSchema.optional(),
     })
     .strict()
+    .superRefine((input, ctx) => {
+      const method = input.tokenEndpointAuthMethod;
+      if (method !== undefined && input.public !== (method === 'none')) {
+        ctx.addIssue({ code: 'custom', path: ['tokenEndpointAuthMethod'], message: input.public ? 'a public client authenticates with `none`' : '`none` is for public clients (set public)' });
+      }
+      if (method === 'private_key_jwt' && (input.jwks === undefined) === (input.jwksUri === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'private_key_jwt needs the client\'s public keys: either jwks or jwksUri' });
+      }
+      if (method !== 'private_key_jwt' && (input.jwks !== undefined || input.jwksUri !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: [input.jwks !== undefined ? 'jwks' : 'jwksUri'], message: 'keys are only used by private_key_jwt' });
+      }
+    })
     .superRefine((input, ctx) => {
       const grants = new Set(input.grantTypes);
       if (grants.has('authorization_code') && input.redirectUris.length === 0) {
@@ -103,11 +126,13 @@ function inputSchema(config: Config) {
 }
 
 export function clientFromRow(row: ClientRow): Client {
+  const method = authMethodOf(row);
+  const previousExpiresAt = row.previous_secret_expires_at === null ? undefined : Number(row.previous_secret_expires_at);
   return {
     clientId: row.client_id,
     name: row.name,
     firstParty: Number(row.first_party) === 1,
-    public: row.secret_digest === null,
+    public: method === 'none',
     redirectUris: JSON.parse(row.redirect_uris) as string[],
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     grantTypes: JSON.parse(row.grant_types) as string[],
@@ -115,23 +140,29 @@ export function clientFromRow(row: ClientRow): Client {
     roles: JSON.parse(row.roles) as string[],
     accessTokenTtl: row.access_token_ttl === null ? null : Number(row.access_token_ttl),
     createdAt: Number(row.created_at),
+    tokenEndpointAuthMethod: method,
+    ...(row.jwks !== null ? { jwks: JSON.parse(row.jwks) as Client['jwks'] } : {}),
+    ...(row.jwks_uri !== null ? { jwksUri: row.jwks_uri } : {}),
+    ...(row.previous_secret_digest !== null && previousExpiresAt !== undefined ? { previousSecretExpiresAt: previousExpiresAt } : {}),
   };
 }
 
 /**
- * oidc-provider client metadata for a row. `client_secret` holds the digest: oidc-provider never
- * sees a plaintext secret; our `compareClientSecret` hashes the presented one.
+ * oidc-provider client metadata for a row, read fresh on every request (./adapter.ts): an update
+ * takes effect at the next request. `now` (epoch seconds) decides whether a rotated-out secret is
+ * still offered (./client-auth.ts).
  */
-export function clientMetadata(row: ClientRow): Record<string, unknown> {
+export function clientMetadata(row: ClientRow, now: number): Record<string, unknown> {
   const client = clientFromRow(row);
   const interactive = client.grantTypes.includes('authorization_code');
   return {
     client_id: client.clientId,
     client_name: client.name,
-    ...(client.public ? { token_endpoint_auth_method: 'none' } : { client_secret: row.secret_digest, token_endpoint_auth_method: 'client_secret_basic' }),
+    ...authMetadata(row, now),
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
-    grant_types: client.grantTypes,
+    // The scope tokens:exchange is what allows the token-exchange grant (one switch, not two).
+    grant_types: parseScope(client.scope).includes(EXCHANGE_SCOPE) ? [...client.grantTypes, TOKEN_EXCHANGE_GRANT] : client.grantTypes,
     response_types: interactive ? ['code'] : [],
     scope: client.scope,
     [FIRST_PARTY_PROPERTY]: client.firstParty,
@@ -150,34 +181,16 @@ export function createClientService(deps: { store: Store; audit: AuditLog; confi
 
   return {
     async create(raw: CreateClientInput, actor: string) {
-      const input = parseInput(schema, raw, 'The client is invalid');
-      const now = epochSeconds(clock);
-      const secret = input.public ? undefined : randomToken(32);
-      const row: ClientRow = {
-        client_id: input.clientId ?? randomToken(16),
-        name: input.name,
-        first_party: input.firstParty ? 1 : 0,
-        secret_digest: secret === undefined ? null : sha256Hex(secret),
-        redirect_uris: JSON.stringify(unique(input.redirectUris)),
-        post_logout_redirect_uris: JSON.stringify(unique(input.postLogoutRedirectUris)),
-        grant_types: JSON.stringify(unique(input.grantTypes)),
-        scope: formatScope(parseScope(input.scope ?? defaultClientScope(config))),
-        roles: JSON.stringify(unique(input.roles)),
-        access_token_ttl: input.accessTokenTtl ?? null,
-        created_at: now,
-        updated_at: now,
-      };
-      try {
-        await store.transaction(async (trx) => {
-          await trx.insertInto('clients').values(row).execute();
-          await audit.record({ event: 'client.created', actor, subject: row.client_id, clientId: row.client_id, data: { firstParty: input.firstParty, public: input.public, grantTypes: input.grantTypes, ...(input.accessTokenTtl !== undefined ? { accessTokenTtl: input.accessTokenTtl } : {}) } }, trx);
-        });
-      } catch (error) {
-        if (isUniqueViolation(error)) throw fail.conflict(`a client with id ${row.client_id} already exists`);
-        throw error;
-      }
+      const input = await parseClientInput(schema, raw);
+      const method = methodOf(input);
+      const secret = usesSecret(method) ? randomToken(32) : undefined;
+      const row = await insertClient({ store, audit, clock, config }, input, secret === undefined ? null : sha256Hex(secret), { event: 'client.created', actor });
       return secret === undefined ? { client: clientFromRow(row) } : { client: clientFromRow(row), secret };
     },
+
+    update: (clientId, input, actor) => updateClient({ store, audit, clock, config, schema, revoker }, clientId, input, actor),
+    rotateSecret: (clientId, actor, options) => rotateClientSecret({ store, audit, clock, config }, clientId, actor, options),
+    registerDynamic: (metadata) => registerDynamicClient({ store, audit, clock, config, schema }, metadata),
 
     async list() {
       const rows = await store.db.selectFrom('clients').selectAll().orderBy('created_at', 'asc').orderBy('client_id', 'asc').execute();
@@ -202,6 +215,66 @@ export function createClientService(deps: { store: Store; audit: AuditLog; confi
   };
 }
 
-function unique<T>(values: T[]): T[] {
+export function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
+}
+
+/** The method of a valid input: given, or `none` for a public client, else client_secret_basic. */
+export function methodOf(input: ValidClientInput) {
+  return input.tokenEndpointAuthMethod ?? (input.public ? 'none' : 'client_secret_basic');
+}
+
+/** Parses with the client schema, then checks what zod cannot: that the inline keys import. */
+export async function parseClientInput(schema: ClientInputSchema, raw: unknown): Promise<ValidClientInput> {
+  const input = parseInput(schema, raw, 'The client is invalid');
+  const problem = input.jwks === undefined ? undefined : await jwksProblem(input.jwks);
+  if (problem !== undefined) throw new GatehouseError('validation_failed', `The client is invalid: jwks: ${problem}`, { extensions: { errors: [{ path: 'jwks', message: problem }] } });
+  return input;
+}
+
+/** The stored columns of a valid input (everything but id, secret and times). */
+export function rowColumns(input: ValidClientInput, config: Config) {
+  return {
+    name: input.name,
+    first_party: input.firstParty ? 1 : 0,
+    redirect_uris: JSON.stringify(unique(input.redirectUris)),
+    post_logout_redirect_uris: JSON.stringify(unique(input.postLogoutRedirectUris)),
+    grant_types: JSON.stringify(unique(input.grantTypes)),
+    scope: formatScope(parseScope(input.scope ?? defaultClientScope(config))),
+    roles: JSON.stringify(unique(input.roles)),
+    access_token_ttl: input.accessTokenTtl ?? null,
+    token_endpoint_auth_method: methodOf(input),
+    jwks: input.jwks === undefined ? null : JSON.stringify(input.jwks),
+    jwks_uri: input.jwksUri ?? null,
+  };
+}
+
+/** Inserts a valid client with its audit row in one transaction; a taken id is `conflict`. */
+export async function insertClient(
+  deps: { store: Store; audit: AuditLog; clock: Clock; config: Config },
+  input: ValidClientInput,
+  secretDigest: string | null,
+  audited: { event: 'client.created' | 'client.registered'; actor: string; ip?: string | undefined },
+): Promise<ClientRow> {
+  const now = epochSeconds(deps.clock);
+  const row: ClientRow = {
+    client_id: input.clientId ?? randomToken(16),
+    ...rowColumns(input, deps.config),
+    secret_digest: secretDigest,
+    previous_secret_digest: null,
+    previous_secret_expires_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+  try {
+    await deps.store.transaction(async (trx) => {
+      await trx.insertInto('clients').values(row).execute();
+      const data = { firstParty: input.firstParty, public: input.public, grantTypes: input.grantTypes, tokenEndpointAuthMethod: row.token_endpoint_auth_method, ...(input.accessTokenTtl !== undefined ? { accessTokenTtl: input.accessTokenTtl } : {}) };
+      await deps.audit.record({ event: audited.event, actor: audited.actor, subject: row.client_id, clientId: row.client_id, ...(audited.ip ? { ip: audited.ip } : {}), data }, trx);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw fail.conflict(`a client with id ${row.client_id} already exists`);
+    throw error;
+  }
+  return row;
 }

@@ -9,6 +9,7 @@ import type Provider from 'oidc-provider';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAdapterFactory, sweepExpired } from './adapter.ts';
 import { createClientService } from './clients.ts';
+import { loadInitialAccessToken } from './dynamic-registration.ts';
 import type { Revoker } from './revocation.ts';
 import { createInterruptedRotations } from './interrupted-rotations.ts';
 import { createJwtAccessTokens } from './jwt-access-tokens.ts';
@@ -18,8 +19,8 @@ import { registerInteractions } from './interactions/routes.ts';
 import { STYLESHEET_PATH } from './views/layout.ts';
 import type { OAuth, OAuthDeps } from './types.ts';
 
-export type { Client, ClientService, CreateClientInput, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
-export { CLIENT_GRANT_TYPES } from './types.ts';
+export type { Client, ClientService, CreateClientInput, UpdateClientInput, ClientAuthMethod, GrantRevocation, RevokeUserOptions, OAuth, OAuthDeps, KeySource } from './types.ts';
+export { CLIENT_GRANT_TYPES, CLIENT_AUTH_METHODS } from './types.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
 export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
 export { FEDERATION_LINK_ROUTE } from './interactions/federation.ts';
@@ -40,8 +41,9 @@ export interface OAuthComponent extends OAuth {
 export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensureKeys?(): Promise<void> }; revoker: Revoker }): OAuthComponent {
   const { config, store, keys, logger, clock, revoker } = deps;
   const interrupted = createInterruptedRotations({ store, logger });
-  const adapter = createAdapterFactory({ store, clock, interrupted });
   const clients = createClientService({ ...deps, revoker });
+  const adapter = createAdapterFactory({ store, clock, interrupted, clients });
+  const initialAccessToken = loadInitialAccessToken(config);
   const jwtTokens = createJwtAccessTokens({ verifier: deps.verifier, store, revoker, clock });
   const timers: NodeJS.Timeout[] = [];
 
@@ -53,7 +55,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
   async function rebuild(): Promise<void> {
     const version = await keys.version();
     const jwks = await keys.providerJwks();
-    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks, interrupted });
+    const next = buildProvider({ ...deps, adapter, revoker, jwtTokens, jwks, interrupted, initialAccessToken });
     // Swap both at once: requests already inside the old instance finish there.
     provider = next;
     callback = next.callback() as (req: IncomingMessage, res: ServerResponse) => unknown;

@@ -78,7 +78,7 @@ function presentedClientId(ctx: Ctx, oidc: Ctx['oidc']): string | undefined {
   return id === undefined || id === '' ? undefined : id.slice(0, 100);
 }
 
-const LIMITED_ROUTES = new Set(['token', 'introspection', 'revocation']);
+const LIMITED_ROUTES = new Set(['token', 'introspection', 'revocation', 'registration']);
 
 /** The client IP as fastify resolved it (http.trustedProxies): the mount pins it in X-Forwarded-For. */
 function clientIp(ctx: Ctx): string {

@@ -24,6 +24,8 @@ export const PROVIDER_ROUTES: Array<[path: string, methods: Method[]]> = [
   [ROUTES.end_session, ['GET', 'POST']],
   [`${ROUTES.end_session}/confirm`, ['POST']],
   [`${ROUTES.end_session}/success`, ['GET']],
+  // Dynamic client registration: the provider answers 404 unless oauth.dynamicRegistration.enabled.
+  [ROUTES.registration, ['POST', 'OPTIONS']],
 ];
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;

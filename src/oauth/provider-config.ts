@@ -17,6 +17,9 @@ import type { OidcAdapter } from './adapter.ts';
 import { PAGE_HEADERS, originsOf } from './views/layout.ts';
 import { errorPage, logoutPage, signedOutPage } from './views/pages.ts';
 import { requestState } from './request-state.ts';
+import { exchangeClaims } from './token-exchange.ts';
+import { PREVIOUS_SECRET_PROPERTY } from './client-auth.ts';
+import { registrationFeature } from './dynamic-registration.ts';
 
 export const ROUTES = {
   authorization: '/oauth2/authorize',
@@ -26,6 +29,7 @@ export const ROUTES = {
   revocation: '/oauth2/revoke',
   end_session: '/oauth2/logout',
   jwks: '/.well-known/jwks.json',
+  registration: '/oauth2/register',
 } as const;
 
 /** Retry-After of a 503 from a provider endpoint (store outage), JSON or HTML alike. */
@@ -44,6 +48,8 @@ export interface ProviderConfigDeps {
   adapter: (model: string) => OidcAdapter;
   cookieKeys: string[];
   jwks: { keys: Record<string, unknown>[] };
+  /** Dynamic registration's initial access token (./dynamic-registration.ts); undefined: none required. */
+  initialAccessToken?: string | undefined;
 }
 
 /**
@@ -119,7 +125,8 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     conformIdTokenClaims: true,
     subjectTypes: ['public'],
     responseTypes: ['code'],
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    // Chosen per client (./client-auth.ts); a client using another method than its own is refused invalid_client.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -131,9 +138,11 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       userinfoSigningAlgValues: [alg],
       introspectionSigningAlgValues: [alg],
       authorizationSigningAlgValues: [alg],
+      // private_key_jwt assertions: asymmetric algorithms only (no client_secret_jwt).
+      clientAuthSigningAlgValues: ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA', 'Ed25519'],
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY_PROPERTY, ROLES_PROPERTY, ACCESS_TOKEN_TTL_PROPERTY],
+      properties: [FIRST_PARTY_PROPERTY, ROLES_PROPERTY, ACCESS_TOKEN_TTL_PROPERTY, PREVIOUS_SECRET_PROPERTY],
       validator() {},
     },
     pkce: { required: () => true },
@@ -187,7 +196,10 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
           }
           if (token.kind !== 'AccessToken' || !('accountId' in token) || !token.accountId) return;
           const payload = jwt.payload as { jti: string; exp: number };
+          const exchanged = exchangeClaims(ctx);
+          if (exchanged) Object.assign(payload, exchanged);
           await revoker.recordIssued({
+            apiTokenId: exchanged?.api_token_id ?? null,
             jti: payload.jti,
             grantId: token.grantId ?? null,
             subject: token.accountId,
@@ -201,6 +213,7 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     },
     features: {
       devInteractions: { enabled: false },
+      registration: registrationFeature(config, deps.initialAccessToken),
       // Not offered (yet): discovery must not advertise what is not routed or supported.
       pushedAuthorizationRequests: { enabled: false },
       dPoP: { enabled: false },

@@ -17,6 +17,8 @@ export interface RequestState {
   authorizationError?: string;
   /** The error behind a `server_error`, to tell a store outage (503) from a bug (500). */
   serverError?: unknown;
+  /** Set by the token-exchange grant: the personal API token the access token is issued for. */
+  exchange?: { apiTokenId: string };
   /** Set when RP-initiated logout ended a session. */
   logout?: { accountId: string; sid: string | undefined; clientId: string | undefined };
 }

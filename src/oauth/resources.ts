@@ -3,7 +3,8 @@
  * the application's APIs (the first is the default audience); the Security Service itself is one
  * more resource, audience = the issuer, with `events:read` (service credentials for the event
  * stream), `tokens:introspect` (a client registered with it — a resource server, a gateway — may
- * introspect tokens issued to any client; others only their own) and `admin` (the admin API;
+ * introspect tokens issued to any client; others only their own), `tokens:exchange` (the client
+ * may exchange personal API tokens for JWTs: a gateway) and `admin` (the admin API;
  * what a caller may do there is decided by its roles).
  */
 import type { Config } from '../config/index.ts';
@@ -16,9 +17,11 @@ export interface ResourceServer {
 
 export const EVENTS_READ_SCOPE = 'events:read';
 export const INTROSPECT_SCOPE = 'tokens:introspect';
-export const ISSUER_SCOPES = [EVENTS_READ_SCOPE, INTROSPECT_SCOPE, 'admin'] as const;
+/** A client registered with it (a gateway) may exchange personal API tokens for JWTs (./token-exchange.ts). */
+export const EXCHANGE_SCOPE = 'tokens:exchange';
+export const ISSUER_SCOPES = [EVENTS_READ_SCOPE, INTROSPECT_SCOPE, EXCHANGE_SCOPE, 'admin'] as const;
 /** Scopes for service credentials only: never on a client that signs users in (authorization_code). */
-export const SERVICE_ONLY_SCOPES: readonly string[] = [EVENTS_READ_SCOPE, INTROSPECT_SCOPE];
+export const SERVICE_ONLY_SCOPES: readonly string[] = [EVENTS_READ_SCOPE, INTROSPECT_SCOPE, EXCHANGE_SCOPE];
 
 /** Whether a client registered with `scope` may introspect tokens issued to other clients. */
 export function mayIntrospectAnyToken(scope: string | undefined): boolean {

@@ -28,6 +28,8 @@ export interface IssuedToken {
   sessionId: string | null;
   clientId: string;
   expiresAt: number;
+  /** The personal API token this JWT was exchanged for (./token-exchange.ts). */
+  apiTokenId?: string | null;
 }
 
 export interface Revoker extends GrantRevocation {
@@ -39,6 +41,11 @@ export interface Revoker extends GrantRevocation {
    * per affected user. Returns the counts for the audit entry.
    */
   revokeClient(clientId: string, reason: string, trx: StoreTransaction): Promise<{ grants: number; accessTokens: number }>;
+  /**
+   * Inside `trx` (a personal API token being revoked): marks the JWTs exchanged for it revoked and
+   * publishes one `tokens.revoked` naming them (reason `api_token_revoked`). Returns how many.
+   */
+  revokeApiTokenJwts(apiTokenId: string, subject: string, trx: StoreTransaction): Promise<number>;
   /** Revokes one JWT access token (RFC 7009 for a structured token). */
   revokeAccessToken(token: IssuedToken, reason: string, actor: string): Promise<void>;
   recordIssued(token: IssuedToken): Promise<void>;
@@ -64,12 +71,13 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 interface RevokedToken { jti: string; exp: number; sid: string | null; subject: string }
 
 /** Marks the outstanding tokens matching `where` revoked (one UPDATE … RETURNING, or one per chunk of grant ids). */
-async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string }): Promise<RevokedToken[]> {
+async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string; apiTokenId?: string }): Promise<RevokedToken[]> {
   const update = (grantIds?: string[]) => {
     let query = trx.updateTable('issued_tokens').set({ revoked_at: now }).where('revoked_at', 'is', null).where('expires_at', '>', now);
     if (where.subject !== undefined) query = query.where('subject', '=', where.subject);
     if (grantIds !== undefined) query = query.where('grant_id', 'in', grantIds);
     if (where.clientId !== undefined) query = query.where('client_id', '=', where.clientId);
+    if (where.apiTokenId !== undefined) query = query.where('api_token_id', '=', where.apiTokenId);
     return query.returning(['jti', 'expires_at', 'session_id', 'subject']).execute();
   };
   const rows = [];
@@ -141,6 +149,14 @@ export function createRevoker(deps: RevocationDeps): Revoker {
       return { grants: grantIds.length, accessTokens: revoked.length };
     },
 
+    async revokeApiTokenJwts(apiTokenId, subject, trx) {
+      const now = epochSeconds(clock);
+      const revoked = await markRevoked(trx, now, { apiTokenId, subject });
+      // Only these tokens (issuedBefore 0): the owner's other tokens stay valid.
+      if (revoked.length > 0) await events.publish({ type: 'tokens.revoked', subject, ...denial(revoked, now, { issuedBefore: 0 }), reason: 'api_token_revoked' }, { trx });
+      return revoked.length;
+    },
+
     async grantRevoked(grantId, reason, context) {
       const now = epochSeconds(clock);
       const found = await store.transaction(async (trx) => {
@@ -183,7 +199,7 @@ export function createRevoker(deps: RevocationDeps): Revoker {
     async recordIssued(token) {
       await db
         .insertInto('issued_tokens')
-        .values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: null })
+        .values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: null, ...(token.apiTokenId ? { api_token_id: token.apiTokenId } : {}) })
         .execute();
     },
 

@@ -12,10 +12,14 @@ import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { RefusalLimiter } from '../shared/refusal-limit.ts';
-import type { AccessTokenVerifier } from '../tokens/index.ts';
+import type { AccessTokenVerifier, ApiTokenService } from '../tokens/index.ts';
 
 export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
+
+/** How a client authenticates at the token endpoint; `none` is a public client (PKCE only). */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 export interface Client {
   clientId: string;
@@ -34,6 +38,14 @@ export interface Client {
   /** Lifetime of this client's access tokens in seconds; null: tokens.accessTokenTtl. */
   accessTokenTtl: number | null;
   createdAt: number;
+  /** How the client authenticates at the token endpoint. */
+  tokenEndpointAuthMethod: ClientAuthMethod;
+  /** private_key_jwt: the client's public keys, inline … */
+  jwks?: { keys: Record<string, unknown>[] };
+  /** … or where it publishes them. */
+  jwksUri?: string;
+  /** After `rotate-secret`: until when (epoch seconds) the previous secret is still accepted. */
+  previousSecretExpiresAt?: number;
 }
 
 export interface CreateClientInput {
@@ -48,6 +60,24 @@ export interface CreateClientInput {
   roles?: string[];
   /** Seconds, 1 … tokens.maxAccessTokenTtl; absent: tokens.accessTokenTtl. */
   accessTokenTtl?: number;
+  /** Absent: `none` for a public client, else client_secret_basic. private_key_jwt needs `jwks` or `jwksUri`. */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
+  jwks?: { keys: Record<string, unknown>[] };
+  jwksUri?: string;
+}
+
+/** What `client update` may change; only the fields given change. */
+export interface UpdateClientInput {
+  name?: string;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  grantTypes?: string[];
+  scope?: string;
+  roles?: string[];
+  /** Between client_secret_basic and client_secret_post (a secret client), or private_key_jwt keys. */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
+  jwks?: { keys: Record<string, unknown>[] };
+  jwksUri?: string;
 }
 
 export interface ClientService {
@@ -58,6 +88,19 @@ export interface ClientService {
   find(clientId: string): Promise<Client>;
   /** Removes the client and revokes everything it holds: grants, refresh tokens, outstanding access tokens. */
   remove(clientId: string, actor: string): Promise<void>;
+  /** Changes what is given, validated like `create`; takes effect at the next request. Throws `not_found`. */
+  update(clientId: string, input: UpdateClientInput, actor: string): Promise<Client>;
+  /**
+   * A new secret (returned here once); the previous one keeps working for `overlap` seconds
+   * (default clients.secretRotationOverlap; 0 = refused at once). Only for clients with a secret.
+   */
+  rotateSecret(clientId: string, actor: string, options?: { overlap?: number }): Promise<{ client: Client; secret: string }>;
+  /**
+   * Dynamic client registration (RFC 7591): stores oidc-provider's validated metadata as a
+   * third-party client without roles. Throws oidc-provider's `invalid_client_metadata` /
+   * `invalid_redirect_uri` when our rules refuse it (nothing is stored).
+   */
+  registerDynamic(metadata: Record<string, unknown>): Promise<void>;
 }
 
 export interface RevokeUserOptions {
@@ -121,6 +164,8 @@ export interface OAuthDeps {
   metrics?: Metrics;
   /** Per-client-IP refusal limiting (src/shared/refusal-limit.ts). */
   refusals?: RefusalLimiter;
+  /** Personal API tokens, for the token-exchange grant (./token-exchange.ts). */
+  apiTokens: Pick<ApiTokenService, 'lookupForExchange' | 'markUsed'>;
   /** External identity providers: "Sign in with …" on the login page (./interactions/federation.ts). */
   federation?: Federation;
 }

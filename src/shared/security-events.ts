@@ -21,7 +21,7 @@ export interface TokensRevoked {
   until: number;
   /**
    * Why: `logout`, `user_disabled`, `password_changed`, `grant_revoked`, `refresh_token_reused`,
-   * `code_reused`, `revoked_by_client`, `client_removed` (docs/events.md).
+   * `code_reused`, `revoked_by_client`, `client_removed`, `client_narrowed`, `api_token_revoked` (docs/events.md).
    */
   reason: string;
 }

@@ -45,6 +45,15 @@ export interface ClientsTable {
   access_token_ttl: number | null;
   created_at: number;
   updated_at: number;
+  /** client_secret_basic | client_secret_post | private_key_jwt | none; null: none without a secret, else client_secret_basic. */
+  token_endpoint_auth_method: string | null;
+  /** JSON: the inline JWKS of a private_key_jwt client (public keys). */
+  jwks: string | null;
+  /** Where a private_key_jwt client publishes its JWKS. */
+  jwks_uri: string | null;
+  /** SHA-256 hex digest of the secret before the last rotation, accepted until previous_secret_expires_at. */
+  previous_secret_digest: string | null;
+  previous_secret_expires_at: number | null;
 }
 
 /** Every oidc-provider model (sessions, grants, codes, refresh tokens, interactions …). */
@@ -72,6 +81,25 @@ export interface IssuedTokensTable {
   expires_at: number;
   /** Set when the token was revoked before it expired. */
   revoked_at: number | null;
+  /** The personal API token this JWT was exchanged for (src/tokens/api-tokens), if any. */
+  api_token_id?: string | null;
+}
+
+/** Personal API tokens: only the SHA-256 digest of the secret is kept. */
+export interface ApiTokensTable {
+  /** Public id: lists, the CLI and revocation name the token by it. */
+  id: string;
+  user_id: string;
+  name: string;
+  /** JSON: string[] — permission names. */
+  scopes: string;
+  /** SHA-256 hex digest of the token. */
+  digest: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  last_used_address: string | null;
 }
 
 export interface SigningKeysTable {
@@ -228,6 +256,7 @@ export interface Database {
   certificates: CertificatesTable;
   join_tokens: JoinTokensTable;
   ca_crls: CaCrlsTable;
+  api_tokens: ApiTokensTable;
   federated_identities: FederatedIdentitiesTable;
 }
 
@@ -235,6 +264,7 @@ export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type ClientRow = Selectable<ClientsTable>;
+export type ApiTokenRow = Selectable<ApiTokensTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type SecurityEventRow = Selectable<SecurityEventsTable>;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { stringify } from 'yaml';
-import { startService, type TestService } from './service.ts';
+import { startService, type TestService, type TestDialect } from './service.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
@@ -151,19 +151,27 @@ export interface AuthFixture {
   users: { alice: string; bob: string; carol: string };
   gatewayClient: { clientId: string; secret: string };
   /** A real RFC 9068 access token signed by the service's current key. */
-  token(claims: { sub: string; roles?: string[]; scope?: string; aud?: string; ttl?: number; clientId?: string }): Promise<string>;
+  token(claims: { sub: string; roles?: string[]; scope?: string; aud?: string; ttl?: number; clientId?: string; extra?: Record<string, unknown> }): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function startAuth(): Promise<AuthFixture> {
-  const svc = await startService();
+export interface StartAuthOptions {
+  /** Scope of the gateway's client (default `events:read`; `events:read tokens:exchange` for personal API tokens). */
+  gatewayScope?: string;
+  /** Config keys of the Security Service. */
+  config?: Record<string, unknown>;
+  dialect?: TestDialect;
+}
+
+export async function startAuth(options: StartAuthOptions = {}): Promise<AuthFixture> {
+  const svc = await startService({ ...(options.config ? { config: options.config } : {}), ...(options.dialect ? { dialect: options.dialect } : {}) });
   const ctx = svc.service.context;
   const issuer = svc.config.issuer;
   const audience = svc.config.resources[0]!.audience;
   const alice = await ctx.users.create({ username: 'alice', email: 'alice@example.com', password: PASSWORD, roles: ['customer'] }, 'test');
   const bob = await ctx.users.create({ username: 'bob', email: 'bob@example.com', password: PASSWORD, roles: ['staff'] }, 'test');
   const carol = await ctx.users.create({ username: 'carol', email: 'carol@example.com', password: PASSWORD, roles: ['admin'] }, 'test');
-  const client = await ctx.oauth.clients.create({ clientId: 'gateway', name: 'Gateway', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'events:read' }, 'test');
+  const client = await ctx.oauth.clients.create({ clientId: 'gateway', name: 'Gateway', firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: options.gatewayScope ?? 'events:read' }, 'test');
   return {
     svc,
     issuer,
@@ -173,7 +181,7 @@ export async function startAuth(): Promise<AuthFixture> {
     token(claims) {
       const now = Math.floor(Date.now() / 1000);
       return ctx.keys.sign(
-        { iss: issuer, sub: claims.sub, aud: claims.aud ?? audience, client_id: claims.clientId ?? 'shop', scope: claims.scope ?? 'openid', roles: claims.roles ?? [], jti: randomUUID(), iat: now, exp: now + (claims.ttl ?? 300) },
+        { iss: issuer, sub: claims.sub, aud: claims.aud ?? audience, client_id: claims.clientId ?? 'shop', scope: claims.scope ?? 'openid', roles: claims.roles ?? [], jti: randomUUID(), iat: now, exp: now + (claims.ttl ?? 300), ...claims.extra },
         { typ: 'at+jwt' },
       );
     },

@@ -2,7 +2,7 @@
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 
 export interface SwitchableProxy {
-  /** https://127.0.0.1:<port> of the proxy. */
+  /** <target protocol>//127.0.0.1:<port> of the proxy. */
   url: string;
   up: boolean;
   close(): void;
@@ -21,7 +21,7 @@ export function switchableProxy(target: URL): Promise<SwitchableProxy> {
     upstream.on('error', drop).on('close', drop);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = `${target.protocol}//127.0.0.1:${(server.address() as AddressInfo).port}`;
     resolve({
       url,
       get up() { return state.up; },

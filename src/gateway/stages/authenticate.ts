@@ -1,6 +1,7 @@
 /**
  * Stage 8 — authenticate (routes with `auth: authenticated`): the first authenticator that finds
- * a token (Authorization: Bearer, then the sign-in session) hands it to the verifier, which checks
+ * a token (a personal API token exchanged for an access token, Authorization: Bearer, then the
+ * sign-in session) hands it to the verifier, which checks
  * signature, issuer, audience, lifetime and revocation (pushed by the Security Service's event
  * stream, never polled per request). None → 401 with `WWW-Authenticate: Bearer`; a bad one →
  * 401 `error="invalid_token"` (RFC 6750 §3.1); the issuer's keys never loaded → 503. `public`
@@ -38,8 +39,9 @@ async function authenticateFrom(exchange: Exchange, state: GatewayState, first: 
 /** A token goes to the verifier (a token it accepted before answers without a promise); a broken credential is refused as it is. */
 function useCredential(exchange: Exchange, state: GatewayState, authenticator: Authenticator, credential: string | GatehouseError): Outcome | Promise<Outcome> {
   if (isGatehouseError(credential)) {
-    // forbidden: the session cookie authenticated a state change from another origin.
-    exchange.decision = credential.code === 'forbidden' ? 'cross_origin' : 'invalid_token';
+    // forbidden: the session cookie authenticated a state change from another origin;
+    // temporarily_unavailable: a personal API token could not be exchanged (Security Service down).
+    exchange.decision = credential.code === 'forbidden' ? 'cross_origin' : credential.code === 'temporarily_unavailable' ? 'not_ready' : 'invalid_token';
     return credential;
   }
   const known = state.verifier.verifyCached(credential);
@@ -72,6 +74,8 @@ async function verify(exchange: Exchange, state: GatewayState, authenticator: Au
       state.session.discard(exchange);
       return bearerError('unauthorized', 'The session has ended; sign in again', `session token refused: ${error.reason}`);
     }
+    // A personal API token's exchanged token was revoked: the authenticator forgets it too.
+    if (authenticator.refused !== undefined) return authenticator.refused(exchange, token, error.reason);
     return bearerError('invalid_token', 'The access token is invalid, expired or revoked', `${authenticator.name} token refused: ${error.reason}`);
   }
   exchange.token = token;

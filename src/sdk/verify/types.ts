@@ -19,7 +19,12 @@ export interface Identity {
   readonly tokenId: string;
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
-  /** What `roles` grant under the policy the Security Service publishes (sorted, deduplicated). */
+  /**
+   * `"scope_bound": true`: the token may do only what its scopes cover (a personal API token's
+   * exchanged token, a third-party app's token). Decisions and `permissions` are then roles ∩ scopes.
+   */
+  readonly scopeBound: boolean;
+  /** What `roles` grant under the policy the Security Service publishes (sorted, deduplicated); for a scope-bound token only what its scopes also cover. */
   readonly permissions: readonly string[];
   /** Epoch seconds. */
   readonly issuedAt: number;
