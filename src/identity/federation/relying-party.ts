@@ -32,13 +32,8 @@ export interface RelyingParty {
   warm(): void;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** Plain http only for a provider on this machine (development, tests). */
-function insecureAllowed(urls: Array<string | undefined>): boolean {
-  return urls.every((value) => value === undefined || (() => { const url = new URL(value); return url.protocol === 'https:' || LOOPBACK.has(url.hostname); })()) &&
-    urls.some((value) => value !== undefined && new URL(value).protocol === 'http:');
-}
+/** Plain http: the config allows it only for a provider on this machine (development, tests). */
+const anyPlainHttp = (urls: string[]) => urls.some((value) => new URL(value).protocol === 'http:');
 
 function clientAuth(provider: IdentityProviderConfig, secret: string | undefined): oidc.ClientAuth {
   if (secret === undefined) return oidc.None();
@@ -59,7 +54,7 @@ export function createRelyingParty(provider: IdentityProviderConfig, secret: str
   let metadata: Promise<oidc.ServerMetadata> | undefined;
   let jwks: oidc.ExportedJWKSCache | undefined;
   const auth = clientAuth(provider, secret);
-  const insecure = provider.type === 'oidc' ? insecureAllowed([provider.issuer]) : insecureAllowed([provider.authorizationEndpoint, provider.tokenEndpoint, provider.userinfoEndpoint]);
+  const insecure = anyPlainHttp(provider.type === 'oidc' ? [provider.issuer] : [provider.authorizationEndpoint, provider.tokenEndpoint, provider.userinfoEndpoint]);
 
   async function discover(): Promise<oidc.ServerMetadata> {
     if (provider.type === 'oidc') {
