@@ -161,7 +161,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   registerPolicyRoutes(app, { policy: context.policy });
   registerApiTokenRoutes(app, { apiTokens: context.apiTokens });
   await announcePolicyVersion(context.events, store, context.policy.version);
-  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, apiTokens: context.apiTokens, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
+  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, apiTokens: context.apiTokens, linkedIdentities: context.linkedIdentities, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
   const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames, refusals: context.refusals });
   registerPkiRoutes(app, context.pki, { tls: false, tlsUrl: () => pkiTls.url });

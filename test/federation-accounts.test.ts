@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from './helpers/dialects.ts';
-import { PASSWORD } from './oauth/helpers.ts';
+import { PASSWORD, codeFlow } from './oauth/helpers.ts';
 import { startFederation, HostBrowser, viaProvider, createViaProvider, PROVIDER_ID, type FederationFixture } from './federation/helpers.ts';
 
 await forEachDialect('federation accounts', (dialect) => {
@@ -54,6 +54,21 @@ await forEachDialect('federation accounts', (dialect) => {
     await fx.idp.service.context.users.revokeRole('jack', 'staff', 'test');
     await viaProvider(fx, new HostBrowser(), 'jack');
     assert.deepEqual((await ctx().users.findById(userId))?.roles, ['staff']);
+  });
+
+  test('ok: the admin API lists and unlinks linked identities (404 when none, 409 for the last way in)', async () => {
+    const idpId = await fx.idpUser('lou');
+    const userId = await createViaProvider(fx, 'lou');
+    const token = (await codeFlow(fx.shop, fx.ours.issuer, { username: 'bob', params: { scope: 'openid admin', resource: fx.ours.issuer } })).tokens.access_token;
+    const admin = (path: string, method = 'GET') => fetch(`${fx.ours.issuer}/admin/api${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+    const listed = await admin('/users/lou/identities');
+    assert.equal(listed.status, 200);
+    assert.deepEqual(((await listed.json()) as { identities: Array<{ provider: string; subject: string }> }).identities.map((i) => [i.provider, i.subject]), [[PROVIDER_ID, idpId]]);
+    assert.equal((await admin(`/users/lou/identities/${PROVIDER_ID}/${idpId}`, 'DELETE')).status, 409);
+    await ctx().users.setPassword(userId, PASSWORD, 'test');
+    assert.equal((await admin(`/users/lou/identities/${PROVIDER_ID}/${idpId}`, 'DELETE')).status, 204);
+    assert.equal((await admin(`/users/lou/identities/${PROVIDER_ID}/${idpId}`, 'DELETE')).status, 404);
+    assert.ok((await audit('identity.unlinked')).some((row) => row.subject === userId && row.actor === `user:${fx.ours.users.bob}`));
   });
 
   test('fail-disabled: a linked identity of a disabled account does not sign in', async () => {
