@@ -43,25 +43,6 @@ await forEachDialect('account page', (dialect) => {
     assert.equal(res.headers.get('referrer-policy'), 'same-origin');
   });
 
-  test('ok: the sections of the other parts say "not configured" when their component is absent', async () => {
-    const html = await (await page(await signIn(fx, shop))).text();
-    assert.doesNotMatch(html, /Personal API tokens are not configured/);
-    assert.match(html, /action="\/account\/tokens"/);
-    assert.match(html, /No apps are connected to your account/);
-    assert.match(html, /External identity providers are not configured/);
-  });
-
-  test('fail-not-configured: a post to the section of an absent component changes nothing and says so', async () => {
-    const alice = await signIn(fx, shop);
-    const cases: Array<[string, Record<string, string | string[]>, RegExp]> = [
-      ['/account/identities/unlink', { provider: 'upstream', subject: 'ext-1' }, /External identity providers are not configured/],
-    ];
-    for (const [path, fields, message] of cases) {
-      const { html } = await submitAndFollow(alice, path, fields);
-      assert.match(alerts(html).join(' '), message, path);
-    }
-  });
-
   test('fail-unauthenticated: without a bearer token the page is a 401 sign-in page', async () => {
     const res = await fetch(`${fx.issuer}/account`, { headers: { accept: 'text/html' } });
     assert.equal(res.status, 401);

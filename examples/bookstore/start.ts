@@ -8,7 +8,8 @@
  *      tokens with the SDK and listens with mutual TLS,
  *   4. the gateway on http://localhost:8080, the one URL a person needs,
  *   5. Book Club on http://127.0.0.1:9104, a third-party app (its own origin) that reads a
- *      member's orders through the gateway once she allows it (--book-club-port, GATEHOUSE_BOOK_CLUB_PORT).
+ *      member's orders through the gateway once she allows it (--book-club-port, GATEHOUSE_BOOK_CLUB_PORT),
+ *   6. "Partner SSO", a second Gatehouse acting as an external identity provider (./partner-idp.ts).
  *
  * Config: examples/bookstore/gatehouse.yaml (or --config). Data: ./.gatehouse (or --data-dir).
  * Ctrl-C stops everything; a restart keeps the data.
@@ -23,6 +24,8 @@ import { stopOnSignal, exitWithFailure } from '../../src/process.ts';
 import { seedDemo, applyDemoPasswordOverride, DEMO_CLIENTS, DEMO_USERS } from './seed.ts';
 import { startBookstoreServices } from './services/index.ts';
 import { startBookClub } from './book-club/app.ts';
+import { startPartnerIdp, PARTNER_ID, PARTNER_USER } from './partner-idp.ts';
+import { secretVariable } from '../../src/identity/index.ts';
 
 const DEFAULT_CONFIG = new URL('./gatehouse.yaml', import.meta.url).pathname;
 
@@ -43,8 +46,11 @@ const program = new Command('npm start')
     const bookClubPort = portNumber(options.bookClubPort ?? (env.GATEHOUSE_BOOK_CLUB_PORT || '9104'), options.bookClubPort !== undefined ? '--book-club-port' : 'GATEHOUSE_BOOK_CLUB_PORT');
     const bookClubUrl = `http://127.0.0.1:${bookClubPort}`;
 
-    const security = await createSecurityService({ config, logger });
-    const closers: Array<() => Promise<void>> = [() => security.close()];
+    // The external identity provider first: the Security Service reads its client secret at start.
+    const partner = await startPartnerIdp({ dataDir: config.dataDir, publicUrl, logger: logger.child({ component: 'partner-idp' }) });
+    const withPartner = { ...config, identityProviders: [...config.identityProviders.filter((p) => p.id !== PARTNER_ID), partner.provider] };
+    const security = await createSecurityService({ config: withPartner, logger, env: { ...env, [secretVariable(PARTNER_ID)]: partner.secret } }).catch(async (error: unknown) => { await partner.close(); throw error; });
+    const closers: Array<() => Promise<void>> = [() => partner.close(), () => security.close()];
     const stopAll = async () => { for (const close of closers.reverse()) await close().catch(() => {}); };
     try {
       const seed = await seedDemo(security.context, env, publicUrl, bookClubUrl);
@@ -92,6 +98,7 @@ const program = new Command('npm start')
         `  account        ${publicUrl}/account   (profile, password, sessions, API tokens)`,
         `  users          ${users}`,
         `  password       ${seed.password}${env.GATEHOUSE_DEMO_PASSWORD ? '   (GATEHOUSE_DEMO_PASSWORD)' : '   (random; set GATEHOUSE_DEMO_PASSWORD to choose it)'}`,
+        `  partner SSO    "Sign in with Partner SSO": ${PARTNER_USER} / ${partner.password} at ${partner.issuer}`,
         '',
         '  try            curl -s ' + publicUrl + '/api/books',
         '                 curl -si -X POST ' + publicUrl + '/api/orders   (401: orders need a signed-in customer)',

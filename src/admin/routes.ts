@@ -3,7 +3,7 @@
  * Registration (./index.ts) and the OpenAPI document (./openapi.ts) are both built from it.
  */
 import type { z } from 'zod';
-import type { UserService } from '../identity/index.ts';
+import type { UserService, LinkedIdentities } from '../identity/index.ts';
 import type { ClientService, ConnectedApps } from '../oauth/index.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
 import type { ApiTokenService } from '../tokens/index.ts';
@@ -13,6 +13,7 @@ import {
   policySchema, setPasswordBody, userListSchema, userParams, userRoleParams, userSchema,
   apiTokenListSchema, apiTokenParams, createApiTokenBody, createdApiTokenSchema,
   updateClientBody, rotateSecretBody, rotatedSecretSchema,
+  linkedIdentityListSchema, linkedIdentityParams,
 } from './schemas.ts';
 
 export interface AdminServices {
@@ -21,6 +22,7 @@ export interface AdminServices {
   connectedApps: Pick<ConnectedApps, 'list' | 'disconnect'>;
   policy: CompiledPolicy;
   apiTokens: ApiTokenService;
+  linkedIdentities: LinkedIdentities;
 }
 
 export interface RouteInput<P, B> {
@@ -36,7 +38,7 @@ export interface AdminRoute {
   /** Relative to /admin/api, fastify syntax (`/users/:user`). */
   path: string;
   summary: string;
-  tag: 'users' | 'roles' | 'clients' | 'api-tokens';
+  tag: 'users' | 'roles' | 'clients' | 'api-tokens' | 'identities';
   params?: z.ZodObject;
   body?: z.ZodType;
   /** Success status; 204 has no response body. */
@@ -104,5 +106,12 @@ export const adminRoutes: AdminRoute[] = [
     handler: async ({ services, params, actor }) => {
       const user = await services.users.find(params.user);
       if (!(await services.apiTokens.revoke(user.id, params.tokenId, actor))) throw fail.notFound(`live API token ${params.tokenId} of user ${params.user}`);
+    } }),
+  route({ method: 'GET', path: '/users/:user/identities', tag: 'identities', summary: 'List the identities at external identity providers linked to a user', status: 200, params: userParams, response: linkedIdentityListSchema,
+    handler: async ({ services, params }) => ({ identities: await services.linkedIdentities.list((await services.users.find(params.user)).id) }) }),
+  route({ method: 'DELETE', path: '/users/:user/identities/:provider/:subject', tag: 'identities', summary: 'Unlink an identity from a user', status: 204, params: linkedIdentityParams, conflict: 'It is the only way this user (who has no password) can sign in',
+    handler: async ({ services, params, actor }) => {
+      const user = await services.users.find(params.user);
+      if (!(await services.linkedIdentities.unlink(user.id, params.provider, params.subject, actor))) throw fail.notFound(`identity ${params.provider}/${params.subject} linked to user ${params.user}`);
     } }),
 ];

@@ -169,6 +169,20 @@ export const createdApiTokenSchema = z
 
 export const apiTokenParams = userParams.extend({ tokenId: z.string().min(1).max(100) });
 
+export const linkedIdentitySchema = z
+  .object({
+    provider: z.string().describe('Id of the identity provider (identityProviders[].id).'),
+    providerName: z.string(),
+    subject: z.string().describe('The user\'s stable id at the provider.'),
+    label: z.string().optional().describe('Username or e-mail at the provider, when it sent one.'),
+    linkedAt: epoch,
+  })
+  .meta({ id: 'LinkedIdentity' });
+
+export const linkedIdentityListSchema = z.object({ identities: z.array(linkedIdentitySchema) }).meta({ id: 'LinkedIdentityList' });
+
+export const linkedIdentityParams = userParams.extend({ provider: z.string().min(1).max(32), subject: z.string().min(1).max(500) });
+
 export const problemSchema = z
   .object({
     type: z.string(),

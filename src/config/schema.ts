@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseDuration } from '../shared/clock.ts';
 import { cidr, duration, permission, roleName } from './fields.ts';
 import { gatewaySchema, servicesSchema, routesSchema } from './gateway-schema.ts';
+import { identityProvidersSchema } from './identity-providers-schema.ts';
 
 /** Keys that were removed, with what replaces them: a file that still sets one is told. */
 const REPLACED_KEYS: Record<string, string> = {
@@ -220,6 +221,7 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('HTTP server.'),
+    identityProviders: identityProvidersSchema,
     account: z
       .object({
         enabled: z.boolean().default(true).describe('Serve the account page at /account (reach it through the gateway: a route `/account` + `/account/**` to the Security Service with `auth: authenticated`).'),
@@ -245,6 +247,12 @@ export const configSchema = z
       for (const scope of Object.keys(resource.descriptions)) {
         if (!resource.scopes.includes(scope)) ctx.addIssue({ code: 'custom', path: ['resources', index, 'descriptions', scope], message: `describes a scope this resource does not list in \`scopes\`: ${scope}` });
       }
+    });
+    // A provider's role rules may only give roles that exist.
+    config.identityProviders.forEach((provider, index) => {
+      provider.roles.forEach((rule, ruleIndex) => {
+        if (!Object.hasOwn(config.roles, rule.role)) ctx.addIssue({ code: 'custom', path: ['identityProviders', index, 'roles', ruleIndex, 'role'], message: `unknown role ${JSON.stringify(rule.role)}; known roles: ${Object.keys(config.roles).join(', ')}` });
+      });
     });
   })
   // Defaults computed from other keys (zod defaults cannot see siblings): the issuer follows the

@@ -53,6 +53,9 @@ export const auditEvents = [
   'api_token.revoked',
   'api_token.exchanged',
   'api_token.refused',
+  'identity.linked',
+  'identity.unlinked',
+  'identity.link_refused',
   'session.ended',
   'account.form_refused',
 ] as const;

@@ -28,6 +28,7 @@ export type { ConnectedApp, ConnectedApps } from './connected-apps.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
 export type { Sessions, SessionSummary } from './sessions.ts';
 export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
+export { FEDERATION_LINK_ROUTE } from './interactions/federation.ts';
 export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
 export { resourceServers, knownScopes, scopeDescriptions } from './resources.ts';
 
@@ -109,6 +110,7 @@ export function createOAuth(deps: OAuthDeps & { keys: OAuthDeps['keys'] & { ensu
         cookieKeys: deps.cookieKeys,
         scopeDescriptions: scopeDescriptions(config),
         pinOrigin: originPinner(config.issuer),
+        ...(deps.federation ? { federation: { federation: deps.federation, authenticator: deps.authenticator, issuer: config.issuer, cookieKeys: deps.cookieKeys, clock } } : {}),
       });
       app.get(STYLESHEET_PATH, async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(stylesheet));
 

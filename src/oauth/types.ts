@@ -2,6 +2,7 @@
  * The public shapes of the OAuth component: registered clients, the client service (CLI and admin
  * API share it) and grant revocation (identity calls it when a user is disabled or changes password).
  */
+import type { Federation } from '../identity/index.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import type { Store, StoreTransaction } from '../store/index.ts';
@@ -168,6 +169,8 @@ export interface OAuthDeps {
   refusals?: RefusalLimiter;
   /** Personal API tokens, for the token-exchange grant (./token-exchange.ts). */
   apiTokens: Pick<ApiTokenService, 'lookupForExchange' | 'markUsed'>;
+  /** External identity providers: "Sign in with …" on the login page (./interactions/federation.ts). */
+  federation?: Federation;
 }
 
 export interface OAuth {

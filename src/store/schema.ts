@@ -231,6 +231,17 @@ export interface CaCrlsTable {
   next_update: number;
 }
 
+/** An identity at an external identity provider linked to a local user (migration 0011). */
+export interface FederatedIdentitiesTable {
+  provider: string;
+  subject: string;
+  user_id: string;
+  /** What the account page shows (the username or e-mail at the provider, when it sent one). */
+  label: string | null;
+  linked_at: number;
+  last_login_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_roles: UserRolesTable;
@@ -248,6 +259,7 @@ export interface Database {
   join_tokens: JoinTokensTable;
   ca_crls: CaCrlsTable;
   api_tokens: ApiTokensTable;
+  federated_identities: FederatedIdentitiesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

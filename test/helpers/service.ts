@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { configSchema, type Config } from '../../src/config/index.ts';
 import { createSecurityService, type SecurityService } from '../../src/service.ts';
-import { silentLogger, createLogger } from '../../src/shared/logger.ts';
+import { silentLogger, createLogger, type Logger } from '../../src/shared/logger.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 import { createTestDatabase } from './postgres.ts';
 
@@ -46,6 +46,8 @@ export interface StartOptions {
   beforeListen?: (service: SecurityService) => Promise<void>;
   /** Rewrites the PostgreSQL URL the service uses (e.g. through a test TCP proxy). */
   routeDatabase?: (url: string) => string;
+  /** The service's logger (default: silent, or GATEHOUSE_TEST_LOG's level). */
+  logger?: Logger;
 }
 
 export async function startService(options: StartOptions = {}): Promise<TestService> {
@@ -63,7 +65,7 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
     // Tests use cheap throttling so lockout is reachable quickly.
     ...(typeof options.config === 'function' ? options.config(issuer) : options.config),
   });
-  const logger = process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger();
+  const logger = options.logger ?? (process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger());
   await options.prepare?.(config);
   const service = await createSecurityService({ config, logger, ...(options.clock ? { clock: options.clock } : {}), env: { ...options.env } });
   await options.beforeListen?.(service);

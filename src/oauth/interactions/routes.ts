@@ -24,6 +24,7 @@ import { consentPage, errorPage, loginPage } from '../views/pages.ts';
 import { waitInWords } from '../../shared/html.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { describePermissions, grantConsent } from './consent.ts';
+import { registerFederationRoutes, type FederationRouteDeps } from './federation.ts';
 
 export interface InteractionDeps {
   provider(): Provider;
@@ -36,6 +37,8 @@ export interface InteractionDeps {
   scopeDescriptions: ReadonlyMap<string, string>;
   /** Rewrites Host / X-Forwarded-* so URLs oidc-provider builds use the issuer's origin. */
   pinOrigin(request: FastifyRequest): void;
+  /** External identity providers (./federation.ts): their links on the login page and their routes. */
+  federation?: FederationRouteDeps;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -103,6 +106,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
       csrf: csrfToken(cookieKeys, details.uid),
       clientName,
       ...extra,
+      providers: deps.federation?.federation.providers.map((p) => ({ name: p.name, href: `${INTERACTION_PREFIX}/${details.uid}/federation/${p.id}` })),
     });
   }
 
@@ -189,5 +193,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
       }
       return finish(request, reply, provider, { error: 'access_denied', error_description: 'The user cancelled the request' });
     });
+
+    if (deps.federation) registerFederationRoutes(scope, { load, loadForm, send, finish, expired, pageError: (status, title, message) => new PageError(status, title, message) }, deps.federation);
   });
 }

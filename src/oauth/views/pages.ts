@@ -9,6 +9,8 @@ export interface LoginPage {
   username?: string;
   /** A message shown above the form (generic on failure: never says whether the account exists). */
   message?: string;
+  /** "Sign in with …" links, one per external identity provider (docs/identity-providers.md). */
+  providers?: Array<{ name: string; href: string }>;
 }
 
 export function loginPage(page: LoginPage): string {
@@ -24,6 +26,7 @@ ${alert}
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${page.username ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>
 </form>
+${(page.providers ?? []).map((p) => `<a class="button secondary" href="${e(p.href)}">Sign in with ${e(p.name)}</a>`).join('\n')}
 <form method="post" action="${e(page.abortAction)}">
 <input type="hidden" name="csrf" value="${e(page.csrf)}">
 <button type="submit" class="secondary">Cancel</button>
