@@ -17,11 +17,12 @@ import { createMetrics, type Metrics } from './shared/metrics.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { createMemoryRefusalCounter, createRefusalLimiter, type RefusalLimiter } from './shared/refusal-limit.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
-import { createIdentity, type UserService, type Authenticator } from './identity/index.ts';
+import { createIdentity, createFederation, type UserService, type Authenticator, type Federation, type LinkedIdentities } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
-import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, SIGN_IN_ROUTE, type OAuthComponent } from './oauth/index.ts';
+import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, SIGN_IN_ROUTE, FEDERATION_LINK_ROUTE, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
+import { registerAccountRoutes, createScopeChoices, type AccountDeps } from './account/index.ts';
 
 export interface ServiceOptions {
   config: Config;
@@ -56,6 +57,10 @@ export interface ServiceContext extends ServiceFoundation {
   apiTokens: ApiTokenService;
   /** Per-client-IP refusal limiting of the credential-checking endpoints, shared by both listeners. */
   refusals: RefusalLimiter;
+  /** External identity providers (`identityProviders:`). */
+  federation: Federation;
+  /** Contract 3: the account page's linked identities (list, unlink). */
+  linkedIdentities: LinkedIdentities;
 }
 
 export interface SecurityService {
@@ -75,7 +80,7 @@ export interface SecurityService {
 export async function createContext(options: ServiceOptions): Promise<ServiceContext> {
   const foundation = await openFoundation(options);
   try {
-    return await buildComponents(foundation);
+    return await buildComponents(foundation, options.env ?? process.env);
   } catch (error) {
     await foundation.store.close();
     throw error;
@@ -102,7 +107,8 @@ async function openFoundation(options: ServiceOptions): Promise<ServiceFoundatio
   return { config, logger, clock, store, audit: createAuditLog(store.db, clock), metrics: createMetrics(), masterKey, cookieKeys };
 }
 
-async function buildComponents(foundation: ServiceFoundation): Promise<ServiceContext> {
+/** `env` is read only for secrets components load themselves (identity providers' client secrets); it is not kept. */
+async function buildComponents(foundation: ServiceFoundation, env: NodeJS.ProcessEnv): Promise<ServiceContext> {
   const { config, logger, clock, store, audit, metrics, cookieKeys } = foundation;
   // Stage 2 — signing keys; the verifier and the event bus (which signs SETs) build on them.
   const keys = createKeyService(foundation);
@@ -120,7 +126,7 @@ async function buildComponents(foundation: ServiceFoundation): Promise<ServiceCo
       oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation, OAUTH_ROUTES.registration, OAUTH_ROUTES.device_authorization],
       api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events', API_TOKEN_REVOKE_ROUTE],
       apiPrefixes: ['/admin/api/', '/events/'],
-      pages: [SIGN_IN_ROUTE],
+      pages: [SIGN_IN_ROUTE, FEDERATION_LINK_ROUTE],
     },
     onBlocked: ({ ip, bucket, until }) => audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: bucket === 'shared' ? 'refusal_table_full' : 'too_many_refusals', data: { until, bucket } }),
   });
@@ -130,8 +136,9 @@ async function buildComponents(foundation: ServiceFoundation): Promise<ServiceCo
   const revoker = createRevoker({ store, audit, events, clock, logger });
   const { users, authenticator } = createIdentity({ store, audit, config, clock, logger, metrics, revokeUser: revoker.revokeUser });
   const apiTokens = createApiTokenService({ store, audit, clock, config, findUser: (id) => users.findById(id), permissionsFor: (roles) => policy.permissionsFor(roles), revokeExchanged: revoker.revokeApiTokenJwts });
-  const oauth = createOAuth({ config, store, keys, users, authenticator, audit, events, clock, logger, cookieKeys, metrics, refusals, revoker, verifier, apiTokens });
-  return { ...foundation, keys, verifier, events, policy, refusals, pki, users, authenticator, oauth, apiTokens };
+  const federation = createFederation({ store, audit, config, clock, logger, users, env });
+  const oauth = createOAuth({ config, store, keys, users, authenticator, audit, events, clock, logger, cookieKeys, metrics, refusals, revoker, verifier, apiTokens, federation });
+  return { ...foundation, keys, verifier, events, policy, refusals, pki, users, authenticator, oauth, apiTokens, federation, linkedIdentities: federation.linkedIdentities };
 }
 
 /** Closes what `createContext` opened. */
@@ -139,6 +146,39 @@ export async function closeContext(context: ServiceContext): Promise<void> {
   await context.oauth.close();
   await context.events.close();
   await context.store.close();
+}
+
+/** The account page's dependencies: plain objects cut from the components (docs/account-page.md). */
+function accountDeps(context: ServiceContext): AccountDeps & { passwordPolicy: { minLength: number } } {
+  const { config, store, oauth } = context;
+  const audience = config.account.audience ?? config.gateway.audience ?? config.resources[0]!.audience;
+  const audienceUrl = URL.parse(audience);
+  return {
+    issuer: config.issuer,
+    audience,
+    apiExampleUrl: config.account.exampleUrl ?? (audienceUrl && /^https?:$/.test(audienceUrl.protocol) ? audience : config.issuer),
+    verifier: context.verifier,
+    isTokenRevoked: (jti) => isTokenRevoked(store.db, jti),
+    isFirstParty: async (clientId) => (await oauth.clients.find(clientId).catch(() => undefined))?.firstParty === true,
+    users: context.users,
+    checkPassword: async (input) => {
+      const outcome = await context.authenticator.authenticate(input);
+      return outcome.ok ? { ok: true } : { ok: false, reason: outcome.reason, ...(outcome.retryAfter !== undefined ? { retryAfter: outcome.retryAfter } : {}) };
+    },
+    scopeChoices: createScopeChoices({ resourceScopes: config.resources.flatMap((r) => r.scopes), roles: config.roles }),
+    sessions: oauth.sessions,
+    // Issue 8's other parts hand theirs in here (HELPERS-BRIEF contract 3); absent: "not configured".
+    apiTokens: context.apiTokens,
+    apiTokenMaxTtl: config.apiTokens.maxTtl,
+    connectedApps: oauth.connectedApps,
+    linkedIdentities: context.linkedIdentities,
+    audit: context.audit,
+    cookieKeys: context.cookieKeys,
+    masterKey: context.masterKey,
+    clock: context.clock,
+    logger: context.logger,
+    passwordPolicy: { minLength: config.passwords.minLength },
+  };
 }
 
 export async function createSecurityService(options: ServiceOptions): Promise<SecurityService> {
@@ -155,7 +195,8 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   registerPolicyRoutes(app, { policy: context.policy });
   registerApiTokenRoutes(app, { apiTokens: context.apiTokens });
   await announcePolicyVersion(context.events, store, context.policy.version);
-  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, policy: context.policy, apiTokens: context.apiTokens, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
+  registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, connectedApps: context.oauth.connectedApps, policy: context.policy, apiTokens: context.apiTokens, linkedIdentities: context.linkedIdentities, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
+  if (config.account.enabled) registerAccountRoutes(app, accountDeps(context));
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
   const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames, refusals: context.refusals });
   registerPkiRoutes(app, context.pki, { tls: false, tlsUrl: () => pkiTls.url });
@@ -168,6 +209,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
     app,
     async listen() {
       await app.listen({ host: config.listen.host, port: config.listen.port });
+      context.federation.warm(); // discovery in the background: a provider that is down never stops the start
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       await pkiTls.listen(config.listen.host, config.listen.tlsPort);

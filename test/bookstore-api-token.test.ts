@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { removeDataDir, startBookstore, type Bookstore } from './helpers/bookstore.ts';
+import { removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
 import { runCli } from './helpers/cli.ts';
 import { waitFor } from './helpers/gateway.ts';
 
@@ -19,6 +19,12 @@ const curl = (path: string, authorization: string, method = 'GET') => fetch(`${d
 
 before(async () => {
   demo = await startBookstore();
+  // alice and dave each place an order as themselves, so a token that read others' orders would show.
+  for (const user of ['alice', 'dave']) {
+    const { browser } = await signInThroughGateway(demo.origin, user, demo.password);
+    const placed = await browser.fetch(`${demo.origin}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', origin: demo.origin }, body: JSON.stringify({ items: [{ bookId: '2', quantity: 1 }] }) });
+    assert.equal(placed.status, 201, `${user}'s order: ${placed.status}`);
+  }
   const created = gatehouse(['token', 'create', '--user', 'alice', '--name', 'script', '--scope', 'orders:read', '--expires', '30d', '--json']);
   assert.equal(created.code, 0, created.stderr);
   const parsed = JSON.parse(created.stdout) as { token: string; summary: { id: string } };
@@ -34,7 +40,7 @@ test('ok: alice\'s token lists her orders through the gateway (curl -H "Authoriz
   const response = await curl('/api/orders', `Bearer ${token}`);
   assert.equal(response.status, 200, await response.clone().text());
   const { orders } = (await response.json()) as { orders: Array<{ ownerName: string }> };
-  assert.ok(orders.every((order) => order.ownerName === 'alice'));
+  assert.deepEqual(orders.map((order) => order.ownerName), ['alice'], 'exactly alice\'s one order, not dave\'s');
 });
 
 test('ok: the same with curl -u alice:gth_… (HTTP Basic)', async () => {
@@ -55,4 +61,15 @@ test('fail-revoked: gatehouse token revoke refuses the token at the gateway (3 s
   await waitFor(async () => (await curl('/api/orders', `Bearer ${token}`)).status === 401, 3000, 'the revoked token still passed after 3 s');
   // The CLI process itself takes most of this (start-up, store); the event reaches the gateway in milliseconds.
   assert.ok(Date.now() - since < 3000);
+});
+
+test('ok: anyone who finds a leaked token revokes it through the gateway (POST /api-tokens/revoke, 204 either way)', async () => {
+  const created = gatehouse(['token', 'create', '--user', 'alice', '--name', 'leaked', '--scope', 'orders:read', '--expires', '1d', '--json']);
+  assert.equal(created.code, 0, created.stderr);
+  const leaked = (JSON.parse(created.stdout) as { token: string }).token;
+  assert.equal((await curl('/api/orders', `Bearer ${leaked}`)).status, 200);
+  const report = (value: string) => fetch(`${demo.origin}/api-tokens/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: value }) });
+  assert.equal((await report(leaked)).status, 204);
+  assert.equal((await report(`gth_${'0'.repeat(36)}`)).status, 204, 'the same answer for a token that never existed');
+  await waitFor(async () => (await curl('/api/orders', `Bearer ${leaked}`)).status === 401, 2000, 'the reported token still passed after 2 s');
 });

@@ -87,6 +87,7 @@ const rows: Row[] = [
   { name: "GET /api/users/:userId/orders of alice (gateway: owner or orders:read)", method: 'GET', path: () => `/api/users/${subjects.get('alice')}/orders`, expect: { anonymous: 401, alice: 200, dave: 403, bob: 200, carol: 200, service: 403 } },
   { name: 'GET /api/me (signed in)', method: 'GET', path: () => '/api/me', expect: { anonymous: 401, alice: 200, dave: 200, bob: 200, carol: 200, service: 200 } },
   { name: 'GET /staff as a browser (gateway: staff or admin role)', method: 'GET', path: () => '/staff', accept: 'text/html', expect: { anonymous: 303, alice: 403, dave: 403, bob: 200, carol: 200, service: 403 } },
+  { name: 'GET /account as a browser (gateway: signed in; Security Service: a person\'s session token only)', method: 'GET', path: () => '/account', accept: 'text/html', expect: { anonymous: 303, alice: 200, dave: 200, bob: 200, carol: 200, service: 401 } },
   { name: 'POST /internal/reservations (no route: only orders may call it, over mTLS)', method: 'POST', path: () => '/internal/reservations', body: () => ({ items: [{ bookId: '1', quantity: 1 }] }), expect: same(404) },
   { name: 'DELETE /api/orders (no such method)', method: 'DELETE', path: () => '/api/orders', expect: same(405) },
 ];

@@ -11,7 +11,8 @@ after(async () => { await fx.close(); });
 async function atConsent(): Promise<{ browser: Browser; html: string; started: Awaited<ReturnType<typeof authorizationUrl>> }> {
   const partner = await rp(fx.issuer, 'partner', fx.thirdParty.secret);
   const browser = new Browser();
-  const started = await authorizationUrl(partner, { scope: 'openid email' });
+  // prompt=consent: the page every time, though the first test's grant is remembered.
+  const started = await authorizationUrl(partner, { scope: 'openid email', prompt: 'consent' });
   await signIn(browser, fx.issuer, started.url).catch(() => undefined); // stops at the consent page
   const consent = await browser.follow(started.url.href, fx.issuer);
   const html = await consent.res.text();

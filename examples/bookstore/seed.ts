@@ -1,9 +1,9 @@
 /**
  * Demo data for `npm start`: the users alice and dave (customers), bob (staff) and carol (admin),
- * and the OAuth clients the bookstore's processes use. Idempotent: every start adds what is
- * missing, so a data directory from an older demo is brought up to date. What the demo generated
- * (the password, client secrets, the gateway's cookie key) is kept in `<dataDir>/demo.json`
- * (0600) so later starts reuse it.
+ * the OAuth clients the bookstore's processes use, and Book Club's (a third-party app).
+ * Idempotent: every start adds what is missing, so a data directory from an older demo is
+ * brought up to date. What the demo generated (the password, client secrets, the gateway's
+ * cookie key) is kept in `<dataDir>/demo.json` (0600) so later starts reuse it.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,8 @@ export const DEMO_CLIENTS = {
   catalog: 'catalog-service',
   orders: 'orders-service',
   storefront: 'storefront-service',
+  /** Book Club, a third-party web app (not first-party: alice sees the consent page). */
+  bookClub: 'book-club',
   /** The terminal program (examples/bookstore/cli): device sign-in, public, third-party (see clientInputs). */
   cli: 'bookstore-cli',
 } as const;
@@ -43,7 +45,7 @@ export interface DemoSeed {
   cookieKey: string;
 }
 
-function clientInputs(publicUrl: string): Record<string, CreateClientInput> {
+function clientInputs(publicUrl: string, bookClubUrl: string): Record<string, CreateClientInput> {
   const service = (name: string, roles: string[] = []): CreateClientInput => ({
     clientId: name, name, firstParty: true, redirectUris: [], grantTypes: ['client_credentials'], scope: 'events:read', roles,
   });
@@ -59,6 +61,11 @@ function clientInputs(publicUrl: string): Record<string, CreateClientInput> {
     // Its API token carries svc-orders (catalog:reserve): it reserves stock at the catalog.
     [DEMO_CLIENTS.orders]: service(DEMO_CLIENTS.orders, ['svc-orders']),
     [DEMO_CLIENTS.storefront]: service(DEMO_CLIENTS.storefront),
+    // A confidential client of someone else's: only what it needs to read a member's orders.
+    [DEMO_CLIENTS.bookClub]: {
+      clientId: DEMO_CLIENTS.bookClub, name: 'Book Club', firstParty: false,
+      redirectUris: [`${bookClubUrl}/callback`], grantTypes: ['authorization_code'], scope: 'openid profile orders:read',
+    },
     // Runs on users' machines, so it keeps no secret (public). Not first-party, although the
     // bookstore ships it: its tokens sit in a file on a laptop, so they are scope-bound (orders:read
     // can only read orders) and the person sees, after the device confirmation, what it may do.
@@ -75,7 +82,8 @@ function readSeed(file: string): Partial<DemoSeed> {
   return parsed.version === 2 ? parsed : { password: parsed.password, passwordFromEnv: parsed.passwordFromEnv };
 }
 
-export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv, publicUrl: string): Promise<DemoSeed> {
+/** `bookClubUrl`: Book Club's origin (its redirect URI is `<bookClubUrl>/callback`). */
+export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv, publicUrl: string, bookClubUrl: string): Promise<DemoSeed> {
   const seedFile = join(context.config.dataDir, 'demo.json');
   const known = readSeed(seedFile);
   const fromEnv = env.GATEHOUSE_DEMO_PASSWORD;
@@ -94,7 +102,7 @@ export async function seedDemo(context: ServiceContext, env: NodeJS.ProcessEnv, 
 
   const clients = context.oauth.clients;
   const existingClients = new Map((await clients.list()).map((client) => [client.clientId, client]));
-  for (const [clientId, input] of Object.entries(clientInputs(publicUrl))) {
+  for (const [clientId, input] of Object.entries(clientInputs(publicUrl, bookClubUrl))) {
     const existing = existingClients.get(clientId);
     const current = existing !== undefined
       && existing.redirectUris.join(' ') === (input.redirectUris ?? []).join(' ')

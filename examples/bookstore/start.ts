@@ -6,7 +6,10 @@
  *   2. demo users and clients (idempotent; secrets kept in <dataDir>/demo.json, 0600),
  *   3. the catalog, orders and storefront services: each enrolls with a join token, verifies
  *      tokens with the SDK and listens with mutual TLS,
- *   4. the gateway on http://localhost:8080, the one URL a person needs.
+ *   4. the gateway on http://localhost:8080, the one URL a person needs,
+ *   5. Book Club on http://127.0.0.1:9104, a third-party app (its own origin) that reads a
+ *      member's orders through the gateway once she allows it (--book-club-port, GATEHOUSE_BOOK_CLUB_PORT),
+ *   6. "Partner SSO", a second Gatehouse acting as an external identity provider (./partner-idp.ts).
  *
  * Config: examples/bookstore/gatehouse.yaml (or --config). Data: ./.gatehouse (or --data-dir).
  * Ctrl-C stops everything; a restart keeps the data.
@@ -20,6 +23,9 @@ import { createGateway } from '../../src/gateway/index.ts';
 import { stopOnSignal, exitWithFailure } from '../../src/process.ts';
 import { seedDemo, applyDemoPasswordOverride, DEMO_CLIENTS, DEMO_USERS } from './seed.ts';
 import { startBookstoreServices } from './services/index.ts';
+import { startBookClub } from './book-club/app.ts';
+import { startPartnerIdp, PARTNER_ID, PARTNER_USER } from './partner-idp.ts';
+import { secretVariable } from '../../src/identity/index.ts';
 
 const DEFAULT_CONFIG = new URL('./gatehouse.yaml', import.meta.url).pathname;
 
@@ -28,7 +34,8 @@ const program = new Command('npm start')
   .option('-c, --config <path>', 'gatehouse.yaml to read (env GATEHOUSE_CONFIG; default examples/bookstore/gatehouse.yaml)')
   .option('-d, --data-dir <path>', 'data directory (env GATEHOUSE_DATA_DIR; default ./.gatehouse)')
   .option('-p, --port <port>', 'the public port: the gateway\'s, the issuer\'s and the API\'s (env GATEHOUSE_PORT; default 8080)')
-  .action(async (options: { config?: string; dataDir?: string; port?: string }) => {
+  .option('--book-club-port <port>', 'Book Club\'s port, the demo\'s third-party app (env GATEHOUSE_BOOK_CLUB_PORT; default 9104)')
+  .action(async (options: { config?: string; dataDir?: string; port?: string; bookClubPort?: string }) => {
     const env = process.env;
     const config = loadDemoConfig(options, env);
     const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
@@ -36,12 +43,17 @@ const program = new Command('npm start')
     const publicUrl = gatewaySettings.publicUrl ?? `http://localhost:${gatewaySettings.listen.port}`;
     const securityServiceUrl = gatewaySettings.securityService ?? config.issuer;
     const audience = gatewaySettings.audience ?? config.resources[0]!.audience;
+    const bookClubPort = portNumber(options.bookClubPort ?? (env.GATEHOUSE_BOOK_CLUB_PORT || '9104'), options.bookClubPort !== undefined ? '--book-club-port' : 'GATEHOUSE_BOOK_CLUB_PORT');
+    const bookClubUrl = `http://127.0.0.1:${bookClubPort}`;
 
-    const security = await createSecurityService({ config, logger });
-    const closers: Array<() => Promise<void>> = [() => security.close()];
+    // The external identity provider first: the Security Service reads its client secret at start.
+    const partner = await startPartnerIdp({ dataDir: config.dataDir, publicUrl, logger: logger.child({ component: 'partner-idp' }) });
+    const withPartner = { ...config, identityProviders: [...config.identityProviders.filter((p) => p.id !== PARTNER_ID), partner.provider] };
+    const security = await createSecurityService({ config: withPartner, logger, env: { ...env, [secretVariable(PARTNER_ID)]: partner.secret } }).catch(async (error: unknown) => { await partner.close(); throw error; });
+    const closers: Array<() => Promise<void>> = [() => partner.close(), () => security.close()];
     const stopAll = async () => { for (const close of closers.reverse()) await close().catch(() => {}); };
     try {
-      const seed = await seedDemo(security.context, env, publicUrl);
+      const seed = await seedDemo(security.context, env, publicUrl, bookClubUrl);
       await applyDemoPasswordOverride(security.context, seed, env);
       await security.listen();
       const caUrl = security.tlsUrl!;
@@ -72,18 +84,27 @@ const program = new Command('npm start')
       closers.push(() => gateway.close());
       const url = await gateway.listen();
 
+      // Someone else's app: it knows the bookstore only by its public URL and its own client secret.
+      const bookClub = await startBookClub({ issuer: config.issuer, gatewayUrl: publicUrl, audience, clientId: DEMO_CLIENTS.bookClub, clientSecret: seed.secrets[DEMO_CLIENTS.bookClub]!, port: bookClubPort,
+        onError: (error, path) => logger.warn({ err: error, service: 'book-club', path }, 'book club request failed') });
+      closers.push(() => bookClub.close());
+
       const users = DEMO_USERS.map((u) => `${u.username} (${u.roles.join(', ')})`).join(', ');
       process.stdout.write([
         '',
         `  Gatehouse bookstore is running at ${publicUrl}`,
         '',
         `  sign in        ${publicUrl}/login`,
+        `  account        ${publicUrl}/account   (profile, password, sessions, API tokens)`,
         `  users          ${users}`,
         `  password       ${seed.password}${env.GATEHOUSE_DEMO_PASSWORD ? '   (GATEHOUSE_DEMO_PASSWORD)' : '   (random; set GATEHOUSE_DEMO_PASSWORD to choose it)'}`,
+        `  partner SSO    "Sign in with Partner SSO": ${PARTNER_USER} / ${partner.password} at ${partner.issuer}`,
         '',
         '  try            curl -s ' + publicUrl + '/api/books',
         '                 curl -si -X POST ' + publicUrl + '/api/orders   (401: orders need a signed-in customer)',
         '                 npm run bookstore-cli -- login   (sign in from a terminal with a code: device flow)',
+        '',
+        `  book club      ${bookClub.url}   (a third-party app: connect it to alice's orders)`,
         '',
         `  gateway        ${url} → ${services.services.map((s) => `${s.name} ${s.url}`).join(', ')}`,
         `  security       ${securityServiceUrl} (issuer ${config.issuer}), CA ${caUrl}`,
@@ -110,8 +131,7 @@ function loadDemoConfig(options: { config?: string; dataDir?: string; port?: str
   const config = loadConfig({ configPath, dataDir: options.dataDir, env: rest });
   const wanted = options.port ?? (fromEnv || undefined);
   if (wanted === undefined) return config;
-  const where = options.port !== undefined ? '--port' : 'GATEHOUSE_PORT';
-  if (!/^\d{1,5}$/.test(wanted) || Number(wanted) < 1 || Number(wanted) > 65535) throw new Error(`${where}: expected a port number 1–65535, received ${JSON.stringify(wanted)}`);
+  portNumber(wanted, options.port !== undefined ? '--port' : 'GATEHOUSE_PORT');
   const before = new URL(config.gateway.publicUrl ?? config.issuer).origin;
   const after = `http://localhost:${wanted}`;
   const moved = (url: string | undefined) => (url !== undefined && url.startsWith(before) ? after + url.slice(before.length) : url);
@@ -123,6 +143,11 @@ function loadDemoConfig(options: { config?: string; dataDir?: string; port?: str
       gateway: { listen: { port: Number(wanted) }, publicUrl: after, ...(config.gateway.audience ? { audience: moved(config.gateway.audience) } : {}) },
     },
   });
+}
+
+function portNumber(wanted: string, where: string): number {
+  if (!/^\d{1,5}$/.test(wanted) || Number(wanted) < 1 || Number(wanted) > 65535) throw new Error(`${where}: expected a port number 1–65535, received ${JSON.stringify(wanted)}`);
+  return Number(wanted);
 }
 
 /** The port of a service's first instance in `services:`. */

@@ -41,7 +41,7 @@ function isJson(request: FastifyRequest): boolean {
 }
 
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  const services: AdminServices = { users: deps.users, clients: deps.clients, policy: deps.policy, apiTokens: deps.apiTokens };
+  const services: AdminServices = { users: deps.users, clients: deps.clients, connectedApps: deps.connectedApps, policy: deps.policy, apiTokens: deps.apiTokens, linkedIdentities: deps.linkedIdentities };
   const authenticate = adminAuthenticator(deps);
   let openApi: string | undefined;
 

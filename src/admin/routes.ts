@@ -3,23 +3,26 @@
  * Registration (./index.ts) and the OpenAPI document (./openapi.ts) are both built from it.
  */
 import type { z } from 'zod';
-import type { UserService } from '../identity/index.ts';
-import type { ClientService } from '../oauth/index.ts';
+import type { UserService, LinkedIdentities } from '../identity/index.ts';
+import type { ClientService, ConnectedApps } from '../oauth/index.ts';
 import type { CompiledPolicy } from '../policy/index.ts';
 import type { ApiTokenService } from '../tokens/index.ts';
 import { fail } from '../shared/errors.ts';
 import {
-  clientListSchema, clientParams, clientSchema, createClientBody, createdClientSchema, createUserBody, grantRoleBody,
+  clientListSchema, clientParams, connectedAppListSchema, userAppParams, clientSchema, createClientBody, createdClientSchema, createUserBody, grantRoleBody,
   policySchema, setPasswordBody, userListSchema, userParams, userRoleParams, userSchema,
   apiTokenListSchema, apiTokenParams, createApiTokenBody, createdApiTokenSchema,
   updateClientBody, rotateSecretBody, rotatedSecretSchema,
+  linkedIdentityListSchema, linkedIdentityParams,
 } from './schemas.ts';
 
 export interface AdminServices {
   users: UserService;
   clients: ClientService;
+  connectedApps: Pick<ConnectedApps, 'list' | 'disconnect'>;
   policy: CompiledPolicy;
   apiTokens: ApiTokenService;
+  linkedIdentities: LinkedIdentities;
 }
 
 export interface RouteInput<P, B> {
@@ -35,7 +38,7 @@ export interface AdminRoute {
   /** Relative to /admin/api, fastify syntax (`/users/:user`). */
   path: string;
   summary: string;
-  tag: 'users' | 'roles' | 'clients' | 'api-tokens';
+  tag: 'users' | 'roles' | 'clients' | 'api-tokens' | 'identities';
   params?: z.ZodObject;
   body?: z.ZodType;
   /** Success status; 204 has no response body. */
@@ -74,6 +77,13 @@ export const adminRoutes: AdminRoute[] = [
     handler: async ({ services, params, body, actor }) => services.users.grantRole(params.user, body.role, actor) }),
   route({ method: 'DELETE', path: '/users/:user/roles/:role', tag: 'users', summary: 'Revoke a role', status: 200, params: userRoleParams, response: userSchema,
     handler: async ({ services, params, actor }) => services.users.revokeRole(params.user, params.role, actor) }),
+  route({ method: 'GET', path: '/users/:user/apps', tag: 'users', summary: 'The third-party apps a user has connected (granted access)', status: 200, params: userParams, response: connectedAppListSchema,
+    handler: async ({ services, params }) => ({ apps: await services.connectedApps.list((await services.users.find(params.user)).id) }) }),
+  route({ method: 'DELETE', path: '/users/:user/apps/:clientId', tag: 'users', summary: 'Disconnect a third-party app: revoke its grants and tokens for the user at once', status: 204, params: userAppParams,
+    handler: async ({ services, params, actor }) => {
+      const user = await services.users.find(params.user);
+      if (!(await services.connectedApps.disconnect(user.id, params.clientId, actor))) throw fail.notFound(`Connected app ${params.clientId}`);
+    } }),
   route({ method: 'GET', path: '/roles', tag: 'roles', summary: 'The role → permissions policy (as served at GET /policy)', status: 200, response: policySchema,
     handler: async ({ services }) => services.policy.document }),
   route({ method: 'GET', path: '/clients', tag: 'clients', summary: 'List OAuth clients', status: 200, response: clientListSchema,
@@ -96,5 +106,12 @@ export const adminRoutes: AdminRoute[] = [
     handler: async ({ services, params, actor }) => {
       const user = await services.users.find(params.user);
       if (!(await services.apiTokens.revoke(user.id, params.tokenId, actor))) throw fail.notFound(`live API token ${params.tokenId} of user ${params.user}`);
+    } }),
+  route({ method: 'GET', path: '/users/:user/identities', tag: 'identities', summary: 'List the identities at external identity providers linked to a user', status: 200, params: userParams, response: linkedIdentityListSchema,
+    handler: async ({ services, params }) => ({ identities: await services.linkedIdentities.list((await services.users.find(params.user)).id) }) }),
+  route({ method: 'DELETE', path: '/users/:user/identities/:provider/:subject', tag: 'identities', summary: 'Unlink an identity from a user', status: 204, params: linkedIdentityParams, conflict: 'It is the only way this user (who has no password) can sign in',
+    handler: async ({ services, params, actor }) => {
+      const user = await services.users.find(params.user);
+      if (!(await services.linkedIdentities.unlink(user.id, params.provider, params.subject, actor))) throw fail.notFound(`identity ${params.provider}/${params.subject} linked to user ${params.user}`);
     } }),
 ];

@@ -65,6 +65,17 @@ export const clientSchema = z
 
 export const clientListSchema = z.object({ clients: z.array(clientSchema) }).meta({ id: 'ClientList' });
 
+export const connectedAppSchema = z
+  .object({
+    clientId: z.string(),
+    clientName: z.string(),
+    scopes: z.array(z.string()).describe('What the user granted the app.'),
+    grantedAt: epoch,
+  })
+  .meta({ id: 'ConnectedApp' });
+
+export const connectedAppListSchema = z.object({ apps: z.array(connectedAppSchema) }).meta({ id: 'ConnectedAppList' });
+
 /** Shape only: the client service checks scopes, roles and grant combinations against config. */
 export const createClientBody = z
   .object({
@@ -123,6 +134,7 @@ export const createdClientSchema = z
   .meta({ id: 'CreatedClient' });
 
 export const clientParams = z.object({ clientId: z.string().min(1).max(200) });
+export const userAppParams = userParams.extend({ clientId: z.string().min(1).max(200) });
 
 export const apiTokenSchema = z
   .object({
@@ -156,6 +168,20 @@ export const createdApiTokenSchema = z
   .meta({ id: 'CreatedApiToken' });
 
 export const apiTokenParams = userParams.extend({ tokenId: z.string().min(1).max(100) });
+
+export const linkedIdentitySchema = z
+  .object({
+    provider: z.string().describe('Id of the identity provider (identityProviders[].id).'),
+    providerName: z.string(),
+    subject: z.string().describe('The user\'s stable id at the provider.'),
+    label: z.string().optional().describe('Username or e-mail at the provider, when it sent one.'),
+    linkedAt: epoch,
+  })
+  .meta({ id: 'LinkedIdentity' });
+
+export const linkedIdentityListSchema = z.object({ identities: z.array(linkedIdentitySchema) }).meta({ id: 'LinkedIdentityList' });
+
+export const linkedIdentityParams = userParams.extend({ provider: z.string().min(1).max(32), subject: z.string().min(1).max(500) });
 
 export const problemSchema = z
   .object({

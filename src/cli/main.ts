@@ -16,6 +16,7 @@ import { registerClient } from './commands/client.ts';
 import { registerRoutes } from './commands/routes.ts';
 import { registerSecrets } from './commands/secrets.ts';
 import { registerToken } from './commands/token.ts';
+import { registerIdentity } from './commands/identity.ts';
 
 const program = new Command('gatehouse')
   .description('Gatehouse: authentication and authorization for microservice applications')
@@ -43,6 +44,7 @@ registerClient(program);
 registerRoutes(program);
 registerSecrets(program);
 registerToken(program);
+registerIdentity(program);
 
 try {
   await program.parseAsync(process.argv);

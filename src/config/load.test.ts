@@ -101,11 +101,21 @@ test('fail-cidr: http.trustedProxies entries must be addresses or CIDR blocks', 
 
 test('ok: the default resource derives from the issuer', () => {
   const path = configFile('issuer: https://auth.example.com\n');
-  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://auth.example.com/api', scopes: [] }]);
-  assert.deepEqual(loadConfig({ configPath: path, env: { GATEHOUSE_ISSUER: 'https://id.example.org/' } }).resources, [{ audience: 'https://id.example.org/api', scopes: [] }]);
+  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://auth.example.com/api', scopes: [], descriptions: {} }]);
+  assert.deepEqual(loadConfig({ configPath: path, env: { GATEHOUSE_ISSUER: 'https://id.example.org/' } }).resources, [{ audience: 'https://id.example.org/api', scopes: [], descriptions: {} }]);
 });
 
 test('ok: configured resources are kept as written', () => {
   const path = configFile('issuer: https://auth.example.com\nresources:\n  - audience: https://api.example.com\n    scopes: [books:read]\n');
-  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://api.example.com', scopes: ['books:read'] }]);
+  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources, [{ audience: 'https://api.example.com', scopes: ['books:read'], descriptions: {} }]);
+});
+
+test('ok: a resource describes its scopes in words for the consent page', () => {
+  const path = configFile('issuer: https://auth.example.com\nresources:\n  - audience: https://api.example.com\n    scopes: [orders:read]\n    descriptions:\n      orders:read: Read your orders\n');
+  assert.deepEqual(loadConfig({ configPath: path, env: {} }).resources[0]!.descriptions, { 'orders:read': 'Read your orders' });
+});
+
+test('fail-description-unknown-scope: a description of a scope the resource does not list is refused with its path', () => {
+  const path = configFile('issuer: https://auth.example.com\nresources:\n  - audience: https://api.example.com\n    scopes: [orders:read]\n    descriptions:\n      orders:write: Change your orders\n');
+  assert.throws(() => loadConfig({ configPath: path, env: {} }), /resources\.0\.descriptions\.orders:write: describes a scope this resource does not list/);
 });

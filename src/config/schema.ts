@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseDuration } from '../shared/clock.ts';
 import { cidr, duration, permission, roleName } from './fields.ts';
 import { gatewaySchema, servicesSchema, routesSchema } from './gateway-schema.ts';
+import { identityProvidersSchema } from './identity-providers-schema.ts';
 
 /** Keys that were removed, with what replaces them: a file that still sets one is told. */
 const REPLACED_KEYS: Record<string, string> = {
@@ -88,12 +89,16 @@ export const configSchema = z
           .object({
             audience: z.string().min(1).describe('Resource indicator (RFC 8707) and `aud` of access tokens for this API.'),
             scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/)).default([]).describe('Scopes this API accepts.'),
+            descriptions: z
+              .record(z.string(), z.string().trim().min(1).max(200))
+              .default({})
+              .describe('What each scope lets an application do, in plain words for the consent page (scope → sentence, e.g. `orders:read: Read your orders`). A scope without one is shown by its name.'),
           })
           .strict(),
       )
       .optional()
       .meta({ computedDefault: '[{"audience":"<issuer>/api","scopes":[]}]' })
-      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience. Default: one API, `<issuer>/api` (derived from `issuer`), with no scopes.'),
+      .describe('APIs (resource servers) that access tokens are issued for. The first is the default audience. Each has an `audience`, the `scopes` it accepts and optional `descriptions` (scope → plain words shown on the consent page, e.g. `orders:read: Read your orders`; a scope without one is shown by its name). Default: one API, `<issuer>/api` (derived from `issuer`), with no scopes.'),
     clients: z
       .object({
         secretRotationOverlap: z
@@ -227,6 +232,16 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('HTTP server.'),
+    identityProviders: identityProvidersSchema,
+    account: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve the account page at /account (reach it through the gateway: a route `/account` + `/account/**` to the Security Service with `auth: authenticated`).'),
+        audience: z.string().min(1).optional().describe('Audience of the session tokens the account page accepts. Default: gateway.audience, else the first resource\'s audience (what the gateway\'s browser sign-in asks for).'),
+        exampleUrl: z.url().optional().describe('The URL in the curl example shown with a new personal API token. Default: the accepted audience when it is an http(s) URL, else the issuer.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('The account page: profile, password, sessions, personal API tokens, connected apps, linked identities (docs/account-page.md).'),
     services: servicesSchema,
     routes: routesSchema,
     gateway: gatewaySchema,
@@ -239,12 +254,23 @@ export const configSchema = z
     if (config.issuer === undefined && config.listen.port === 0) {
       ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'set the issuer when listen.port is 0 (a free port is known only after listening)' });
     }
+    config.resources?.forEach((resource, index) => {
+      for (const scope of Object.keys(resource.descriptions)) {
+        if (!resource.scopes.includes(scope)) ctx.addIssue({ code: 'custom', path: ['resources', index, 'descriptions', scope], message: `describes a scope this resource does not list in \`scopes\`: ${scope}` });
+      }
+    });
+    // A provider's role rules may only give roles that exist.
+    config.identityProviders.forEach((provider, index) => {
+      provider.roles.forEach((rule, ruleIndex) => {
+        if (!Object.hasOwn(config.roles, rule.role)) ctx.addIssue({ code: 'custom', path: ['identityProviders', index, 'roles', ruleIndex, 'role'], message: `unknown role ${JSON.stringify(rule.role)}; known roles: ${Object.keys(config.roles).join(', ')}` });
+      });
+    });
   })
   // Defaults computed from other keys (zod defaults cannot see siblings): the issuer follows the
   // listener (only `listen.port` changed still gives a working issuer), the default API the issuer.
   .transform(({ issuer: configured, ...config }) => {
     const issuer = configured ?? `http://localhost:${config.listen.port}`;
-    return { issuer, ...config, resources: config.resources ?? [{ audience: `${issuer.replace(/\/+$/, '')}/api`, scopes: [] }] };
+    return { issuer, ...config, resources: config.resources ?? [{ audience: `${issuer.replace(/\/+$/, '')}/api`, scopes: [], descriptions: {} }] };
   });
 
 export type Config = z.output<typeof configSchema>;

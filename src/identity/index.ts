@@ -68,3 +68,6 @@ export function createIdentity(deps: IdentityDeps): Identity {
     authenticator: createAuthenticator({ ...deps, hasher: passwords, throttle, settings: config.throttle }),
   };
 }
+
+// External identity providers (`identityProviders:`): relying parties, federated accounts, linked identities.
+export { createFederation, AccountRefused, FederationError, secretVariable, type Federation, type FederationDeps, type ExternalIdentity, type LinkedIdentity, type LinkedIdentities, type FederatedAccounts, type Resolution } from './federation/index.ts';

@@ -1,3 +1,5 @@
+import type { StoreTransaction } from '../store/index.ts';
+
 export interface User {
   id: string;
   username: string;
@@ -26,7 +28,8 @@ export interface Authenticator {
 }
 
 export interface UserService {
-  create(input: { username: string; email: string; password?: string; roles?: string[] }, actor: string): Promise<User>;
+  /** `options.within` runs inside the creating transaction (e.g. to link an external identity): if it throws, no user is created. */
+  create(input: { username: string; email: string; password?: string; roles?: string[] }, actor: string, options?: { within?: (trx: StoreTransaction, userId: string) => Promise<void> }): Promise<User>;
   list(): Promise<User[]>;
   /** By id or username (case-insensitive); throws `not_found`. */
   find(idOrUsername: string): Promise<User>;

@@ -89,7 +89,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
     });
 
   return {
-    create: (input, actor) =>
+    create: (input, actor, options = {}) =>
       guarded(async () => {
         const valid = parseInput(createUserSchema, input);
         const roles = [...new Set(valid.roles.map(requireRole))];
@@ -109,6 +109,7 @@ export function createUserService(deps: UserServiceDeps): UserService {
               .execute();
             if (roles.length > 0) await trx.insertInto('user_roles').values(roles.map((role) => ({ user_id: id, role, granted_at: at }))).execute();
             await audit.record({ event: 'user.created', actor, subject: id, data: { username: valid.username, roles } }, trx);
+            await options.within?.(trx, id);
           });
         } catch (error) {
           if (isUniqueViolation(error)) throw fail.conflict('That username or email is already taken');

@@ -17,7 +17,7 @@
  *                               errors audited `introspection.refused`
  *   revocation                → 401 invalid_client without client authentication; JWT access tokens
  *                               revoked by us; revoked grants published; errors audited `revocation.refused`
- *   logout confirmed          → every grant of the user revoked, `logout.succeeded` audited
+ *   logout confirmed          → every grant of the user revoked (but connected third-party apps'), `logout.succeeded` audited
  *
  * Refusals are audited without secrets: never the client secret, code, token or verifier.
  */
@@ -232,8 +232,9 @@ export function createProviderMiddleware(deps: MiddlewareDeps) {
       return;
     }
     const actor = `user:${logout.accountId}`;
-    // oidc-provider keeps offline_access grants across a logout; Gatehouse ends them all.
-    await revoker.revokeUser(logout.accountId, 'logout', { ...(logout.sid ? { sessionId: logout.sid } : {}), actor });
+    // oidc-provider keeps offline_access grants across a logout; Gatehouse ends them all but
+    // those of connected third-party apps (ended by disconnecting the app, ./connected-apps.ts).
+    await revoker.revokeUser(logout.accountId, 'logout', { ...(logout.sid ? { sessionId: logout.sid } : {}), keepConnectedApps: true, actor });
     await audit.record({ event: 'logout.succeeded', actor, subject: logout.accountId, clientId: logout.clientId, ip: ctx.ip });
   }
 

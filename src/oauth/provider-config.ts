@@ -51,6 +51,8 @@ export interface ProviderConfigDeps {
   adapter: (model: string) => OidcAdapter;
   cookieKeys: string[];
   jwks: { keys: Record<string, unknown>[] };
+  /** A third-party client's remembered grant for the user (./connected-apps.ts). */
+  rememberedGrant(userId: string, clientId: string): Promise<string | undefined>;
   /** Dynamic registration's initial access token (./dynamic-registration.ts); undefined: none required. */
   initialAccessToken?: string | undefined;
 }
@@ -101,13 +103,24 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     };
   }
 
+  /**
+   * Whether the token goes to one of our own apps. A third-party app's user tokens are scope-bound
+   * (`scope_bound: true`): they may do only what their scopes cover of the user's permissions.
+   * Unknown: not first-party (fail closed).
+   */
+  async function firstPartyClient(ctx: KoaContextWithOIDC | undefined, clientId: string | undefined): Promise<boolean> {
+    const current = ctx?.oidc?.client;
+    const client = current && current.clientId === clientId ? current : clientId && ctx ? await ctx.oidc.provider.Client.find(clientId) : undefined;
+    return (client as unknown as Record<string, unknown> | undefined)?.[FIRST_PARTY_PROPERTY] === true;
+  }
+
   async function extraTokenClaims(ctx: KoaContextWithOIDC, token: AccessToken | ClientCredentials): Promise<UnknownObject | undefined> {
     if ('accountId' in token && token.accountId) {
       const account = ctx?.oidc?.entities.Account as GatehouseAccount | undefined;
       const user = account?.accountId === token.accountId ? account.user : await users.findById(token.accountId);
       if (!user || user.status !== 'active') throw new errors.InvalidGrant('the user account is disabled or gone');
       // preferred_username lets a service name the caller without a userinfo round trip (RFC 9068 §2.2.1 allows identity claims).
-      return { roles: user.roles, preferred_username: user.username, ...(token.sid ? { sid: token.sid } : {}) };
+      return { roles: user.roles, preferred_username: user.username, ...(token.sid ? { sid: token.sid } : {}), ...(await firstPartyClient(ctx, token.clientId) ? {} : { scope_bound: true }) };
     }
     const roles = (ctx?.oidc?.client as unknown as Record<string, unknown> | undefined)?.[ROLES_PROPERTY];
     return { roles: Array.isArray(roles) ? roles : [] };
@@ -182,6 +195,18 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
     interactions: { url: (_ctx, interaction) => `${INTERACTION_PREFIX}/${interaction.uid}` },
     findAccount,
     extraTokenClaims,
+    // oidc-provider remembers a grant per browser session only. A third-party app the user has
+    // connected keeps its grant across sign-ins (connected apps, until disconnected): a second
+    // authorization asking for no more than was granted skips the consent page.
+    async loadExistingGrant(ctx) {
+      const client = ctx.oidc.client!;
+      const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(client.clientId);
+      const found = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      const accountId = ctx.oidc.session?.accountId;
+      if (found || ctx.oidc.result?.consent?.grantId || !accountId || (await firstPartyClient(ctx, client.clientId))) return found;
+      const remembered = await deps.rememberedGrant(accountId, client.clientId);
+      return remembered ? ctx.oidc.provider.Grant.find(remembered) : undefined;
+    },
     formats: {
       customizers: {
         // Runs for every JWT access token just before it is signed: record user tokens so a

@@ -52,3 +52,20 @@ export function defaultClientScope(config: Config): string {
   for (const r of config.resources) if (r.audience !== config.issuer) for (const scope of r.scopes) all.add(scope);
   return [...all].join(' ');
 }
+
+/** What the OpenID and Security Service scopes let an application do, for the consent page. */
+const BUILT_IN_DESCRIPTIONS: Record<string, string> = {
+  openid: 'Know who you are (your user id)',
+  profile: 'See your username',
+  email: 'See your email address',
+  roles: 'See your roles',
+  offline_access: 'Keep access while you are not using it',
+  admin: 'Use the admin API with your rights',
+};
+
+/** Scope → plain words for the consent page: the built-ins, then each resource's `descriptions` (config wins). */
+export function scopeDescriptions(config: Config): Map<string, string> {
+  const described = new Map(Object.entries(BUILT_IN_DESCRIPTIONS));
+  for (const resource of config.resources) for (const [scope, words] of Object.entries(resource.descriptions)) described.set(scope, words);
+  return described;
+}

@@ -12,6 +12,8 @@ import type { Logger } from '../shared/logger.ts';
 import { epochSeconds, type Clock } from '../shared/clock.ts';
 import type { GrantRevocation, RevokeUserOptions } from './types.ts';
 import { deleteGrant } from './adapter.ts';
+import { thirdPartyGrantIds } from './connected-apps.ts';
+import { endSessionsIn } from './session-revocation.ts';
 
 export interface RevocationDeps {
   store: Store;
@@ -48,9 +50,20 @@ export interface Revoker extends GrantRevocation {
   revokeApiTokenJwts(apiTokenId: string, subject: string, trx: StoreTransaction): Promise<number>;
   /** Revokes one JWT access token (RFC 7009 for a structured token). */
   revokeAccessToken(token: IssuedToken, reason: string, actor: string): Promise<void>;
+  /**
+   * Inside `trx` (a user disconnecting a third-party app): deletes the user's `grantIds` of that
+   * client with what was issued under them, marks the user's outstanding JWT access tokens of the
+   * client revoked and publishes one `tokens.revoked` naming them (only these: issuedBefore 0).
+   */
+  revokeUserClient(userId: string, clientId: string, grantIds: readonly string[], reason: string, trx: StoreTransaction): Promise<{ grants: number; accessTokens: number }>;
   recordIssued(token: IssuedToken): Promise<void>;
   /** The stored record of a JWT access token, or undefined. */
   issuedToken(jti: string): Promise<(IssuedToken & { revokedAt: number | null }) | undefined>;
+  /**
+   * Ends sign-in sessions of `userId` (by session uid, or all of them): see ./session-revocation.ts.
+   * Returns how many sessions ended.
+   */
+  endSessions(userId: string, which: readonly string[] | 'all', reason: string, actor: string): Promise<number>;
 }
 
 /** Lists (jtis, grant ids) go to the database in chunks of this size: PostgreSQL takes at most 65,535 parameters, SQLite 32,766. */
@@ -68,10 +81,10 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
-interface RevokedToken { jti: string; exp: number; sid: string | null; subject: string }
+export interface RevokedToken { jti: string; exp: number; sid: string | null; subject: string }
 
 /** Marks the outstanding tokens matching `where` revoked (one UPDATE … RETURNING, or one per chunk of grant ids). */
-async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string; apiTokenId?: string }): Promise<RevokedToken[]> {
+export async function markRevoked(trx: Executor, now: number, where: { subject?: string; grantIds?: string[]; clientId?: string; apiTokenId?: string }): Promise<RevokedToken[]> {
   const update = (grantIds?: string[]) => {
     let query = trx.updateTable('issued_tokens').set({ revoked_at: now }).where('revoked_at', 'is', null).where('expires_at', '>', now);
     if (where.subject !== undefined) query = query.where('subject', '=', where.subject);
@@ -96,7 +109,7 @@ function latestExpiry(tokens: readonly RevokedToken[], now: number): number {
  * MAX_EVENT_TOKEN_IDS — a cut-off by issue time for the session (when `sessionId` holds them all)
  * or the whole subject, which denies more than these tokens but never fewer.
  */
-function denial(tokens: readonly RevokedToken[], now: number, scope: { sessionId?: string | undefined; issuedBefore: number }): Pick<TokensRevoked, 'sessionId' | 'tokenIds' | 'issuedBefore' | 'until'> {
+export function denial(tokens: readonly RevokedToken[], now: number, scope: { sessionId?: string | undefined; issuedBefore: number }): Pick<TokensRevoked, 'sessionId' | 'tokenIds' | 'issuedBefore' | 'until'> {
   const until = latestExpiry(tokens, now);
   if (tokens.length <= MAX_EVENT_TOKEN_IDS) {
     return { ...(scope.sessionId !== undefined ? { sessionId: scope.sessionId } : {}), tokenIds: tokens.map((t) => t.jti), issuedBefore: scope.issuedBefore, until };
@@ -112,11 +125,20 @@ export function createRevoker(deps: RevocationDeps): Revoker {
   async function revokeUserIn(trx: StoreTransaction, userId: string, reason: string, options: RevokeUserOptions): Promise<void> {
     const now = epochSeconds(clock);
     const owned = await trx.selectFrom('oidc_models').select(['model', 'id', 'grant_id']).where('account_id', '=', userId).execute();
-    const grantIds = [...new Set(owned.map((r) => (r.model === 'Grant' ? r.id : r.grant_id)).filter((g): g is string => typeof g === 'string'))];
+    // A logout keeps the grants of connected third-party apps (their refresh tokens go on working);
+    // their outstanding access tokens are denied with the user's others below (the app refreshes).
+    const kept = options.keepConnectedApps ? await thirdPartyGrantIds(trx, userId, now) : [];
+    const grantIds = [...new Set(owned.map((r) => (r.model === 'Grant' ? r.id : r.grant_id)).filter((g): g is string => typeof g === 'string' && !kept.includes(g)))];
     // A logout keeps the user's other browser sessions; disabling a user ends them all.
     const keepSessions = options.sessionId !== undefined;
     let del = trx.deleteFrom('oidc_models').where('account_id', '=', userId);
     if (keepSessions) del = del.where('model', '!=', 'Session');
+    if (kept.length > 0) {
+      del = del.where((eb) => eb.and([
+        eb.not(eb.and([eb('model', '=', 'Grant'), eb('id', 'in', kept)])),
+        eb.or([eb('grant_id', 'is', null), eb('grant_id', 'not in', kept)]),
+      ]));
+    }
     await del.execute();
     for (const part of chunks(grantIds)) {
       await trx.deleteFrom('oidc_models').where('grant_id', 'in', part).execute();
@@ -146,6 +168,14 @@ export function createRevoker(deps: RevocationDeps): Revoker {
         // Only these tokens (issuedBefore 0): the user's tokens of other clients stay valid.
         await events.publish({ type: 'tokens.revoked', subject, ...denial(tokens, now, { issuedBefore: 0 }), reason }, { trx });
       }
+      return { grants: grantIds.length, accessTokens: revoked.length };
+    },
+
+    async revokeUserClient(userId, clientId, grantIds, reason, trx) {
+      const now = epochSeconds(clock);
+      for (const grantId of grantIds) await deleteGrant(trx, grantId);
+      const revoked = await markRevoked(trx, now, { subject: userId, clientId });
+      if (revoked.length > 0) await events.publish({ type: 'tokens.revoked', subject: userId, ...denial(revoked, now, { issuedBefore: 0 }), reason }, { trx });
       return { grants: grantIds.length, accessTokens: revoked.length };
     },
 
@@ -199,8 +229,12 @@ export function createRevoker(deps: RevocationDeps): Revoker {
     async recordIssued(token) {
       await db
         .insertInto('issued_tokens')
-        .values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: null, ...(token.apiTokenId ? { api_token_id: token.apiTokenId } : {}) })
+        .values({ jti: token.jti, grant_id: token.grantId, subject: token.subject, session_id: token.sessionId, client_id: token.clientId, expires_at: token.expiresAt, revoked_at: null, issued_at: epochSeconds(clock), ...(token.apiTokenId ? { api_token_id: token.apiTokenId } : {}) })
         .execute();
+    },
+
+    async endSessions(userId, which, reason, actor) {
+      return store.transaction((trx) => endSessionsIn(trx, { userId, which, reason, actor, now: epochSeconds(clock), audit, events }));
     },
 
     async issuedToken(jti) {

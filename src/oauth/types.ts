@@ -2,6 +2,7 @@
  * The public shapes of the OAuth component: registered clients, the client service (CLI and admin
  * API share it) and grant revocation (identity calls it when a user is disabled or changes password).
  */
+import type { Federation } from '../identity/index.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import type { Store, StoreTransaction } from '../store/index.ts';
@@ -12,6 +13,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { RefusalLimiter } from '../shared/refusal-limit.ts';
 import type { AccessTokenVerifier, ApiTokenService } from '../tokens/index.ts';
+import type { ConnectedApps } from './connected-apps.ts';
 
 export const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
 export type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
@@ -107,6 +109,8 @@ export interface RevokeUserOptions {
   trx?: StoreTransaction;
   /** A logout: keep the user's other browser sessions and name this session in the event. */
   sessionId?: string;
+  /** A logout: the grants of third-party apps the user connected stay (connected apps end only when disconnected). */
+  keepConnectedApps?: boolean;
   actor?: string;
 }
 
@@ -165,10 +169,14 @@ export interface OAuthDeps {
   refusals?: RefusalLimiter;
   /** Personal API tokens, for the token-exchange grant (./token-exchange.ts). */
   apiTokens: Pick<ApiTokenService, 'lookupForExchange' | 'markUsed'>;
+  /** External identity providers: "Sign in with …" on the login page (./interactions/federation.ts). */
+  federation?: Federation;
 }
 
 export interface OAuth {
   clients: ClientService;
+  /** The third-party apps each user has connected (account page, admin API): list and disconnect. */
+  connectedApps: Pick<ConnectedApps, 'list' | 'disconnect'>;
   revocation: GrantRevocation;
   register(app: FastifyInstance): void;
   close(): Promise<void>;

@@ -83,6 +83,8 @@ export interface IssuedTokensTable {
   revoked_at: number | null;
   /** The personal API token this JWT was exchanged for (src/tokens/api-tokens), if any. */
   api_token_id?: string | null;
+  /** When it was issued (null for rows recorded before migration 0013). */
+  issued_at: number | null;
 }
 
 /** Personal API tokens: only the SHA-256 digest of the secret is kept. */
@@ -229,6 +231,17 @@ export interface CaCrlsTable {
   next_update: number;
 }
 
+/** An identity at an external identity provider linked to a local user (migration 0011). */
+export interface FederatedIdentitiesTable {
+  provider: string;
+  subject: string;
+  user_id: string;
+  /** What the account page shows (the username or e-mail at the provider, when it sent one). */
+  label: string | null;
+  linked_at: number;
+  last_login_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   user_roles: UserRolesTable;
@@ -246,6 +259,7 @@ export interface Database {
   join_tokens: JoinTokensTable;
   ca_crls: CaCrlsTable;
   api_tokens: ApiTokensTable;
+  federated_identities: FederatedIdentitiesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -21,6 +21,8 @@ export interface Bookstore {
   origin: string;
   /** The Security Service's internal URL. */
   security: string;
+  /** Book Club, the demo's third-party app (its own origin). */
+  bookClub: string;
   password: string;
   dataDir: string;
   configPath: string;
@@ -38,17 +40,17 @@ export interface StartBookstoreOptions {
   ports?: BookstorePorts;
 }
 
-export type BookstorePorts = Record<'gateway' | 'security' | 'tls' | 'catalog' | 'orders' | 'storefront', number>;
+export type BookstorePorts = Record<'gateway' | 'security' | 'tls' | 'catalog' | 'orders' | 'storefront' | 'bookClub', number>;
 
 /**
- * Six free ports. For a demo that is stopped and started again on the same ports, pass
+ * Seven free ports. For a demo that is stopped and started again on the same ports, pass
  * `stable`: they are then drawn from 20000–29999, below Linux's ephemeral range, so the free
  * ports other test files get from the kernel meanwhile can never be these.
  */
 export async function bookstorePorts(options: { stable?: boolean } = {}): Promise<BookstorePorts> {
-  const ports = options.stable ? await stablePorts(6) : await Promise.all(Array.from({ length: 6 }, () => freePort()));
-  const [gateway, security, tls, catalog, orders, storefront] = ports;
-  return { gateway: gateway!, security: security!, tls: tls!, catalog: catalog!, orders: orders!, storefront: storefront! };
+  const ports = options.stable ? await stablePorts(7) : await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const [gateway, security, tls, catalog, orders, storefront, bookClub] = ports;
+  return { gateway: gateway!, security: security!, tls: tls!, catalog: catalog!, orders: orders!, storefront: storefront!, bookClub: bookClub! };
 }
 
 async function stablePorts(count: number): Promise<number[]> {
@@ -84,7 +86,7 @@ export async function startBookstore(options: StartBookstoreOptions = {}): Promi
   const configPath = join(dataDir, 'bookstore.yaml');
   writeFileSync(configPath, demoConfigOn(ports));
   const child = spawn(process.execPath, [START, '--config', configPath, '--data-dir', dataDir], {
-    env: { ...process.env, GATEHOUSE_DEMO_PASSWORD: '', GATEHOUSE_LOG_LEVEL: 'warn', ...options.env },
+    env: { ...process.env, GATEHOUSE_DEMO_PASSWORD: '', GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_BOOK_CLUB_PORT: String(ports.bookClub), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -103,6 +105,7 @@ export async function startBookstore(options: StartBookstoreOptions = {}): Promi
   return {
     origin: `http://localhost:${ports.gateway}`,
     security: `http://127.0.0.1:${ports.security}`,
+    bookClub: `http://127.0.0.1:${ports.bookClub}`,
     password,
     dataDir,
     configPath,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { configSchema, type Config } from '../../src/config/index.ts';
 import { createSecurityService, type SecurityService } from '../../src/service.ts';
-import { silentLogger, createLogger } from '../../src/shared/logger.ts';
+import { silentLogger, createLogger, type Logger } from '../../src/shared/logger.ts';
 import type { Clock } from '../../src/shared/clock.ts';
 import { createTestDatabase } from './postgres.ts';
 
@@ -36,8 +36,8 @@ export function freePort(): Promise<number> {
 
 export interface StartOptions {
   dialect?: TestDialect;
-  /** Config keys that win over the defaults. */
-  config?: Record<string, unknown>;
+  /** Config keys that win over the defaults (a function gets the issuer, for keys that name it). */
+  config?: Record<string, unknown> | ((issuer: string) => Record<string, unknown>);
   clock?: Clock;
   env?: NodeJS.ProcessEnv;
   /** Runs on the fresh store before the service starts (e.g. import a CA: first start creates one otherwise). */
@@ -46,6 +46,8 @@ export interface StartOptions {
   beforeListen?: (service: SecurityService) => Promise<void>;
   /** Rewrites the PostgreSQL URL the service uses (e.g. through a test TCP proxy). */
   routeDatabase?: (url: string) => string;
+  /** The service's logger (default: silent, or GATEHOUSE_TEST_LOG's level). */
+  logger?: Logger;
 }
 
 export async function startService(options: StartOptions = {}): Promise<TestService> {
@@ -61,9 +63,9 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
     database: database ? { url: options.routeDatabase ? options.routeDatabase(database.url) : database.url, poolSize: 5 } : {},
     resources: [{ audience: `${issuer}/api`, scopes: ['books:read', 'orders:write'] }],
     // Tests use cheap throttling so lockout is reachable quickly.
-    ...options.config,
+    ...(typeof options.config === 'function' ? options.config(issuer) : options.config),
   });
-  const logger = process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger();
+  const logger = options.logger ?? (process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger());
   await options.prepare?.(config);
   const service = await createSecurityService({ config, logger, ...(options.clock ? { clock: options.clock } : {}), env: { ...options.env } });
   await options.beforeListen?.(service);

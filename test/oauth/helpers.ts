@@ -180,7 +180,7 @@ async function peek(res: Response): Promise<string> {
 }
 
 /** Full code flow for a confidential client: returns the token response. */
-export async function codeFlow(config: oidc.Configuration, issuer: string, options: { params?: Record<string, string>; username?: string; consent?: boolean; browser?: Browser } = {}) {
+export async function codeFlow(config: oidc.Configuration, issuer: string, options: { params?: Record<string, string>; username?: string; password?: string; consent?: boolean; browser?: Browser } = {}) {
   const browser = options.browser ?? new Browser();
   const started = await authorizationUrl(config, options.params);
   const callback = await signIn(browser, issuer, started.url, options);

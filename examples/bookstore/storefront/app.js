@@ -9,7 +9,9 @@ function renderAccount(me) {
     return;
   }
   const logout = el('form', { method: 'post', action: '/logout' }, el('button', { type: 'submit', textContent: 'Sign out' }));
-  nav.append(el('span', { textContent: `${me.username} (${me.roles.join(', ') || 'no roles'})` }), logout);
+  // The account page is the Security Service's, reached through the gateway (docs/account-page.md).
+  const account = el('a', { href: '/account', textContent: 'Account' });
+  nav.append(el('span', { textContent: `${me.username} (${me.roles.join(', ') || 'no roles'})` }), account, logout);
 }
 
 function renderBooks(books, me) {

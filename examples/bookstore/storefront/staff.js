@@ -11,7 +11,7 @@ async function refund(order) {
 async function load() {
   const me = (await api('/api/me')).body;
   const nav = $('account');
-  nav.replaceChildren(el('span', { textContent: me?.username ?? '' }), el('form', { method: 'post', action: '/logout' }, el('button', { type: 'submit', textContent: 'Sign out' })));
+  nav.replaceChildren(el('span', { textContent: me?.username ?? '' }), el('a', { href: '/account', textContent: 'Account' }), el('form', { method: 'post', action: '/logout' }, el('button', { type: 'submit', textContent: 'Sign out' })));
   const { status, body } = await api('/api/orders');
   const list = $('orders');
   list.replaceChildren();

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { withContext, printRows, CliUsageError } from '../program.ts';
 import { generatePassword, type User } from '../../identity/index.ts';
+import { fail } from '../../shared/errors.ts';
 
 const ACTOR = 'cli';
 
@@ -118,5 +119,28 @@ export function registerUser(program: Command): void {
     .action(async (name: string, role: string, _options: unknown, command: Command) => {
       const done = await withContext(command, (context) => context.users.revokeRole(name, role, ACTOR));
       console.log(`${done.username} now has roles: ${done.roles.join(', ') || '(none)'}`);
+    });
+
+  user
+    .command('apps <user>')
+    .description('list the third-party apps the user connected (granted access)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const apps = await withContext(command, async (context) => context.oauth.connectedApps.list((await context.users.find(name)).id));
+      const time = (seconds: number) => new Date(seconds * 1000).toISOString();
+      if (options.json) console.log(JSON.stringify(apps, null, 2));
+      else printRows(apps.map((app) => ({ client: app.clientId, name: app.clientName, scopes: app.scopes, granted: time(app.grantedAt) })), false);
+    });
+
+  user
+    .command('disconnect <user> <client-id>')
+    .description('disconnect a third-party app: revoke its grants, refresh tokens and access tokens for the user at once')
+    .action(async (name: string, clientId: string, _options: unknown, command: Command) => {
+      const done = await withContext(command, async (context) => {
+        const found = await context.users.find(name);
+        return { username: found.username, disconnected: await context.oauth.connectedApps.disconnect(found.id, clientId, ACTOR) };
+      });
+      if (!done.disconnected) throw fail.notFound(`Connected app ${clientId} of ${done.username}`);
+      console.log(`disconnected ${clientId} from ${done.username}: its tokens are revoked`);
     });
 }

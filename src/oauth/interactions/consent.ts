@@ -29,25 +29,23 @@ export async function grantConsent(provider: Provider, details: Details): Promis
     scopes.push(...resourceScopes);
   }
   const grantId = await grant.save();
-  return { result: { consent: { grantId } }, scopes };
+  return { result: { consent: { grantId } }, scopes: [...new Set(scopes)] };
 }
 
-const DESCRIPTIONS: Record<string, string> = {
-  openid: 'Know who you are (your user id)',
-  profile: 'See your username',
-  email: 'See your email address',
-  roles: 'See your roles',
-  offline_access: 'Keep access while you are not using it',
-};
+export interface PermissionLine {
+  /** Plain words: what the application may do. */
+  text: string;
+  /** The scope it comes from, shown beside the words. */
+  scope: string;
+}
 
-/** What the consent page lists: one line per scope asked for. */
-export function describePermissions(details: Details): string[] {
+/** What the consent page lists: one line per scope asked for, in words when the scope has a description. */
+export function describePermissions(details: Details, descriptions: ReadonlyMap<string, string>): PermissionLine[] {
   const missing = details.prompt.details as MissingDetails;
-  const lines: string[] = [];
-  for (const scope of missing.missingOIDCScope ?? []) lines.push(DESCRIPTIONS[scope] ?? scope);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
-    for (const scope of scopes) lines.push(`${scope} at ${indicator}`);
-  }
-  if (lines.length === 0) lines.push('Confirm your identity');
+  let scopes = [...(missing.missingOIDCScope ?? []), ...Object.values(missing.missingResourceScopes ?? {}).flat()];
+  // Asked again (prompt=consent) for what was granted before: show everything it asks for.
+  if (scopes.length === 0) scopes = String(details.params.scope ?? '').split(' ').filter((scope) => scope !== '');
+  const lines = [...new Set(scopes)].map((scope) => ({ scope, text: descriptions.get(scope) ?? `Use the permission “${scope}”` }));
+  if (lines.length === 0) lines.push({ scope: 'openid', text: 'Confirm your identity' });
   return lines;
 }

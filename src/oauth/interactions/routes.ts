@@ -5,7 +5,7 @@
  *   GET  /interaction/:uid          login form, consent page, or (first-party) straight back
  *   POST /interaction/:uid/login    check the password (identity's authenticator, throttled)
  *   POST /interaction/:uid/consent  grant what the client asked for
- *   POST /interaction/:uid/abort    the user cancelled: access_denied to the client
+ *   POST /interaction/:uid/abort    the user cancelled or denied consent: access_denied to the client (consent.denied audited)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
@@ -24,6 +24,7 @@ import { consentPage, errorPage, loginPage } from '../views/pages.ts';
 import { waitInWords } from '../../shared/html.ts';
 import { csrfToken, csrfValid } from './csrf.ts';
 import { describePermissions, grantConsent } from './consent.ts';
+import { registerFederationRoutes, type FederationRouteDeps } from './federation.ts';
 
 export interface InteractionDeps {
   provider(): Provider;
@@ -32,8 +33,12 @@ export interface InteractionDeps {
   audit: AuditLog;
   logger: Logger;
   cookieKeys: string[];
+  /** Scope → plain words for the consent page (resources.ts `scopeDescriptions`). */
+  scopeDescriptions: ReadonlyMap<string, string>;
   /** Rewrites Host / X-Forwarded-* so URLs oidc-provider builds use the issuer's origin. */
   pinOrigin(request: FastifyRequest): void;
+  /** External identity providers (./federation.ts): their links on the login page and their routes. */
+  federation?: FederationRouteDeps;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -101,6 +106,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
       csrf: csrfToken(cookieKeys, details.uid),
       clientName,
       ...extra,
+      providers: deps.federation?.federation.providers.map((p) => ({ name: p.name, href: `${INTERACTION_PREFIX}/${details.uid}/federation/${p.id}` })),
     });
   }
 
@@ -142,7 +148,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
         csrf: csrfToken(cookieKeys, details.uid),
         clientName,
         username: user?.username ?? 'your account',
-        permissions: describePermissions(details),
+        permissions: describePermissions(details, deps.scopeDescriptions),
       }), details);
     });
 
@@ -180,8 +186,14 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
     });
 
     scope.post(`${INTERACTION_PREFIX}/:uid/abort`, async (request, reply) => {
-      const { provider } = await loadForm(request, reply, csrfForm, 'page');
+      const { provider, details } = await loadForm(request, reply, csrfForm, 'page');
+      if (details.prompt.name === 'consent') {
+        const accountId = details.session?.accountId ?? null;
+        await audit.record({ event: 'consent.denied', actor: accountId ? `user:${accountId}` : null, subject: accountId, clientId: String(details.params.client_id), ip: request.ip, reason: 'user_denied', data: { scopes: describePermissions(details, deps.scopeDescriptions).map((line) => line.scope) } });
+      }
       return finish(request, reply, provider, { error: 'access_denied', error_description: 'The user cancelled the request' });
     });
+
+    if (deps.federation) registerFederationRoutes(scope, { load, loadForm, send, finish, expired, pageError: (status, title, message) => new PageError(status, title, message) }, deps.federation);
   });
 }

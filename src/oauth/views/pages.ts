@@ -9,6 +9,8 @@ export interface LoginPage {
   username?: string;
   /** A message shown above the form (generic on failure: never says whether the account exists). */
   message?: string;
+  /** "Sign in with …" links, one per external identity provider (docs/identity-providers.md). */
+  providers?: Array<{ name: string; href: string }>;
 }
 
 export function loginPage(page: LoginPage): string {
@@ -24,6 +26,7 @@ ${alert}
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${page.username ? ' autofocus' : ''}>
 <button type="submit">Sign in</button>
 </form>
+${(page.providers ?? []).map((p) => `<a class="button secondary" href="${e(p.href)}">Sign in with ${e(p.name)}</a>`).join('\n')}
 <form method="post" action="${e(page.abortAction)}">
 <input type="hidden" name="csrf" value="${e(page.csrf)}">
 <button type="submit" class="secondary">Cancel</button>
@@ -36,20 +39,22 @@ export interface ConsentPage {
   csrf: string;
   clientName: string;
   username: string;
-  /** Human-readable lines: what the client will be able to do. */
-  permissions: string[];
+  /** What the client will be able to do: plain words and the scope each comes from. */
+  permissions: Array<{ text: string; scope: string }>;
 }
 
 export function consentPage(page: ConsentPage): string {
-  const items = page.permissions.map((p) => `<li>${e(p)}</li>`).join('\n');
+  const items = page.permissions.map((p) => `<li>${e(p.text)} <code class="scope">${e(p.scope)}</code></li>`).join('\n');
   return layout('Allow access', `<h1>Allow access?</h1>
-<p><strong>${e(page.clientName)}</strong> asks to access your account <strong>${e(page.username)}</strong>:</p>
-<ul class="scopes">
+<p><strong>${e(page.clientName)}</strong> asks to access your account <strong>${e(page.username)}</strong>. It is not part of Gatehouse.</p>
+<h2 id="consent-scopes">${e(page.clientName)} will be able to</h2>
+<ul class="scopes" aria-labelledby="consent-scopes">
 ${items}
 </ul>
+<p>It can do nothing else. You can disconnect it at any time from your account.</p>
 <form method="post" action="${e(page.action)}">
 <input type="hidden" name="csrf" value="${e(page.csrf)}">
-<button type="submit">Allow</button>
+<button type="submit" autofocus>Allow</button>
 </form>
 <form method="post" action="${e(page.abortAction)}">
 <input type="hidden" name="csrf" value="${e(page.csrf)}">

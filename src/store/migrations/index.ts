@@ -10,7 +10,9 @@ import { verificationKeys } from './0007_verification_keys.ts';
 import { certificateKeys } from './0008_certificate_keys.ts';
 import { apiTokens } from './0009_api_tokens.ts';
 import { clientAuth } from './0010_client_auth.ts';
+import { federatedIdentities } from './0011_federated_identities.ts';
 import { deviceFlow } from './0012_device_flow.ts';
+import { account } from './0013_account.ts';
 
 /** Versioned, forward-only migrations, in order. Add a file, add a line. */
 export function migrations(dialect: Dialect): MigrationProvider {
@@ -25,7 +27,9 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0008_certificate_keys': certificateKeys(dialect),
     '0009_api_tokens': apiTokens(dialect),
     '0010_client_auth': clientAuth(dialect),
+    '0011_federated_identities': federatedIdentities(dialect),
     '0012_device_flow': deviceFlow(dialect),
+    '0013_account': account(dialect),
   };
   return { getMigrations: async () => all };
 }

@@ -1,0 +1,55 @@
+/**
+ * A person in Chromium: "Sign in with Corp IdP" on our sign-in page, the IdP's own sign-in form,
+ * "Create a new account" on our first-sign-in page, and the client's redirect URI with a code.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { chromium, type Browser } from 'playwright-core';
+import * as oidc from 'openid-client';
+import { rp, PASSWORD } from './oauth/helpers.ts';
+import { startFederation, type FederationFixture } from './federation/helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+
+test('ok: chromium signs in through the external provider and creates an account', { skip }, async (t) => {
+  let fx: FederationFixture | undefined;
+  let browser: Browser | undefined;
+  let server: Server | undefined;
+  t.after(async () => {
+    await browser?.close();
+    server?.close();
+    await fx?.close();
+  });
+  server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('callback reached'); });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const callback = `http://127.0.0.1:${(server.address() as { port: number }).port}/callback`;
+
+  fx = await startFederation('sqlite', { type: 'oidc' });
+  await fx.idpUser('olga', { roles: ['staff'] });
+  const ctx = fx.ours.svc.service.context;
+  const { secret } = await ctx.oauth.clients.create({ clientId: 'web', name: 'Web shop', firstParty: true, redirectUris: [callback], grantTypes: ['authorization_code'] }, 'test');
+  const config = await rp(fx.ours.issuer, 'web', secret);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: callback, scope: 'openid', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const page = await browser.newPage();
+  await page.goto(url.href);
+  await Promise.all([page.waitForURL((u) => u.origin === fx!.idpIssuer, { timeout: 10_000 }), page.getByRole('link', { name: 'Sign in with Corp IdP' }).click()]);
+  await page.getByLabel('Username').fill('olga');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await Promise.all([page.waitForURL((u) => u.origin === fx!.ours.issuer, { timeout: 10_000 }), page.getByRole('button', { name: 'Sign in', exact: true }).click()]);
+  await page.getByRole('heading', { name: 'First sign-in with Corp IdP' }).waitFor({ timeout: 10_000 });
+  await Promise.all([page.waitForURL((u) => u.href.startsWith(callback), { timeout: 10_000 }), page.getByRole('button', { name: 'Create a new account' }).click()]);
+  const landed = new URL(page.url());
+  assert.equal(landed.searchParams.get('state'), state);
+  const tokens = await oidc.authorizationCodeGrant(config, landed, { pkceCodeVerifier: verifier, expectedState: state });
+  const user = await ctx.users.findById(String(tokens.claims()?.sub));
+  assert.equal(user?.username, 'olga');
+  assert.deepEqual(user?.roles, ['staff']);
+});
