@@ -124,6 +124,7 @@ test('fail-denied: the person denies the code → login fails with a clear messa
   assert.equal(existsSync(tokens), false);
 });
 
+// dave, not alice: alice's consent to the CLI (the first test) is remembered, and this one clicks Allow.
 test('ok: in Chromium, the person opens the link the CLI prints, continues, signs in and allows; the CLI lists the orders', { skip: noChromium }, async () => {
   const tokens = join(scratch, 'chromium', 'tokens.json');
   const login = cli(['login'], tokens);
@@ -140,7 +141,7 @@ test('ok: in Chromium, the person opens the link the CLI prints, continues, sign
     const width = await page.evaluate('document.documentElement.scrollWidth') as number;
     assert.ok(width <= 375, `the confirm page is ${width} px wide on a 375 px screen`);
     await page.getByRole('button', { name: 'Continue' }).click();
-    await page.getByLabel('Username').fill('alice');
+    await page.getByLabel('Username').fill('dave');
     await page.getByLabel('Password').fill(demo.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Allow' }).click();
@@ -152,5 +153,6 @@ test('ok: in Chromium, the person opens the link the CLI prints, continues, sign
   const result = await login.done;
   assert.equal(result.code, 0, result.stderr);
   const listed = await cli(['orders'], tokens).done;
-  assert.ok(listed.stdout.includes(placed.alice), listed.stdout + listed.stderr);
+  assert.ok(listed.stdout.includes(placed.dave), listed.stdout + listed.stderr);
+  assert.ok(!listed.stdout.includes(placed.alice), 'only dave\'s orders');
 });

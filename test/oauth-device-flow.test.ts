@@ -16,6 +16,8 @@ import { approveDevice, enterUserCode } from './oauth/device.ts';
 async function addDeviceClients(fx: OAuthFixture): Promise<void> {
   const clients = fx.svc.service.context.oauth.clients;
   await clients.create({ clientId: 'tv-app', name: 'TV App', firstParty: false, public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scope: 'openid offline_access books:read' }, 'test');
+  // Only the consent-denial test uses it: consent given once is remembered, so no other test may grant it.
+  await clients.create({ clientId: 'radio-app', name: 'Radio App', firstParty: false, public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT], scope: 'openid books:read' }, 'test');
   await clients.create({ clientId: 'own-cli', name: 'Own CLI', firstParty: true, public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT], scope: 'openid books:read' }, 'test');
 }
 
@@ -154,13 +156,16 @@ await forEachDialect('oauth device flow', (dialect) => {
   });
 
   test('fail-denied-at-consent: the person signs in, then denies the app → access_denied', async () => {
-    const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid books:read' });
+    const radio = await rp(fx.issuer, 'radio-app');
+    const started = await oidc.initiateDeviceAuthorization(radio, { scope: 'openid books:read' });
     const head = await auditHead();
     const denied = await approveDevice(new Browser(), fx.issuer, started.user_code, { denyAtConsent: true });
     assert.match(denied.html, /Request denied/);
-    await assert.rejects(oidc.pollDeviceAuthorizationGrant(tv, started), (error: oidc.ResponseBodyError) => error.error === 'access_denied');
+    await assert.rejects(oidc.pollDeviceAuthorizationGrant(radio, started), (error: oidc.ResponseBodyError) => error.error === 'access_denied');
     const row = await lastAudit('device.denied', head);
     assert.equal(row.subject, fx.users.alice);
+    assert.equal(row.clientId, 'radio-app');
+    assert.equal((await lastAudit('consent.denied', head)).clientId, 'radio-app');
   });
 
   test('fail-wrong-user-code: a wrong code answers the input page again, saying nothing about codes', async () => {

@@ -55,6 +55,7 @@ export async function approveDevice(browser: Browser, origin: string, userCode: 
     step = await browser.follow(new URL(res.headers.get('location')!, origin).href, origin);
     current = await page(step.res);
   }
+  if (options.denyAtConsent) assert.match(current.html, /Allow access\?/, 'the consent page is shown');
   if (current.html.includes('Allow access?')) {
     const target = options.denyAtConsent ? '/abort' : '/consent';
     const res = await post(browser, new URL(formAction(current.html, target), origin).href, { csrf: formField(current.html, 'csrf') });

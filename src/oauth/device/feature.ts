@@ -47,8 +47,11 @@ export function deviceFlowFeature(deps: { users: UserLookup }) {
       const action = ctx.oidc.urlFor('code_verification');
       if (err?.name === 'AbortedError') {
         // The user pressed Deny (here or on the consent page): the device gets access_denied.
-        const code = deviceCodeOf(ctx);
-        noteOutcome(ctx, { kind: 'denied', clientId: code?.clientId ?? ctx.oidc.client?.clientId, accountId: ctx.oidc.session?.accountId });
+        // On the confirm page the device code is loaded; coming back from a denied consent, only
+        // the interaction (whose parameters name the client) is.
+        const interactionClient = (ctx.oidc.entities.Interaction as { params?: { client_id?: unknown } } | undefined)?.params?.client_id;
+        const clientId = deviceCodeOf(ctx)?.clientId ?? ctx.oidc.client?.clientId ?? (typeof interactionClient === 'string' ? interactionClient : undefined);
+        noteOutcome(ctx, { kind: 'denied', clientId, accountId: ctx.oidc.session?.accountId });
         ctx.status = 200;
         ctx.body = deviceDeniedPage();
         return;
