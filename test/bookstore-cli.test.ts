@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { decodeJwt } from 'jose';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
@@ -83,6 +84,11 @@ test('ok: login by device code (alice confirms at /device), then orders lists al
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /Signed in as alice/);
   assert.equal(statSync(tokens).mode & 0o777, 0o600, 'the token file is readable only by its owner');
+  // A third-party client: its token may do only what orders:read covers of alice's permissions.
+  const claims = decodeJwt((JSON.parse(readFileSync(tokens, 'utf8')) as { accessToken: string }).accessToken);
+  assert.equal(claims.scope, 'orders:read');
+  assert.equal(claims.scope_bound, true);
+  assert.equal(claims.client_id, 'bookstore-cli');
 
   const listed = await cli(['orders'], tokens).done;
   assert.equal(listed.code, 0, listed.stderr);

@@ -63,6 +63,7 @@ await forEachDialect('oauth device flow', (dialect) => {
     assert.equal(payload.sub, fx.users.alice);
     assert.equal(payload.client_id, 'tv-app');
     assert.equal(payload.scope, 'books:read');
+    assert.equal(payload.scope_bound, true, 'a third-party device app\'s token is scope-bound');
     assert.equal(tokens.claims()?.sub, fx.users.alice);
     assert.equal(typeof tokens.refresh_token, 'string', 'offline_access gives the device a refresh token');
     const authorized = await lastAudit('device.authorized', head);
