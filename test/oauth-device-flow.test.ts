@@ -77,6 +77,17 @@ await forEachDialect('oauth device flow', (dialect) => {
     assert.equal(typeof refreshed.access_token, 'string');
   });
 
+  test('ok: a third-party device app is a connected app; disconnecting it ends the device\'s refresh token', async () => {
+    const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid offline_access books:read' });
+    const polling = oidc.pollDeviceAuthorizationGrant(tv, started);
+    await approveDevice(new Browser(), fx.issuer, started.user_code, { username: 'bob' });
+    const tokens = await polling;
+    const apps = fx.svc.service.context.oauth.connectedApps;
+    assert.ok((await apps.list(fx.users.bob)).some((app) => app.clientId === 'tv-app'));
+    assert.equal(await apps.disconnect(fx.users.bob, 'tv-app', `user:${fx.users.bob}`), true);
+    await assert.rejects(oidc.refreshTokenGrant(tv, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+  });
+
   test('ok: the confirm page names the app, shows the code and what it asks, and is frame-protected', async () => {
     const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid offline_access books:read' });
     const confirm = await enterUserCode(new Browser(), fx.issuer, started.user_code.toLowerCase().replace('-', ' '));
