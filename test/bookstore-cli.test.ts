@@ -144,6 +144,7 @@ test('ok: in Chromium, the person opens the link the CLI prints, continues, sign
     await page.getByLabel('Code').waitFor();
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Is this your device?' }).waitFor();
+    await page.getByText('Read your orders').waitFor(); // the scope's words from gatehouse.yaml, as on the consent page
     const width = await page.evaluate('document.documentElement.scrollWidth') as number;
     assert.ok(width <= 375, `the confirm page is ${width} px wide on a 375 px screen`);
     await page.getByRole('button', { name: 'Continue' }).click();

@@ -94,8 +94,9 @@ await forEachDialect('oauth device flow', (dialect) => {
     assert.equal(confirm.status, 200);
     assert.match(confirm.html, /<strong>TV App<\/strong> asks to sign in/);
     assert.ok(confirm.html.includes(`<code>${started.user_code}</code>`), 'the code as the device shows it');
-    assert.match(confirm.html, /Read books/);
-    assert.match(confirm.html, /Stay signed in on the device/);
+    // The consent page's words (built-ins, and resources[].descriptions when configured), with each scope.
+    assert.match(confirm.html, /Keep access while you are not using it <code class="scope">offline_access<\/code>/);
+    assert.match(confirm.html, /<code class="scope">books:read<\/code>/);
     assert.equal(confirm.headers.get('x-frame-options'), 'DENY');
     assert.match(confirm.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
     assert.doesNotMatch(confirm.html, /<script/);

@@ -10,7 +10,7 @@ import type { Config } from '../config/index.ts';
 import { isStoreUnavailable } from '../store/index.ts';
 import { scopeIncludes } from '../shared/scope.ts';
 import { ACCESS_TOKEN_TTL_PROPERTY, FIRST_PARTY_PROPERTY, ROLES_PROPERTY } from './clients.ts';
-import { OIDC_SCOPES, knownScopes, mayIntrospectAnyToken, resourceServers } from './resources.ts';
+import { OIDC_SCOPES, knownScopes, mayIntrospectAnyToken, resourceServers, scopeDescriptions } from './resources.ts';
 import type { AccountUser, UserLookup } from './types.ts';
 import type { Revoker } from './revocation.ts';
 import type { OidcAdapter } from './adapter.ts';
@@ -247,7 +247,7 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
       dPoP: { enabled: false },
       clientCredentials: { enabled: true },
       // RFC 8628, with our pages at /device (./device/).
-      deviceFlow: deviceFlowFeature({ users }),
+      deviceFlow: deviceFlowFeature({ users, descriptions: scopeDescriptions(config) }),
       userinfo: { enabled: true },
       introspection: {
         enabled: true,

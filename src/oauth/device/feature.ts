@@ -37,7 +37,7 @@ function deviceCodeOf(ctx: KoaContextWithOIDC): DeviceCodeEntity | undefined {
   return ctx.oidc.entities.DeviceCode as DeviceCodeEntity | undefined;
 }
 
-export function deviceFlowFeature(deps: { users: UserLookup }) {
+export function deviceFlowFeature(deps: { users: UserLookup; descriptions: ReadonlyMap<string, string> }) {
   return {
     enabled: true,
     charset: 'base-20' as const,
@@ -84,7 +84,7 @@ export function deviceFlowFeature(deps: { users: UserLookup }) {
         xsrf: xsrfOf(form),
         userCode,
         clientName: client.clientName ?? client.clientId,
-        permissions: describeScopes(typeof requested === 'string' ? requested : ''),
+        permissions: describeScopes(typeof requested === 'string' ? requested : '', deps.descriptions),
       });
     },
     async successSource(ctx: KoaContextWithOIDC) {

@@ -37,14 +37,14 @@ export interface UserCodeConfirmPage {
   /** As shown on the device (with its dash). */
   userCode: string;
   clientName: string;
-  /** Human-readable lines: what the app asks to do. */
-  permissions: string[];
+  /** What the app asks to do: plain words and the scope they come from. */
+  permissions: Array<{ text: string; scope: string }>;
   /** The account already signed in here (the device will act as it), if any. */
   username?: string;
 }
 
 export function userCodeConfirmPage(page: UserCodeConfirmPage): string {
-  const items = page.permissions.map((p) => `<li>${e(p)}</li>`).join('\n');
+  const items = page.permissions.map((p) => `<li>${e(p.text)} <code class="scope">${e(p.scope)}</code></li>`).join('\n');
   return layout('Confirm the device', `<h1>Is this your device?</h1>
 <p><strong>${e(page.clientName)}</strong> asks to sign in with the code</p>
 <p class="user-code"><code>${e(page.userCode)}</code></p>
