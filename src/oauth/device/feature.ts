@@ -70,7 +70,7 @@ export function deviceFlowFeature(deps: { users: UserLookup; descriptions: Reado
         message = status >= 500 ? 'Something went wrong; nothing was changed. Try again.' : 'This form expired. Enter the code again.';
         if (status < 500) noteOutcome(ctx, { kind: 'refused', reason: out?.error ?? 'invalid_request' });
       }
-      ctx.body = userCodeInputPage({ action, xsrf: xsrfOf(form), ...(err?.userCode ? { userCode: err.userCode } : {}), ...(message ? { message } : {}) });
+      ctx.body = userCodeInputPage({ action, xsrf: xsrfOf(form), ...(err?.userCode ? { userCode: String(err.userCode).slice(0, 32) } : {}), ...(message ? { message } : {}) });
     },
     async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientId: string; clientName?: string }, _deviceInfo: unknown, userCode: string) {
       ctx.set(PAGE_HEADERS());
