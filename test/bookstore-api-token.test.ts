@@ -53,14 +53,13 @@ test('fail-not-in-scope: the orders:read token cannot place an order, though ali
   assert.equal(response.status, 403);
 });
 
-test('fail-revoked: gatehouse token revoke refuses the token at the gateway (3 s bound: the CLI process start-up is included)', async () => {
+test('fail-revoked: gatehouse token revoke refuses the token at the gateway within a second of the command', async () => {
   assert.equal((await curl('/api/orders', `Bearer ${token}`)).status, 200);
-  const since = Date.now();
   const revoked = gatehouse(['token', 'revoke', tokenId]);
   assert.equal(revoked.code, 0, revoked.stderr);
-  await waitFor(async () => (await curl('/api/orders', `Bearer ${token}`)).status === 401, 3000, 'the revoked token still passed after 3 s');
-  // The CLI process itself takes most of this (start-up, store); the event reaches the gateway in milliseconds.
-  assert.ok(Date.now() - since < 3000);
+  // Timed from the command's exit (its process start-up is not the gateway's business); 1 s is the
+  // requirement, the bound leaves room for a loaded CI machine.
+  await waitFor(async () => (await curl('/api/orders', `Bearer ${token}`)).status === 401, 2000, 'the revoked token still passed 2 s after the command');
 });
 
 test('ok: anyone who finds a leaked token revokes it through the gateway (POST /api-tokens/revoke, 204 either way)', async () => {
