@@ -8,71 +8,24 @@
 import type { AuditLog } from '../events/audit.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { ApiTokenService, ApiTokenSummary } from '../tokens/index.ts';
+import type { ConnectedApp, ConnectedApps as OAuthConnectedApps, Sessions, SessionSummary } from '../oauth/index.ts';
+import type { LinkedIdentities, LinkedIdentity } from '../identity/index.ts';
 
+/** The sections' data, as the components define it (contract 3); only the calls the page makes are required. */
+export type ApiTokens = Pick<ApiTokenService, 'create' | 'list' | 'revoke'>;
+export type ConnectedApps = Pick<OAuthConnectedApps, 'list' | 'disconnect'>;
+export type AccountSession = SessionSummary;
+export type AccountSessions = Sessions;
+export type { ApiTokenSummary, ConnectedApp, LinkedIdentity, LinkedIdentities };
+
+/** The signed-in user, as the page shows them. */
 export interface AccountUser {
   id: string;
   username: string;
   email: string;
   status: 'active' | 'disabled';
   roles: string[];
-}
-
-export interface ApiTokenSummary {
-  id: string;
-  name: string;
-  scopes: string[];
-  createdAt: number;
-  expiresAt: number;
-  lastUsedAt?: number;
-  lastUsedAddress?: string;
-}
-
-export interface ApiTokens {
-  create(input: { userId: string; name: string; scopes: string[]; expiresIn: number }, actor: string): Promise<{ token: string; summary: ApiTokenSummary }>;
-  list(userId: string): Promise<ApiTokenSummary[]>;
-  revoke(userId: string, id: string, actor: string): Promise<boolean>;
-}
-
-export interface ConnectedApp {
-  clientId: string;
-  clientName: string;
-  scopes: string[];
-  grantedAt: number;
-}
-
-export interface ConnectedApps {
-  list(userId: string): Promise<ConnectedApp[]>;
-  disconnect(userId: string, clientId: string, actor: string): Promise<boolean>;
-}
-
-export interface LinkedIdentity {
-  provider: string;
-  providerName: string;
-  subject: string;
-  label?: string;
-  linkedAt: number;
-}
-
-export interface LinkedIdentities {
-  list(userId: string): Promise<LinkedIdentity[]>;
-  unlink(userId: string, provider: string, subject: string, actor: string): Promise<boolean>;
-}
-
-export interface AccountSession {
-  id: string;
-  signedInAt: number | undefined;
-  expiresAt: number | undefined;
-  /** Its last activity (a token issued in it), when known. */
-  lastSeenAt?: number | undefined;
-  /** The `sid` values of its tokens: the caller's session is the one holding the caller's sid. */
-  sids: string[];
-  clientIds: string[];
-}
-
-export interface AccountSessions {
-  list(userId: string): Promise<AccountSession[]>;
-  end(userId: string, sessionId: string, actor: string): Promise<boolean>;
-  endAll(userId: string, actor: string): Promise<number>;
 }
 
 export type PasswordCheck =

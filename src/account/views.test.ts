@@ -18,7 +18,7 @@ const T = 1_780_000_000;
 function view(over: Partial<AccountView> = {}): AccountView {
   const sessions = [
     { id: 'sess-a', signedInAt: T - DAY, expiresAt: T + DAY, lastSeenAt: T - 120, sids: ['sid-a'], clientIds: ['bookstore-web'] },
-    { id: 'sess-b', signedInAt: T - 3600, expiresAt: T + DAY, sids: ['sid-b'], clientIds: ['bookstore-web', 'book-club'] },
+    { id: 'sess-b', signedInAt: T - 3600, expiresAt: T + DAY, lastSeenAt: undefined, sids: ['sid-b'], clientIds: ['bookstore-web', 'book-club'] },
   ];
   return {
     user: { id: 'u1', username: 'alice', email: 'alice@example.com', status: 'active', roles: ['customer'] },
