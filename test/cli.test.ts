@@ -100,7 +100,7 @@ test('ok: user add --help says that --email is required', () => {
 test('fail-validation: a refused value reads as words (what was expected, what was received), not zod\'s text', () => {
   const result = gatehouse(['--data-dir', join(dir, 'data'), 'client', 'add', 'Shop', '--grant', 'implicit']);
   assert.equal(result.code, 1);
-  assertOneLine(result.stderr, /grantTypes\.0: must be one of: authorization_code, refresh_token, client_credentials, received "implicit"/);
+  assertOneLine(result.stderr, /grantTypes\.0: must be one of: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code, received "implicit"/);
   assert.doesNotMatch(result.stderr, /Invalid option|expected one of/);
 });
 
