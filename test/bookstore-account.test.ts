@@ -7,14 +7,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import { removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
 import { formField } from './oauth/helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const skip = chromiumSkip;
 const NEW_PASSWORD = 'Velvet-Orchard-Compass-3391';
 
 let demo: Bookstore | undefined;
@@ -47,7 +45,7 @@ test('ok: alice opens her account page at the gateway, sees profile and sessions
   const other = (await signInThroughGateway(origin, 'alice', demo.password)).browser;
   assert.equal((await other.fetch(`${origin}/api/me`)).status, 200);
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
   const page = await context.newPage();
   await page.goto(`${origin}/`);

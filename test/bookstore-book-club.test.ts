@@ -8,16 +8,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import { removeDataDir, signInThroughGateway, startBookstore, type Bookstore } from './helpers/bookstore.ts';
 import { runCli } from './helpers/cli.ts';
 import { Browser as CookieBrowser, formAction, formField, post } from './oauth/helpers.ts';
 import { waitFor } from './helpers/gateway.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const skip = chromiumSkip;
 
 let demo: Bookstore | undefined;
 let browser: Browser | undefined;
@@ -55,7 +53,7 @@ test('ok: alice connects Book Club, consents to "Read your orders", and Book Clu
   assert.equal(placed.status, 201);
   const title = ((await placed.json()) as { items: Array<{ title: string }> }).items[0]!.title;
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
   await page.goto(`${demo.bookClub}/`);
   await page.getByRole('button', { name: 'Connect your bookstore account' }).click();

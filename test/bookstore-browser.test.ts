@@ -5,15 +5,13 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import { removeDataDir, startBookstore, type Bookstore } from './helpers/bookstore.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // Without Chromium the test is skipped with the reason — except on CI, where .ci/run installs it and it must run.
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const skip = chromiumSkip;
 
 let demo: Bookstore | undefined;
 let browser: Browser | undefined;
@@ -30,7 +28,7 @@ async function fitsWidth(page: Page): Promise<void> {
 
 test('ok: alice signs in on the page at /, orders a book, sees it, is refused the staff page, signs out', { skip }, async () => {
   demo = await startBookstore();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
 
   await page.goto(`${demo.origin}/`);

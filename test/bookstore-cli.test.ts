@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import { decodeJwt } from 'jose';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +16,8 @@ import { Browser } from './oauth/helpers.ts';
 import { approveDevice } from './oauth/device.ts';
 
 const CLI = new URL('../examples/bookstore/cli/main.ts', import.meta.url).pathname;
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // As in bookstore-browser.test.ts: skipped with the reason without Chromium, except on CI (where .ci/run installs it).
-const noChromium = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const noChromium = chromiumSkip;
 
 let demo: Bookstore;
 let scratch: string;
@@ -135,7 +133,7 @@ test('ok: in Chromium, the person opens the link the CLI prints, continues, sign
   const tokens = join(scratch, 'chromium', 'tokens.json');
   const login = cli(['login'], tokens);
   const [, complete] = await login.waitFor(/\(or open (\S+)\)/);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
     const errors: string[] = [];

@@ -4,16 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import * as oidc from 'openid-client';
 import { rp, PASSWORD } from './oauth/helpers.ts';
 import { startFederation, type FederationFixture } from './federation/helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const skip = chromiumSkip;
 
 test('ok: chromium signs in through the external provider and creates an account', { skip }, async (t) => {
   let fx: FederationFixture | undefined;
@@ -37,7 +35,7 @@ test('ok: chromium signs in through the external provider and creates an account
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: callback, scope: 'openid', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(url.href);
   await Promise.all([page.waitForURL((u) => u.origin === fx!.idpIssuer, { timeout: 10_000 }), page.getByRole('link', { name: 'Sign in with Corp IdP' }).click()]);

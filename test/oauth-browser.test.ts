@@ -1,17 +1,15 @@
 /** A real browser signs in through the login form and lands on the client's redirect URI with a code. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import * as oidc from 'openid-client';
 import { startOAuthService, rp, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // Without Chromium the test is skipped with the reason — except on CI, where .ci/run installs it and it must run.
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const skip = chromiumSkip;
 
 test('ok: chromium logs in through the form and reaches the redirect URI with a code', { skip }, async (t) => {
   let fx: OAuthFixture | undefined;
@@ -33,7 +31,7 @@ test('ok: chromium logs in through the form and reaches the redirect URI with a 
   const state = oidc.randomState();
   const url = oidc.buildAuthorizationUrl(config, { redirect_uri: callback, scope: 'openid books:read', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(url.href);
   assert.equal(await page.getAttribute('html', 'lang'), 'en');

@@ -5,14 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import { startOAuthService, rp, authorizationUrl, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // Without Chromium the tests are skipped with the reason — except on CI, where .ci/run installs it.
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const skip = chromiumSkip;
 const WIDTH = 375;
 
 let fx: OAuthFixture;
@@ -21,7 +19,7 @@ let browser: Browser;
 before(async () => {
   if (skip) return;
   fx = await startOAuthService('sqlite');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

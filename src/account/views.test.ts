@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { chromiumSkip, launchChromium } from '../../test/helpers/chromium.ts';
 import { accountPage, type AccountView } from './views/page.ts';
 import { createScopeChoices } from './scope-choices.ts';
 
@@ -119,8 +119,7 @@ test('ok: scope choices: resource scopes and own permissions that cover somethin
   assert.ok(!choices({ roles: ['admin'] }).includes('openid'));
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `${CHROMIUM} is not installed (apt-get install chromium)`;
+const skip = chromiumSkip;
 
 test('ok: the fully populated page (new token, long names) fits a 375 px screen', { skip }, async () => {
   const css = readFileSync(new URL('../oauth/views/gatehouse.css', import.meta.url), 'utf8');
@@ -128,7 +127,7 @@ test('ok: the fully populated page (new token, long names) fits a 375 px screen'
     flash: { kind: 'ok', message: 'The token was created.', token: `gth_${'x'.repeat(40)}_0a1b2c3d`, until: T },
     apiTokens: [{ id: 't', name: 'a-very-long-token-name-without-any-spaces-in-it-at-all', scopes: ['orders:read', 'books:read', 'orders:create'], createdAt: T, expiresAt: T + DAY, lastUsedAt: T, lastUsedAddress: '2001:db8:1234:5678:9abc:def0:1234:5678' }],
   }));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
     await page.route('http://account.test/**', (route) => {
