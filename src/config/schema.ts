@@ -147,7 +147,7 @@ export const configSchema = z
           .strict()
           .prefault({})
           .describe('Hash parameters; raising them re-hashes each password at its next login.'),
-        maxConcurrentHashes: z.number().int().min(1).max(64).default(2).describe("argon2id hashes computed at once (sign-ins, password changes). Each holds one thread of libuv's pool (UV_THREADPOOL_SIZE, default 4), which token signing needs too: keep it below the pool size so a login flood cannot starve token issuance."),
+        maxConcurrentHashes: z.number().int().min(1).max(64).optional().describe("argon2id hashes computed at once (sign-ins, password changes). Default: one less than the CPU cores this process may run on (at least 1), and below libuv's thread pool (UV_THREADPOOL_SIZE, default 4): a hash holds a core and a pool thread, and the event loop and token signing must keep theirs, so a login flood cannot starve token issuance (bench: npm run bench -- flood)."),
         hashQueue: z.number().int().min(0).max(10_000).default(32).describe('argon2id hashes that may wait for a free slot; beyond them a sign-in is answered 503 (server_busy) with Retry-After at once.'),
       })
       .strict()

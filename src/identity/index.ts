@@ -2,6 +2,7 @@
  * Identity: users, passwords (argon2id + policy), login with throttling.
  * Other components import only this file.
  */
+import { availableParallelism } from 'node:os';
 import type { Store, StoreTransaction } from '../store/index.ts';
 import type { AuditLog } from '../events/audit.ts';
 import type { Config } from '../config/index.ts';
@@ -45,6 +46,16 @@ export interface IdentityDeps {
 /** libuv's thread pool: argon2id shares it with signing, file and DNS work. */
 const threadPoolSize = (env: NodeJS.ProcessEnv) => Number(env.UV_THREADPOOL_SIZE) || 4;
 
+/**
+ * Hashes at once when not configured: every core this process may use (availableParallelism
+ * follows the CPU affinity, so a container or `taskset` limit counts) but one, which the event
+ * loop keeps — and one pool thread left for signing. At least 1. On one or two cores a login
+ * flood then takes at most one core's worth of hashing.
+ */
+export function defaultHashConcurrency(cores: number, pool: number): number {
+  return Math.max(1, Math.min(cores - 1, pool - 1));
+}
+
 export interface Identity {
   users: UserService;
   authenticator: Authenticator;
@@ -54,7 +65,7 @@ export interface Identity {
 
 export function createIdentity(deps: IdentityDeps): Identity {
   const { config } = deps;
-  const limits = { maxConcurrent: config.passwords.maxConcurrentHashes, queue: config.passwords.hashQueue };
+  const limits = { maxConcurrent: config.passwords.maxConcurrentHashes ?? defaultHashConcurrency(availableParallelism(), threadPoolSize(process.env)), queue: config.passwords.hashQueue };
   if (limits.maxConcurrent >= threadPoolSize(process.env)) {
     deps.logger.warn({ maxConcurrentHashes: limits.maxConcurrent, threadPool: threadPoolSize(process.env) }, 'passwords.maxConcurrentHashes fills the libuv thread pool: a login flood can stall token signing (lower it, or raise UV_THREADPOOL_SIZE)');
   }

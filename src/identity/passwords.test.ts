@@ -76,3 +76,12 @@ describe('password policy', () => {
     assert.match(refused('zanzibar-bob1', { username: 'zanzibar-bob1' }), /username or email/);
   });
 });
+
+test('ok: the default hash concurrency leaves a core to the event loop and a pool thread to signing', async () => {
+  const { defaultHashConcurrency } = await import('./index.ts');
+  assert.equal(defaultHashConcurrency(1, 4), 1, 'one core: one hash at a time, never none');
+  assert.equal(defaultHashConcurrency(2, 4), 1);
+  assert.equal(defaultHashConcurrency(4, 4), 3);
+  assert.equal(defaultHashConcurrency(16, 4), 3, 'never the whole thread pool');
+  assert.equal(defaultHashConcurrency(16, 8), 7);
+});
