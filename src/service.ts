@@ -20,7 +20,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createIdentity, createFederation, type UserService, type Authenticator, type Federation, type LinkedIdentities } from './identity/index.ts';
 import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './policy/index.ts';
 import { registerAdminRoutes } from './admin/index.ts';
-import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, SIGN_IN_ROUTE, FEDERATION_LINK_ROUTE, type OAuthComponent } from './oauth/index.ts';
+import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, SIGN_IN_ROUTE, CONSENT_ROUTE, ABORT_ROUTE, FEDERATION_LINK_ROUTE, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
 import { registerAccountRoutes, createScopeChoices, type AccountDeps } from './account/index.ts';
 
@@ -126,7 +126,7 @@ async function buildComponents(foundation: ServiceFoundation, env: NodeJS.Proces
       oauth: [OAUTH_ROUTES.token, OAUTH_ROUTES.introspection, OAUTH_ROUTES.revocation, OAUTH_ROUTES.registration, OAUTH_ROUTES.device_authorization],
       api: ['/pki/enroll', '/pki/renew', '/admin/api', '/events', API_TOKEN_REVOKE_ROUTE],
       apiPrefixes: ['/admin/api/', '/events/'],
-      pages: [SIGN_IN_ROUTE, FEDERATION_LINK_ROUTE],
+      pages: [SIGN_IN_ROUTE, CONSENT_ROUTE, ABORT_ROUTE, FEDERATION_LINK_ROUTE],
     },
     onBlocked: ({ ip, bucket, until }) => audit.record({ event: 'ip.blocked', actor: `ip:${ip}`, ip, reason: bucket === 'shared' ? 'refusal_table_full' : 'too_many_refusals', data: { until, bucket } }),
   });

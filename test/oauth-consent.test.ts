@@ -131,6 +131,26 @@ await forEachDialect('oauth consent', (dialect) => {
     assert.equal(forged.headers.get('x-frame-options'), 'DENY');
     assert.deepEqual((await ctx.audit.list({ event: 'consent.granted' })).filter((e) => e.seq > since), []);
     assert.equal(await grantsOf(t.fx, erin.id, 'book-club'), 0);
+    const refused = (await ctx.audit.list({ event: 'interaction.refused' })).filter((e) => e.seq > since);
+    assert.deepEqual(refused.map((e) => [e.reason, e.data?.path]), [['expired', '/interaction/:uid/consent']]);
+  });
+
+  test('fail-consent-foreign-csrf: a consent post carrying another page\'s CSRF token is refused (403), audited, and grants nothing', async () => {
+    const ctx = t.fx.svc.service.context;
+    const fay = await ctx.users.create({ username: 'fay', email: 'fay@example.com', password: 'Quartz-Lantern-Meadow-8142', roles: ['customer'] }, 'test');
+    const browser = new Browser();
+    const started = await authorizationUrl(t.app, { scope: 'openid orders:read' });
+    const page = await openAuthorization(browser, t.fx.issuer, started.url, 'fay');
+    const action = new URL(/action="([^"]*\/consent)"/.exec(page.html)![1]!, t.fx.issuer).href;
+    const since = await auditProbe(t.fx).head();
+    const forged = await browser.fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: 'a-token-of-another-page' }).toString() });
+    assert.equal(forged.status, 403);
+    assert.equal(await grantsOf(t.fx, fay.id, 'book-club'), 0);
+    const refused = (await ctx.audit.list({ event: 'interaction.refused' })).filter((e) => e.seq > since);
+    assert.deepEqual(refused.map((e) => e.reason), ['csrf_token']);
+    // Refused consent and cancel posts count toward the address's refusal limit, as refused sign-ins do.
+    assert.equal(ctx.refusals.endpoint('/interaction/:uid/consent'), 'page');
+    assert.equal(ctx.refusals.endpoint('/interaction/:uid/abort'), 'page');
   });
 
   /** An offline grant of book-club for `username` (prompt=consent: the page every time). */

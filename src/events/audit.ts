@@ -19,6 +19,7 @@ export const auditEvents = [
   'token.refused',
   'token.revoked',
   'authorization.refused',
+  'interaction.refused',
   'introspection.refused',
   'revocation.refused',
   'refresh_token.reused',

@@ -29,7 +29,7 @@ export type { ConnectedApp, ConnectedApps } from './connected-apps.ts';
 export { DEVICE_CODE_GRANT, CODE_VERIFICATION_ROUTE, DEVICE_AUTHORIZATION_ROUTE } from './device/index.ts';
 export { createRevoker, type Revoker, type RevocationDeps } from './revocation.ts';
 export type { Sessions, SessionSummary } from './sessions.ts';
-export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE } from './provider-config.ts';
+export { ROUTES as OAUTH_ROUTES, SIGN_IN_ROUTE, CONSENT_ROUTE, ABORT_ROUTE } from './provider-config.ts';
 export { FEDERATION_LINK_ROUTE } from './interactions/federation.ts';
 export { STYLESHEET_PATH as OAUTH_STYLESHEET_PATH } from './views/layout.ts';
 export { resourceServers, knownScopes, scopeDescriptions } from './resources.ts';

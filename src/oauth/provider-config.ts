@@ -41,6 +41,9 @@ export const OAUTH_RETRY_AFTER_SECONDS = 1;
 export const INTERACTION_PREFIX = '/interaction';
 /** The sign-in form's post: where passwords are guessed (the composition root limits its refusals). */
 export const SIGN_IN_ROUTE = `${INTERACTION_PREFIX}/:uid/login`;
+/** The consent form's post and the Cancel/Deny post: refused ones (no interaction, a foreign CSRF token) count as refusals too. */
+export const CONSENT_ROUTE = `${INTERACTION_PREFIX}/:uid/consent`;
+export const ABORT_ROUTE = `${INTERACTION_PREFIX}/:uid/abort`;
 /** How long a login/consent interaction may take. */
 export const INTERACTION_TTL = 15 * 60;
 

@@ -47,17 +47,22 @@ const uidParams = z.object({ uid: z.string().min(1).max(100) });
 const csrfForm = z.object({ csrf: z.string().max(200) }).loose();
 const loginForm = z.object({ csrf: z.string().max(200), username: z.string().trim().min(1).max(320), password: z.string().min(1).max(1024) }).strict();
 
+/** Why a form post was refused before it did anything (the `interaction.refused` audit reason). */
+type FormRefusal = 'expired' | 'csrf_token' | 'unknown_client';
+
 class PageError extends Error {
   readonly status: number;
   readonly title: string;
-  constructor(status: number, title: string, message: string) {
+  readonly refusal: FormRefusal | undefined;
+  constructor(status: number, title: string, message: string, refusal?: FormRefusal) {
     super(message);
     this.status = status;
     this.title = title;
+    this.refusal = refusal;
   }
 }
 
-const expired = () => new PageError(400, 'Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
+const expired = () => new PageError(400, 'Sign-in expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.', 'expired');
 
 
 export function registerInteractions(app: FastifyInstance, deps: InteractionDeps): void {
@@ -84,7 +89,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
     const loaded = await load(request, reply);
     // validation_failed (422), shown as the "Invalid form" page by the error handler below.
     const form = parseInput(schema, request.body ?? {}, 'The form is incomplete or malformed');
-    if (!csrfValid(cookieKeys, loaded.details.uid, form.csrf)) throw new PageError(403, 'Form expired', `The form was not submitted from this ${pageName}. Go back and try again.`);
+    if (!csrfValid(cookieKeys, loaded.details.uid, form.csrf)) throw new PageError(403, 'Form expired', `The form was not submitted from this ${pageName}. Go back and try again.`, 'csrf_token');
     return { ...loaded, form };
   }
 
@@ -95,7 +100,7 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
 
   async function clientOf(provider: Provider, details: Details) {
     const client = await provider.Client.find(String(details.params.client_id));
-    if (!client) throw new PageError(400, 'Unknown application', 'The application that sent you here is no longer registered.');
+    if (!client) throw new PageError(400, 'Unknown application', 'The application that sent you here is no longer registered.', 'unknown_client');
     return client;
   }
 
@@ -116,8 +121,16 @@ export function registerInteractions(app: FastifyInstance, deps: InteractionDeps
   }
 
   app.register(async (scope) => {
-    scope.setErrorHandler((error, request, reply) => {
-      if (error instanceof PageError) return send(reply, error.status, errorPage(error.title, error.message));
+    scope.setErrorHandler(async (error, request, reply) => {
+      if (error instanceof PageError) {
+        // A form post refused before it changed anything (no live interaction — a cross-site post
+        // carries no SameSite=Lax cookie —, another page's CSRF token): audited, and counted by the
+        // refusal limiter like any refused sign-in, so it cannot flood the audit log.
+        if (request.method === 'POST' && error.refusal) {
+          await audit.record({ event: 'interaction.refused', ip: request.ip, reason: error.refusal, data: { path: request.routeOptions.url ?? null } });
+        }
+        return send(reply, error.status, errorPage(error.title, error.message));
+      }
       if (error instanceof GatehouseError && error.code === 'validation_failed') return send(reply, 422, errorPage('Invalid form', 'The form was incomplete or malformed. Go back and try again.'));
       if (isStoreUnavailable(error)) {
         request.log.error({ err: error }, 'interaction failed: store unavailable');
