@@ -60,6 +60,8 @@ await forEachDialect('client update', (dialect) => {
     const app = await addWebApp('web-near-miss');
     await call('PATCH', '/clients/web-near-miss', { redirectUris: ['http://127.0.0.1:9/callback2'] });
     assert.equal(await authorize(app, 'http://127.0.0.1:9/callback3'), 400);
+    const [refused] = await fx.svc.service.context.audit.list({ event: 'authorization.refused', latest: true, limit: 1 });
+    assert.deepEqual([refused?.clientId, refused?.reason], ['web-near-miss', 'invalid_redirect_uri'], 'the refusal is audited');
     assert.equal(await authorize(app, 'http://127.0.0.1:9/callback2'), 'login');
   });
 
