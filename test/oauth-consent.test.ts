@@ -176,6 +176,8 @@ await forEachDialect('oauth consent', (dialect) => {
     const stolen = await tokenRequest(t.fx.issuer, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, basic('partner', t.fx.thirdParty.secret));
     assert.equal(stolen.status, 400);
     assert.equal((await stolen.json() as { error: string }).error, 'invalid_grant');
+    const [refused] = await t.fx.svc.service.context.audit.list({ event: 'token.refused', latest: true, limit: 1 });
+    assert.deepEqual([refused?.clientId, refused?.reason], ['partner', 'invalid_grant'], 'the refusal is audited');
     const refreshed = await oidc.refreshTokenGrant(t.app, tokens.refresh_token!);
     assert.equal(claimsOf(refreshed.access_token).scope_bound, true);
   });
