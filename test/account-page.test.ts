@@ -98,6 +98,30 @@ await forEachDialect('account page', (dialect) => {
     assert.ok(revokedSince(published, from).some((e) => e.reason === 'password_changed'));
   });
 
+  test('ok: an account without a password (made through an external provider) sets a first one without a current password, soon after signing in', async () => {
+    const id = await newUser('ursula');
+    const uma = await signIn(fx, shop, 'ursula');
+    // What an account created through an external identity provider looks like: no password hash.
+    await fx.svc.service.context.store.db.updateTable('users').set({ password_hash: null }).where('id', '=', id).execute();
+    const html = await (await page(uma)).text();
+    assert.match(html, /<h2 id="password">Set a password<\/h2>/);
+    assert.doesNotMatch(html, /name="current"/, 'no current-password field: there is none');
+    const from = published.length;
+    const res = await submit(uma, '/account/password', { password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+    assert.equal(res.status, 303);
+    assert.equal((await fx.svc.service.context.authenticator.authenticate({ username: 'ursula', password: NEW_PASSWORD, ip: '192.0.2.14' })).ok, true);
+    assert.match(alerts(await (await page(uma)).text()).join(' '), /password was set/i);
+    assert.ok(revokedSince(published, from).some((e) => e.reason === 'password_changed'), 'every session signed out, as for a change');
+  });
+
+  test('fail-no-current-password: an account that has a password cannot change it without the current one', async () => {
+    await newUser('vicky');
+    const vic = await signIn(fx, shop, 'vicky');
+    const { html } = await submitAndFollow(vic, '/account/password', { password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+    assert.match(alerts(html).join(' '), /Enter your current password/);
+    assert.equal((await fx.svc.service.context.authenticator.authenticate({ username: 'vicky', password: PASSWORD, ip: '192.0.2.15' })).ok, true);
+  });
+
   test('fail-wrong-current-password: an error on the page, the password unchanged', async () => {
     await newUser('quinn');
     const quinn = await signIn(fx, shop, 'quinn');

@@ -5,7 +5,7 @@ const csrf = z.string().max(200);
 const id = z.string().min(1).max(200);
 
 export const forms = {
-  password: z.object({ csrf, username: z.string().max(320).optional(), current: z.string().min(1).max(1024), password: z.string().min(1).max(1024), confirm: z.string().max(1024) }).strict(),
+  password: z.object({ csrf, username: z.string().max(320).optional(), current: z.string().min(1).max(1024).optional(), password: z.string().min(1).max(1024), confirm: z.string().max(1024) }).strict(),
   endSession: z.object({ csrf, session: id }).strict(),
   endAllSessions: z.object({ csrf }).strict(),
   createToken: z

@@ -23,7 +23,7 @@ import { isStoreUnavailable } from '../store/index.ts';
 import { epochSeconds } from '../shared/clock.ts';
 import { waitInWords } from '../shared/html.ts';
 import type { AccountDeps } from './types.ts';
-import { ACCOUNT_ROUTES as R } from './paths.ts';
+import { ACCOUNT_ROUTES as R, FIRST_PASSWORD_WINDOW, maySetFirstPassword } from './paths.ts';
 import { createCallerCheck, NotSignedIn, type AccountCaller } from './caller.ts';
 import { crossOrigin, csrfToken, csrfValid } from './csrf.ts';
 import { createFlash, type Flash } from './flash.ts';
@@ -94,7 +94,8 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountDeps & 
   async function showPage(request: FastifyRequest, reply: FastifyReply) {
     const caller = await callerOf(request);
     const { user } = caller;
-    const [apiTokens, connectedApps, linkedIdentities] = await Promise.all([
+    const [hasPassword, apiTokens, connectedApps, linkedIdentities] = await Promise.all([
+      deps.users.hasPassword(user.id),
       deps.apiTokens?.list(user.id),
       deps.connectedApps?.list(user.id),
       deps.linkedIdentities?.list(user.id),
@@ -105,6 +106,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountDeps & 
       flash: flash.take(request, reply, user.id),
       apiExampleUrl: deps.apiExampleUrl,
       passwordPolicy: deps.passwordPolicy,
+      passwordMode: hasPassword ? 'change' : maySetFirstPassword(caller.session.signedInAt, now()) ? 'set' : 'set-after-sign-in',
       sessions: caller.sessions,
       current: caller.session,
       apiTokens,
@@ -121,20 +123,29 @@ export function registerAccountRoutes(app: FastifyInstance, deps: AccountDeps & 
     const post = formPost(scope);
     post(R.password, forms.password, async (caller, form, request) => {
       if (form.password !== form.confirm) return refused('The new passwords do not match; nothing was changed.', 'password');
-      const check = await deps.checkPassword({ username: caller.user.username, password: form.current, ip: request.ip });
-      if (!check.ok) {
-        if (check.reason === 'throttled' || check.reason === 'locked') {
-          return refused(`Too many wrong passwords. Try again in ${waitInWords(Math.max(1, Math.ceil(check.retryAfter ?? 60)))}.`, 'password');
+      const first = !(await deps.users.hasPassword(caller.user.id));
+      if (first) {
+        // No current password to ask for: a recent sign-in stands in for it.
+        if (!maySetFirstPassword(caller.session.signedInAt, now())) {
+          return refused(`A first password can be set within ${FIRST_PASSWORD_WINDOW / 60} minutes of signing in: sign out, sign in again, then set it. Nothing was changed.`, 'password');
         }
-        if (check.reason === 'busy') return refused(`The service is busy. Try again in ${waitInWords(Math.max(1, Math.ceil(check.retryAfter ?? 1)))}.`, 'password');
-        return refused('Your current password is not correct; nothing was changed.', 'password');
+      } else {
+        if (form.current === undefined) return refused('Enter your current password; nothing was changed.', 'password');
+        const check = await deps.checkPassword({ username: caller.user.username, password: form.current, ip: request.ip });
+        if (!check.ok) {
+          if (check.reason === 'throttled' || check.reason === 'locked') {
+            return refused(`Too many wrong passwords. Try again in ${waitInWords(Math.max(1, Math.ceil(check.retryAfter ?? 60)))}.`, 'password');
+          }
+          if (check.reason === 'busy') return refused(`The service is busy. Try again in ${waitInWords(Math.max(1, Math.ceil(check.retryAfter ?? 1)))}.`, 'password');
+          return refused('Your current password is not correct; nothing was changed.', 'password');
+        }
       }
       try {
         await deps.users.setPassword(caller.user.id, form.password, caller.actor);
       } catch (error) {
         return publicRefusal(error, 'password');
       }
-      return ok('Your password was changed. Every session was signed out, this one too: sign in again with your new password.', 'password');
+      return ok(`Your password was ${first ? 'set' : 'changed'}. Every session was signed out, this one too: sign in again with your new password.`, 'password');
     });
 
     post(R.endSession, forms.endSession, async (caller, form) => {

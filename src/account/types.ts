@@ -48,6 +48,8 @@ export interface AccountDeps {
     findById(id: string): Promise<AccountUser | undefined>;
     /** Sets the password (policy checked; throws weak_password / validation_failed) and revokes every token and session of the user. */
     setPassword(id: string, password: string, actor: string): Promise<unknown>;
+    /** False for an account made through an external provider that never set a password. */
+    hasPassword(id: string): Promise<boolean>;
   };
   /** Checks a password exactly like the sign-in form does, with its throttling and audit rows. */
   checkPassword(input: { username: string; password: string; ip: string }): Promise<PasswordCheck>;

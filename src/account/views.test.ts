@@ -142,3 +142,15 @@ test('ok: the fully populated page (new token, long names) fits a 375 px screen'
     await browser.close();
   }
 });
+
+test('ok: a first password may be set only within FIRST_PASSWORD_WINDOW of signing in; later the section says how', async () => {
+  const { maySetFirstPassword, FIRST_PASSWORD_WINDOW } = await import('./paths.ts');
+  const now = 1_800_000_000;
+  assert.equal(maySetFirstPassword(now - 60, now), true);
+  assert.equal(maySetFirstPassword(now - FIRST_PASSWORD_WINDOW - 1, now), false);
+  assert.equal(maySetFirstPassword(undefined, now), false, 'an unknown sign-in time is not recent');
+  const { passwordSection } = await import('./views/sections.ts');
+  const later = passwordSection('csrf', 'uma', { minLength: 8 }, 'set-after-sign-in');
+  assert.doesNotMatch(later, /<form/);
+  assert.match(later, /sign out, sign in again/);
+});

@@ -38,6 +38,8 @@ export interface UserService {
   disable(idOrUsername: string, actor: string): Promise<User>;
   enable(idOrUsername: string, actor: string): Promise<User>;
   setPassword(idOrUsername: string, password: string, actor: string): Promise<User>;
+  /** Whether the user can sign in with a password (an account made through an external provider may have none). */
+  hasPassword(id: string): Promise<boolean>;
   grantRole(idOrUsername: string, role: string, actor: string): Promise<User>;
   revokeRole(idOrUsername: string, role: string, actor: string): Promise<User>;
 }

@@ -16,6 +16,7 @@ import { parseInput, validationFailed } from '../shared/validation.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { PasswordPolicy } from './password-policy.ts';
 import { createUserSchema, passwordSchema, roleNameSchema } from './schemas.ts';
+import { hasPassword as userHasPassword } from './federation/identity-repository.ts';
 import { selectAllUsers, selectUserWithRoles, takenBy, toUser } from './user-repository.ts';
 import type { User, UserService } from './types.ts';
 
@@ -145,6 +146,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
         });
         return find(user.id);
       }),
+
+    hasPassword: (id) => guarded(() => userHasPassword(store.db, id)),
 
     grantRole: (idOrUsername, role, actor) =>
       guarded(async () => {

@@ -2,7 +2,7 @@
 import { escapeHtml as e, layout } from '../../oauth/index.ts';
 import type { AccountSession, AccountUser, ApiTokenSummary, ConnectedApp, LinkedIdentity } from '../types.ts';
 import type { Flash } from '../flash.ts';
-import { apiTokensSection, connectedAppsSection, linkedIdentitiesSection, newTokenNotice, passwordSection, profileSection, sessionsSection } from './sections.ts';
+import { apiTokensSection, connectedAppsSection, linkedIdentitiesSection, newTokenNotice, passwordSection, profileSection, sessionsSection, type PasswordMode } from './sections.ts';
 
 export interface AccountView {
   user: AccountUser;
@@ -11,6 +11,8 @@ export interface AccountView {
   /** The curl example's URL for a new token. */
   apiExampleUrl: string;
   passwordPolicy: { minLength: number };
+  /** `change` unless the account has no password (see passwordSection). */
+  passwordMode?: PasswordMode | undefined;
   sessions: AccountSession[];
   current: AccountSession;
   /** undefined: that section is not configured. */
@@ -39,7 +41,7 @@ ${flashHtml(view.flash, view.apiExampleUrl)}
 <li><a href="#tokens">API tokens</a></li><li><a href="#apps">Connected apps</a></li><li><a href="#identities">Linked identities</a></li>
 </ul></nav>
 ${profileSection(view.user)}
-${passwordSection(view.csrf, view.user.username, view.passwordPolicy)}
+${passwordSection(view.csrf, view.user.username, view.passwordPolicy, view.passwordMode)}
 ${sessionsSection(view.csrf, view.sessions, view.current)}
 ${apiTokensSection(view.csrf, view.apiTokens, view.scopeChoices, view.apiTokenMaxTtl)}
 ${connectedAppsSection(view.csrf, view.connectedApps)}

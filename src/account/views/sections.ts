@@ -4,7 +4,7 @@
  */
 import { escapeHtml as e } from '../../oauth/index.ts';
 import type { AccountSession, AccountUser, ApiTokenSummary, ConnectedApp, LinkedIdentity } from '../types.ts';
-import { ACCOUNT_ROUTES as R } from '../paths.ts';
+import { ACCOUNT_ROUTES as R, FIRST_PASSWORD_WINDOW } from '../paths.ts';
 import { buttonForm, codes, csrfField, table, when } from './format.ts';
 
 /** Expiry choices of a new personal API token, seconds. */
@@ -28,21 +28,37 @@ export function profileSection(user: AccountUser): string {
 </section>`;
 }
 
-export function passwordSection(csrf: string, username: string, policy: { minLength: number }): string {
+/**
+ * `change`: the usual form (current password + new twice). An account made through an external
+ * provider has no password: `set` offers to set a first one without a current password — only
+ * within FIRST_PASSWORD_WINDOW of signing in (a fresh proof that this is the person);
+ * `set-after-sign-in` says how to get there.
+ */
+export type PasswordMode = 'change' | 'set' | 'set-after-sign-in';
+
+export function passwordSection(csrf: string, username: string, policy: { minLength: number }, mode: PasswordMode = 'change'): string {
+  if (mode === 'set-after-sign-in') {
+    return `<section aria-labelledby="password">
+<h2 id="password">Set a password</h2>
+<p>You sign in through an external account and have no password here. A password can be set within ${FIRST_PASSWORD_WINDOW / 60} minutes of signing in: sign out, sign in again, then come back to this page.</p>
+</section>`;
+  }
+  const first = mode === 'set';
+  const current = first ? '' : `<label for="current-password">Current password</label>
+<input id="current-password" name="current" type="password" autocomplete="current-password" required maxlength="1024">
+`;
   return `<section aria-labelledby="password">
-<h2 id="password">Change password</h2>
-<p id="password-note">Changing your password signs you out everywhere — every other session and app you signed in to, and this session too: you then sign in again with the new password.</p>
+<h2 id="password">${first ? 'Set a password' : 'Change password'}</h2>
+<p id="password-note">${first ? 'You sign in through an external account and have no password here; with one you can also sign in with your username. Setting it' : 'Changing your password'} signs you out everywhere — every other session and app you signed in to, and this session too: you then sign in again with the new password.</p>
 <form method="post" action="${R.password}">
 ${csrfField(csrf)}
 <input type="text" name="username" autocomplete="username" hidden value="${e(username)}">
-<label for="current-password">Current password</label>
-<input id="current-password" name="current" type="password" autocomplete="current-password" required maxlength="1024">
-<label for="new-password">New password</label>
+${current}<label for="new-password">New password</label>
 <input id="new-password" name="password" type="password" autocomplete="new-password" required minlength="${policy.minLength}" maxlength="1024" aria-describedby="new-password-hint">
 <p id="new-password-hint" class="hint">At least ${policy.minLength} characters; not a common or easily guessed password.</p>
 <label for="confirm-password">New password again</label>
 <input id="confirm-password" name="confirm" type="password" autocomplete="new-password" required maxlength="1024">
-<button type="submit" aria-describedby="password-note">Change password</button>
+<button type="submit" aria-describedby="password-note">${first ? 'Set password' : 'Change password'}</button>
 </form>
 </section>`;
 }

@@ -29,7 +29,7 @@ export function createLinkedIdentities(deps: { store: Store; audit: AuditLog; pr
         const links = await listLinks(trx, userId);
         if (!links.some((link) => link.provider === provider && link.subject === subject)) return false;
         if (links.length === 1 && !(await hasPassword(trx, userId))) {
-          throw fail.conflict('This is the only way this account can sign in: link another provider first, or ask an administrator to set a password (gatehouse user passwd)');
+          throw fail.conflict('This is the only way this account can sign in: set a password on the account page (/account) or link another provider first');
         }
         await deleteLink(trx, userId, provider, subject);
         await audit.record({ event: 'identity.unlinked', actor, subject: userId, data: { provider, externalSubject: subject } }, trx);
