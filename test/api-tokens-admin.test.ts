@@ -124,6 +124,24 @@ await forEachDialect('admin api: personal API tokens', (dialect) => {
     assert.equal((await call('POST', '/users/alice/api-tokens', { name: 'dup', scopes: ['books:read'], expiresIn: 3600 })).status, 201);
   });
 
+  test('fail-duplicate-name-race: eight creations of one name at once → exactly one made, the others conflict (409), one row', async () => {
+    const before = await rowCount();
+    // Straight to the service, so the creations' transactions overlap as much as they can.
+    const tokens = svc.service.context.apiTokens;
+    const answers = await Promise.allSettled(Array.from({ length: 8 }, () => tokens.create({ userId: aliceId, name: 'raced', scopes: ['books:read'], expiresIn: 3600 }, 'test')));
+    assert.deepEqual(answers.map((a) => (a.status === 'fulfilled' ? 'created' : (a.reason as { code?: string }).code)).sort(), ['conflict', 'conflict', 'conflict', 'conflict', 'conflict', 'conflict', 'conflict', 'created']);
+    assert.equal(await rowCount(), before + 1);
+  });
+
+  test('ok: an expired token frees its name; the old token is still refused as expired', async () => {
+    const old = await json(await call('POST', '/users/alice/api-tokens', { name: 'nightly', scopes: ['books:read'], expiresIn: 3600 }));
+    const db = svc.service.context.store.db;
+    await db.updateTable('api_tokens').set({ expires_at: Math.floor(Date.now() / 1000) - 1 }).where('id', '=', old.summary.id).execute();
+    assert.equal((await call('POST', '/users/alice/api-tokens', { name: 'nightly', scopes: ['books:read'], expiresIn: 3600 })).status, 201);
+    const lookup = await svc.service.context.apiTokens.lookupForExchange(old.token, {});
+    assert.deepEqual(lookup.ok ? 'ok' : lookup.reason, 'expired');
+  });
+
   test('fail-unknown-user: 404', async () => {
     assert.equal((await call('POST', '/users/nobody/api-tokens', { name: 'x', scopes: ['books:read'], expiresIn: 3600 })).status, 404);
     assert.equal((await call('GET', '/users/nobody/api-tokens')).status, 404);

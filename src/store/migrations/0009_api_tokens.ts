@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../db.ts';
 
 /**
@@ -24,6 +24,9 @@ export function apiTokens(_dialect: Dialect) {
         .addColumn('last_used_address', 'text')
         .execute();
       await db.schema.createIndex('api_tokens_user').on('api_tokens').column('user_id').execute();
+      // A name tells a user's unrevoked tokens apart; the service retires expired ones of that name
+      // first, so this index keeps two creations racing with one name from both succeeding.
+      await db.schema.createIndex('api_tokens_user_name').on('api_tokens').columns(['user_id', 'name']).unique().where(sql.ref('revoked_at'), 'is', null).execute();
       await db.schema.alterTable('issued_tokens').addColumn('api_token_id', 'text').execute();
       await db.schema.createIndex('issued_tokens_api_token').on('issued_tokens').column('api_token_id').execute();
     },

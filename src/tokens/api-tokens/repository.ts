@@ -62,3 +62,19 @@ export async function markTokenUsed(db: Executor, id: string, now: number, addre
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/**
+ * Retires the user's expired, unrevoked tokens named `name` (revoked_at = when they expired), so
+ * the name is free again under the unique index (user_id, name) over unrevoked tokens. Nothing
+ * else changes for them: an expired token is refused as expired either way.
+ */
+export async function retireExpiredNamed(db: Executor, userId: string, name: string, now: number): Promise<void> {
+  await db
+    .updateTable('api_tokens')
+    .set((eb) => ({ revoked_at: eb.ref('expires_at') }))
+    .where('user_id', '=', userId)
+    .where('name', '=', name)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '<=', now)
+    .execute();
+}

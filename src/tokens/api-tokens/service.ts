@@ -9,11 +9,12 @@ import type { Store } from '../../store/index.ts';
 import type { AuditLog } from '../../events/audit.ts';
 import { epochSeconds, type Clock } from '../../shared/clock.ts';
 import { fail } from '../../shared/errors.ts';
+import { isUniqueViolation } from '../../store/index.ts';
 import { constantTimeEqual } from '../../shared/random.ts';
 import { parseInput, validationFailed } from '../../shared/validation.ts';
 import { generateApiToken, generateTokenId, tokenDigest, tokenShapeProblem } from './format.ts';
 import { SCOPE_PATTERN, scopesNotHeld } from './scopes.ts';
-import { findByDigest, findById, insertToken, liveTokensOf, markTokenRevoked, markTokenUsed, summaryOf } from './repository.ts';
+import { findByDigest, findById, insertToken, liveTokensOf, retireExpiredNamed, markTokenRevoked, markTokenUsed, summaryOf } from './repository.ts';
 import type { ApiTokenDeps, ApiTokenService, ExchangeLookup } from './types.ts';
 
 /** Shortest lifetime a token may be made with: anything shorter is a mistake, not a token. */
@@ -94,12 +95,21 @@ export function createApiTokenService(deps: ApiTokenDeps & { store: Store; audit
         last_used_at: null,
         last_used_address: null,
       };
-      await store.transaction(async (trx) => {
-        // Names tell a user's live tokens apart (a revoked or expired one frees its name).
-        if ((await liveTokensOf(trx, owner.id, now)).some((t) => t.name === input.name)) throw fail.conflict(`the user already has a live API token named ${JSON.stringify(input.name)}`);
-        await insertToken(trx, row);
-        await audit.record({ event: 'api_token.created', actor, subject: owner.id, data: { apiTokenId: row.id, name: row.name, scopes, expiresAt: row.expires_at } }, trx);
-      });
+      const taken = () => fail.conflict(`the user already has a live API token named ${JSON.stringify(input.name)}`);
+      try {
+        await store.transaction(async (trx) => {
+          // Names tell a user's live tokens apart (a revoked or expired one frees its name): an
+          // expired one is retired first, and the unique index (user, name) over unrevoked tokens
+          // refuses the loser of two creations racing with one name.
+          await retireExpiredNamed(trx, owner.id, input.name, now);
+          if ((await liveTokensOf(trx, owner.id, now)).some((t) => t.name === input.name)) throw taken();
+          await insertToken(trx, row);
+          await audit.record({ event: 'api_token.created', actor, subject: owner.id, data: { apiTokenId: row.id, name: row.name, scopes, expiresAt: row.expires_at } }, trx);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw taken();
+        throw error;
+      }
       return { token, summary: summaryOf(row) };
     },
 
@@ -134,8 +144,9 @@ export function createApiTokenService(deps: ApiTokenDeps & { store: Store; audit
       // that ever matched loosely (collation, prefix) rather than against timing.
       if (!row || !constantTimeEqual(row.digest, digest)) return refuse({ ok: false, reason: 'unknown' }, context);
       const known = { tokenId: row.id, userId: row.user_id };
-      if (row.revoked_at !== null) return refuse({ ok: false, reason: 'revoked', ...known }, context);
+      // Expiry first: an expired token whose name was reused is retired (revoked_at set) yet still "expired".
       if (Number(row.expires_at) <= epochSeconds(clock)) return refuse({ ok: false, reason: 'expired', ...known }, context);
+      if (row.revoked_at !== null) return refuse({ ok: false, reason: 'revoked', ...known }, context);
       const owner = await deps.findUser(row.user_id);
       if (!owner || owner.status !== 'active') return refuse({ ok: false, reason: 'owner_disabled', ...known }, context);
       return { ok: true, tokenId: row.id, owner, scopes: JSON.parse(row.scopes) as string[], expiresAt: Number(row.expires_at) };
