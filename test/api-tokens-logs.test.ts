@@ -5,34 +5,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { configSchema } from '../src/config/index.ts';
-import { createSecurityService, type SecurityService } from '../src/service.ts';
-import { createLogger } from '../src/shared/logger.ts';
-import { freePort } from './helpers/service.ts';
+import { capturedLog, startService, type TestService } from './helpers/service.ts';
 import { basic, tokenRequest } from './oauth/helpers.ts';
 import { API_TOKEN_TYPE, TOKEN_EXCHANGE } from './helpers/api-tokens.ts';
 
-const lines: string[] = [];
-let service: SecurityService;
+const { lines, logger } = capturedLog();
+let svc: TestService;
+let service: TestService['service'];
 let issuer: string;
-let dataDir: string;
 
 before(async () => {
-  const port = await freePort();
-  dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-apitok-logs-'));
-  issuer = `http://127.0.0.1:${port}`;
-  const config = configSchema.parse({ issuer, dataDir, listen: { host: '127.0.0.1', port, tlsPort: await freePort() }, log: { level: 'trace' } });
-  service = await createSecurityService({ config, logger: createLogger({ level: 'trace', destination: { write: (line: string) => { lines.push(line); } } }), env: {} });
-  await service.listen();
+  svc = await startService({ logger, config: { log: { level: 'trace' } } });
+  service = svc.service;
+  issuer = svc.config.issuer;
 });
-after(async () => {
-  await service.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(async () => { await svc.close(); });
 
 test('ok: API tokens created, exchanged, mistyped, reported and sent in malformed JSON — none in the trace log', async () => {
   const ctx = service.context;

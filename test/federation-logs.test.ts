@@ -5,15 +5,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from '../src/shared/logger.ts';
+import { capturedLog } from './helpers/service.ts';
 import { startFederation, HostBrowser, ourLoginPage, clickProvider, signInAtIdp, followOurs, form, type FederationFixture } from './federation/helpers.ts';
 
-const lines: string[] = [];
+const { lines, logger } = capturedLog();
 const secrets = new Map<string, string>();
 let fx: FederationFixture;
 
 before(async () => {
-  const logger = createLogger({ level: 'trace', destination: { write: (line: string) => { lines.push(line); } } });
   fx = await startFederation('sqlite', { type: 'oidc', logger });
   secrets.set('client secret at the provider', fx.clientSecret);
   fx.proxy.tamperToken = (body) => {

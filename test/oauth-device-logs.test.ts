@@ -4,52 +4,26 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
-import { configSchema } from '../src/config/index.ts';
-import { createSecurityService, type SecurityService } from '../src/service.ts';
-import { createLogger } from '../src/shared/logger.ts';
 import { DEVICE_CODE_GRANT } from '../src/oauth/index.ts';
 import { forEachDialect } from './helpers/dialects.ts';
-import { freePort } from './helpers/service.ts';
-import { createTestDatabase } from './helpers/postgres.ts';
+import { capturedLog, startService, type TestService } from './helpers/service.ts';
 import { rp, Browser, PASSWORD } from './oauth/helpers.ts';
 import { approveDevice, enterUserCode } from './oauth/device.ts';
 
 await forEachDialect('device flow secrets in logs', (dialect) => {
-  const lines: string[] = [];
-  let service: SecurityService;
+  const { lines, logger } = capturedLog();
+  let svc: TestService;
   let issuer: string;
-  let dataDir: string;
-  let dropDatabase: (() => Promise<void>) | undefined;
 
   before(async () => {
-    const port = await freePort();
-    dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-device-logs-'));
-    const database = dialect === 'postgres' ? await createTestDatabase() : undefined;
-    dropDatabase = database?.drop;
-    issuer = `http://127.0.0.1:${port}`;
-    const config = configSchema.parse({
-      issuer, dataDir,
-      listen: { host: '127.0.0.1', port, tlsPort: await freePort() },
-      database: database ? { url: database.url, poolSize: 5 } : {},
-      resources: [{ audience: `${issuer}/api`, scopes: ['books:read'] }],
-      log: { level: 'trace' },
-      deviceFlow: { interval: 1 },
-    });
-    const logger = createLogger({ level: 'trace', destination: { write: (line: string) => { lines.push(line); } } });
-    service = await createSecurityService({ config, logger, env: {} });
-    await service.listen();
-    await service.context.users.create({ username: 'alice', email: 'alice@example.com', password: PASSWORD, roles: ['customer'] }, 'test');
-    await service.context.oauth.clients.create({ clientId: 'tv-app', name: 'TV App', firstParty: false, public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scope: 'openid offline_access books:read' }, 'test');
+    svc = await startService({ dialect, logger, config: { log: { level: 'trace' }, deviceFlow: { interval: 1 } } });
+    issuer = svc.config.issuer;
+    const ctx = svc.service.context;
+    await ctx.users.create({ username: 'alice', email: 'alice@example.com', password: PASSWORD, roles: ['customer'] }, 'test');
+    await ctx.oauth.clients.create({ clientId: 'tv-app', name: 'TV App', firstParty: false, public: true, redirectUris: [], grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scope: 'openid offline_access books:read' }, 'test');
   });
-  after(async () => {
-    await service.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    await dropDatabase?.();
-  });
+  after(async () => { await svc.close(); });
 
   test('ok: device authorization, pending and fast polls, a wrong code, approval, tokens — no secret in the trace log', async () => {
     const tv = await rp(issuer, 'tv-app');

@@ -34,6 +34,12 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The production logger (redaction included) at `trace`, writing into memory: for tests that search the log for secrets. */
+export function capturedLog(): { lines: string[]; logger: Logger } {
+  const lines: string[] = [];
+  return { lines, logger: createLogger({ level: 'trace', destination: { write: (line: string) => { lines.push(line); } } }) };
+}
+
 export interface StartOptions {
   dialect?: TestDialect;
   /** Config keys that win over the defaults (a function gets the issuer, for keys that name it). */
