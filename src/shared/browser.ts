@@ -7,8 +7,9 @@ import accepts from 'accepts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errorCatalogue, type GatehouseError } from './errors.ts';
 import { PROBLEM_CONTENT_TYPE } from './problem.ts';
+import { FAVICON_PATH, escapeHtml as escape, htmlPage } from './html.ts';
 
-export const FAVICON_PATH = '/favicon.ico';
+export { FAVICON_PATH };
 
 /** The Gatehouse mark: a gate on the accent colour. SVG, served as /favicon.ico (browsers take SVG there). */
 const FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#2457c5"/><path d="M8 27V13l8-6 8 6v14h-5v-8h-6v8z" fill="#fff"/></svg>';
@@ -23,9 +24,6 @@ export function prefersHtml(request: FastifyRequest): boolean {
   return accepts(request.raw).type([PROBLEM_CONTENT_TYPE, 'application/json', 'text/html']) === 'text/html';
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escape = (value: string) => value.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-
 /** No scripts, no framing; the stylesheet (when the service serves one) and the favicon only. */
 export const ERROR_PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
@@ -36,20 +34,7 @@ export const ERROR_PAGE_HEADERS: Record<string, string> = {
 export function errorPageHtml(error: GatehouseError, stylesheet?: string): string {
   const title = errorCatalogue[error.code].title;
   const detail = error.description !== title ? `<p role="alert">${escape(error.description)}</p>\n` : '';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)} · Gatehouse</title>
-${stylesheet ? `<link rel="stylesheet" href="${escape(stylesheet)}">\n` : ''}<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
-</head>
-<body>
-<main class="card">
-<h1>${escape(title)}</h1>
+  return htmlPage(title, `<h1>${escape(title)}</h1>
 ${detail}<p class="code">${error.status} · <code>${escape(error.code)}</code></p>
-<a class="button" href="/">Go to the start page</a>
-</main>
-</body>
-</html>`;
+<a class="button" href="/">Go to the start page</a>`, { stylesheet });
 }

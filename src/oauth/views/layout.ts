@@ -2,9 +2,8 @@
  * The HTML shell of every page the Security Service renders: one stylesheet, no scripts, a strict
  * Content-Security-Policy that also forbids framing (with X-Frame-Options for old browsers).
  */
-import { FAVICON_PATH } from '../../shared/browser.ts';
 
-import { escapeHtml } from '../../shared/html.ts';
+import { escapeHtml, htmlPage } from '../../shared/html.ts';
 
 export { escapeHtml };
 
@@ -30,21 +29,7 @@ export const PAGE_HEADERS = (formTargets: string[] = []): Record<string, string>
 });
 
 export function layout(title: string, body: string, options: { wide?: boolean } = {}): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} · Gatehouse</title>
-<link rel="stylesheet" href="${STYLESHEET_PATH}">
-<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
-</head>
-<body>
-<main class="card${options.wide ? ' wide' : ''}">
-${body}
-</main>
-</body>
-</html>`;
+  return htmlPage(title, body, { stylesheet: STYLESHEET_PATH, ...options });
 }
 
 /** Origins of absolute http(s) URIs, for `form-action`. */
