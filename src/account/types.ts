@@ -10,7 +10,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ApiTokenService, ApiTokenSummary } from '../tokens/index.ts';
 import type { ConnectedApp, ConnectedApps as OAuthConnectedApps, Sessions, SessionSummary } from '../oauth/index.ts';
-import type { LinkedIdentities, LinkedIdentity } from '../identity/index.ts';
+import type { LinkedIdentities, LinkedIdentity, User } from '../identity/index.ts';
 
 /** The sections' data, as the components define it (contract 3); only the calls the page makes are required. */
 export type ApiTokens = Pick<ApiTokenService, 'create' | 'list' | 'revoke'>;
@@ -20,13 +20,7 @@ export type AccountSessions = Sessions;
 export type { ApiTokenSummary, ConnectedApp, LinkedIdentity, LinkedIdentities };
 
 /** The signed-in user, as the page shows them. */
-export interface AccountUser {
-  id: string;
-  username: string;
-  email: string;
-  status: 'active' | 'disabled';
-  roles: string[];
-}
+export type AccountUser = Pick<User, 'id' | 'username' | 'email' | 'status' | 'roles'>;
 
 export type PasswordCheck =
   | { ok: true }
