@@ -4,11 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { type Browser } from 'playwright-core';
-import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
+import { callbackServer, chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import * as oidc from 'openid-client';
-import { rp, PASSWORD } from './oauth/helpers.ts';
+import { rp, authorizationUrl, PASSWORD } from './oauth/helpers.ts';
 import { startFederation, type FederationFixture } from './federation/helpers.ts';
 
 const skip = chromiumSkip;
@@ -16,24 +15,21 @@ const skip = chromiumSkip;
 test('ok: chromium signs in through the external provider and creates an account', { skip }, async (t) => {
   let fx: FederationFixture | undefined;
   let browser: Browser | undefined;
-  let server: Server | undefined;
+  let server: Awaited<ReturnType<typeof callbackServer>> | undefined;
   t.after(async () => {
     await browser?.close();
     server?.close();
     await fx?.close();
   });
-  server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('callback reached'); });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const callback = `http://127.0.0.1:${(server.address() as { port: number }).port}/callback`;
+  server = await callbackServer();
+  const callback = server.url;
 
   fx = await startFederation('sqlite', { type: 'oidc' });
   await fx.idpUser('olga', { roles: ['staff'] });
   const ctx = fx.ours.svc.service.context;
   const { secret } = await ctx.oauth.clients.create({ clientId: 'web', name: 'Web shop', firstParty: true, redirectUris: [callback], grantTypes: ['authorization_code'] }, 'test');
   const config = await rp(fx.ours.issuer, 'web', secret);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: callback, scope: 'openid', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+  const { url, verifier, state } = await authorizationUrl(config, { redirect_uri: callback, scope: 'openid' });
 
   browser = await launchChromium();
   const page = await browser.newPage();

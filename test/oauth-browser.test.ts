@@ -1,11 +1,10 @@
 /** A real browser signs in through the login form and lands on the client's redirect URI with a code. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { type Browser } from 'playwright-core';
-import { chromiumSkip, launchChromium } from './helpers/chromium.ts';
+import { callbackServer, chromiumSkip, launchChromium } from './helpers/chromium.ts';
 import * as oidc from 'openid-client';
-import { startOAuthService, rp, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
+import { startOAuthService, rp, authorizationUrl, PASSWORD, type OAuthFixture } from './oauth/helpers.ts';
 
 
 // Without Chromium the test is skipped with the reason — except on CI, where .ci/run installs it and it must run.
@@ -14,22 +13,19 @@ const skip = chromiumSkip;
 test('ok: chromium logs in through the form and reaches the redirect URI with a code', { skip }, async (t) => {
   let fx: OAuthFixture | undefined;
   let browser: Browser | undefined;
-  let server: Server | undefined;
+  let server: Awaited<ReturnType<typeof callbackServer>> | undefined;
   t.after(async () => {
     await browser?.close();
     server?.close();
     await fx?.close();
   });
-  server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('callback reached'); });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const callback = `http://127.0.0.1:${(server.address() as { port: number }).port}/callback`;
+  server = await callbackServer();
+  const callback = server.url;
 
   fx = await startOAuthService('sqlite');
   const { secret } = await fx.svc.service.context.oauth.clients.create({ clientId: 'web', name: 'Web shop', firstParty: true, redirectUris: [callback], grantTypes: ['authorization_code'] }, 'test');
   const config = await rp(fx.issuer, 'web', secret);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: callback, scope: 'openid books:read', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+  const { url, verifier, state } = await authorizationUrl(config, { redirect_uri: callback, scope: 'openid books:read' });
 
   browser = await launchChromium();
   const page = await browser.newPage();

@@ -5,6 +5,7 @@
  * browser tests and says why, on CI they fail.
  */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -15,4 +16,11 @@ export const chromiumSkip: false | string = existsSync(CHROMIUM) || process.env.
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+}
+
+/** A client's redirect URI the browser can land on (it answers "callback reached"); `close` when done. */
+export async function callbackServer(): Promise<{ url: string; close(): void }> {
+  const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('callback reached'); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/callback`, close: () => server.close() };
 }
