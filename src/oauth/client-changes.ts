@@ -18,7 +18,7 @@ import { randomToken, sha256Hex } from '../shared/random.ts';
 import type { Client, UpdateClientInput } from './types.ts';
 import type { Revoker } from './revocation.ts';
 import { authMethodOf, usesSecret } from './client-auth.ts';
-import { clientFromRow, findClientRow, parseClientInput, rowColumns, type ClientInputSchema } from './clients.ts';
+import { clientFromRow, findClientRow, parseClientInput, rowColumns, type ClientInputSchema } from './client-records.ts';
 
 /** The longest overlap of a rotation (as clients.secretRotationOverlap allows). */
 export const MAX_OVERLAP = 30 * 86400;

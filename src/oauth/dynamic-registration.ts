@@ -25,19 +25,15 @@ import type { Clock } from '../shared/clock.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { parseScope } from '../shared/scope.ts';
 import { randomToken, sha256Hex } from '../shared/random.ts';
-import { FIRST_PARTY_PROPERTY, ROLES_PROPERTY, ACCESS_TOKEN_TTL_PROPERTY, insertClient, methodOf, parseClientInput, type ClientInputSchema } from './clients.ts';
+import { FIRST_PARTY_PROPERTY, ROLES_PROPERTY, ACCESS_TOKEN_TTL_PROPERTY, insertClient, methodOf, parseClientInput, type ClientInputSchema } from './client-records.ts';
 import { PREVIOUS_SECRET_PROPERTY, usesSecret } from './client-auth.ts';
 import { defaultClientScope } from './resources.ts';
 
 /** Grant types a client may register itself for: signing users in, never service credentials. */
 const SELF_REGISTERED_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
-/**
- * Our metadata extensions: an administrator's decision, never the registrant's. A function, not a
- * constant: ./clients.ts imports this module, so its exports are not initialised yet when this
- * module's top level runs.
- */
-const reservedProperties = () => [FIRST_PARTY_PROPERTY, ROLES_PROPERTY, ACCESS_TOKEN_TTL_PROPERTY, PREVIOUS_SECRET_PROPERTY];
+/** Our metadata extensions: an administrator's decision, never the registrant's. */
+const RESERVED_PROPERTIES = [FIRST_PARTY_PROPERTY, ROLES_PROPERTY, ACCESS_TOKEN_TTL_PROPERTY, PREVIOUS_SECRET_PROPERTY];
 
 /** Scopes a self-registered client may hold. */
 export function dynamicRegistrationScopes(config: Config): string[] {
@@ -80,7 +76,7 @@ export async function registerDynamicClient(
   deps: { store: Store; audit: AuditLog; clock: Clock; config: Config; schema: ClientInputSchema },
   metadata: Record<string, unknown>,
 ): Promise<void> {
-  const reserved = reservedProperties().find((property) => metadata[property] !== undefined);
+  const reserved = RESERVED_PROPERTIES.find((property) => metadata[property] !== undefined);
   if (reserved !== undefined) refuse(`${reserved} cannot be registered`);
   const grantTypes = Array.isArray(metadata.grant_types) ? (metadata.grant_types as string[]) : [];
   const notAllowed = grantTypes.find((grant) => !SELF_REGISTERED_GRANTS.has(grant));
