@@ -16,6 +16,9 @@ await forEachDialect('client secret rotation', (dialect) => {
   // Real time plus an offset the tests move forward: oidc-provider keeps real time, our checks see the future.
   let offset = 0;
   const clock = { now: () => Date.now() + offset };
+  // Puts the service's clock at the start of the given epoch second. Moving by a fixed amount from
+  // "now" flakes: the expiry is whole seconds, so a rotation late in a second leaves under 60 s.
+  const moveTo = (epochSecond: number) => { offset = epochSecond * 1000 - Date.now(); };
 
   const rotate = (clientId: string, body: Record<string, unknown> = {}) =>
     fetch(`${fx.issuer}/admin/api/clients/${clientId}/rotate-secret`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -42,9 +45,9 @@ await forEachDialect('client secret rotation', (dialect) => {
     assert.equal(body.client.previousSecretExpiresAt, Math.floor(clock.now() / 1000) + 60);
     assert.equal(await status('rot-overlap', old), 200);
     assert.equal(await status('rot-overlap', body.secret), 200);
-    offset += 59_000;
+    moveTo(body.client.previousSecretExpiresAt - 1);
     assert.equal(await status('rot-overlap', old), 200);
-    offset += 2_000;
+    moveTo(body.client.previousSecretExpiresAt);
     assert.equal(await status('rot-overlap', old), 401);
     assert.equal(await status('rot-overlap', body.secret), 200);
   });
@@ -53,9 +56,9 @@ await forEachDialect('client secret rotation', (dialect) => {
     const old = await addService('rot-default');
     const body = (await (await rotate('rot-default')).json()) as { secret: string; client: { previousSecretExpiresAt: number } };
     assert.equal(body.client.previousSecretExpiresAt, Math.floor(clock.now() / 1000) + 600);
-    offset += 599_000;
+    moveTo(body.client.previousSecretExpiresAt - 1);
     assert.equal(await status('rot-default', old), 200);
-    offset += 2_000;
+    moveTo(body.client.previousSecretExpiresAt);
     assert.equal(await status('rot-default', old), 401);
   });
 
