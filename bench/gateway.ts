@@ -12,7 +12,7 @@
  * Settings (environment): DURATION (10s) WARMUP (3s) PASSES (2) CONNS (50) THREADS (1)
  * NOISE_MAX (0.2 cores) NOISE_RETRIES (3) TOKENS (distinct fresh tokens; default enough for
  * 8,000 req/s through warm-up and window) REVOCATIONS (60 samples) ROWS (space-separated subset)
- * CPU_SUT (1) CPU_LOAD (0) WRK HAPROXY ACCESS_LOG (file | devnull) GATEWAY_NODE_FLAGS (e.g.
+ * CPU_SUT (1) CPU_LOAD (0) WRK HAPROXY ACCESS_LOG (file | devnull) ANCHOR_NODE_FLAGS, GATEWAY_NODE_FLAGS (e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway).
  */
 import { spawnSync } from 'node:child_process';

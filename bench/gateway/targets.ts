@@ -51,8 +51,11 @@ function anchorEnv(ctx: RowContext, extra: NodeJS.ProcessEnv = {}): NodeJS.Proce
   };
 }
 
+/** Extra node flags for the Node anchors, e.g. ANCHOR_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to compare profiles with the gateway's. */
+const ANCHOR_NODE_FLAGS = (process.env.ANCHOR_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
 function nodeAnchor(ctx: RowContext, file: string, extra: NodeJS.ProcessEnv): Pinned {
-  return startPinned(file, CPU_SUT, [NODE, join(ANCHORS, file)], { env: anchorEnv(ctx, extra), logFile: join(ctx.workDir, `${ctx.tag}.log`) });
+  return startPinned(file, CPU_SUT, [NODE, ...ANCHOR_NODE_FLAGS, join(ANCHORS, file)], { env: anchorEnv(ctx, extra), logFile: join(ctx.workDir, `${ctx.tag}.log`) });
 }
 
 /** gatehouse.yaml of the gateway row: one service, one route, the issuer, the gateway's credential (secret in a 0600 file), access log on. */
