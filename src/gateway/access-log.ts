@@ -33,10 +33,20 @@ const CLIENT_CLOSED = 499;
 /** Strings JSON writes as they are: no quote, backslash, control character or lone surrogate. */
 const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
-/** `,"name":"value"`, or nothing when the value is missing (as pino leaves out undefined fields). */
-const member = (name: string, value: string | undefined): string =>
-  value === undefined ? '' : `,"${name}":${PLAIN.test(value) ? `"${value}"` : JSON.stringify(value)}`;
+/** A JSON string of `value`, quoted as it is when nothing in it needs escaping. */
+const jsonString = (value: string): string => (PLAIN.test(value) ? `"${value}"` : JSON.stringify(value));
 
+/** `,"name":"value"`, or nothing when the value is missing (as pino leaves out undefined fields). */
+const member = (name: string, value: string | undefined): string => (value === undefined ? '' : `,"${name}":${jsonString(value)}`);
+
+/**
+ * One line per request. Only `sub` (a claim of the token) is escaped here; every other value
+ * cannot need it: the request id matched `[A-Za-z0-9._:@+=-]` or was made here, the method
+ * passed Node's token check, the path is normalized (ASCII pchars and percent-escapes only:
+ * ./request-target.ts refuses or encodes everything else), the client is a canonical IP address,
+ * the decision comes from a fixed set, the route's label was JSON-encoded when the routes were
+ * loaded, and the upstream is a URL origin.
+ */
 export function logAccess(exchange: Exchange, state: GatewayState): void {
   const { res } = exchange;
   const status = res.headersSent ? res.statusCode : CLIENT_CLOSED;
@@ -46,16 +56,12 @@ export function logAccess(exchange: Exchange, state: GatewayState): void {
   metrics.observe(status, seconds);
   const decision = exchange.decision;
   if (DENIALS.has(decision)) state.metrics.denied(decision as DenialReason);
+  const { requestId, caller, instance } = exchange;
   state.accessLog?.(
-    member('reqId', exchange.requestId)
-    + member('method', exchange.req.method)
-    + member('path', exchange.path)
-    + member('route', route?.label)
-    + member('sub', exchange.caller?.subject)
-    + member('client', exchange.client)
-    + member('decision', decision)
-    + `,"status":${status},"ms":${Math.round(seconds * 10_000) / 10}`
-    + member('upstream', exchange.instance),
+    `${requestId === undefined ? '' : `,"reqId":"${requestId}"`},"method":"${exchange.req.method}","path":"${exchange.path}"`
+    + `${route === undefined ? '' : `,"route":${route.labelJson}`}${caller === undefined ? '' : `,"sub":${jsonString(caller.subject)}`}`
+    + `,"client":"${exchange.client}","decision":"${decision}","status":${status},"ms":${Math.round(seconds * 10_000) / 10}`
+    + `${instance === undefined ? '' : `,"upstream":"${instance}"`}`,
   );
 }
 

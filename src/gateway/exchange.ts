@@ -69,6 +69,8 @@ export interface RouteState {
   readonly route: CompiledRoute;
   /** `GET,HEAD /api/books/:id`: the route's name in metrics and the access log. */
   readonly label: string;
+  /** `label` as a JSON string, for the access log. */
+  readonly labelJson: string;
   readonly upstream: Upstream;
   readonly timeoutMs: number;
   readonly cors: CorsPolicy | undefined;

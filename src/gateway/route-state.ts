@@ -43,6 +43,7 @@ export function buildRouteStates(table: RouteTable, deps: RouteStateDeps, previo
     states.set(route, {
       route,
       label,
+      labelJson: JSON.stringify(label),
       upstream,
       timeoutMs: (route.timeout ?? deps.defaultTimeout) * 1000,
       cors,

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger, infoLineWriter } from './logger.ts';
+import { openSync, readFileSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, infoLineWriter, batchedDestination } from './logger.ts';
 
 function capture(level: string) {
   const lines: string[] = [];
@@ -35,4 +38,37 @@ test('ok: infoLineWriter writes nothing while the logger is above info', () => {
   logger.level = 'info';
   write(',"status":200');
   assert.equal(lines.length, 1);
+});
+
+test('ok: the batched destination writes every line whole and in order: multi-byte text, batches past 32 KiB, a line longer than a buffer', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-log-'));
+  const file = join(dir, 'out.log');
+  const fd = openSync(file, 'w');
+  try {
+    const destination = batchedDestination(fd);
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++) lines.push(`{"n":${i},"sub":"zoë-${'€'.repeat(i % 7)}-😀"}\n`);
+    lines.splice(1000, 0, `{"big":"${'é'.repeat(40_000)}"}\n`);
+    for (const line of lines) destination.write(line);
+    await new Promise<void>((resolve, reject) => destination.flush((error) => (error ? reject(error) : resolve())));
+    assert.equal(readFileSync(file, 'utf8'), lines.join(''));
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ok: a line written to the batched destination goes out within its delay, without a flush', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-log-'));
+  const file = join(dir, 'out.log');
+  const fd = openSync(file, 'w');
+  try {
+    batchedDestination(fd).write('{"one":1}\n');
+    assert.equal(readFileSync(file, 'utf8'), '');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(readFileSync(file, 'utf8'), '{"one":1}\n');
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
