@@ -74,31 +74,36 @@ async function burst(svc: BenchService, forms: Form[], address: (i: number) => s
 }
 
 /**
- * Service CPU per sign-in post from one fresh address, by how it is answered, with no token load
- * (CPU from /proc, 10 ms ticks): the first throttle.ipFreeAttempts + 1 (21) one at a time, each
- * hashing; then, in parallel runs of 50, as many as http.refusalLimit (300) leaves, which the
- * throttle refuses after the whole post (interaction, form, CSRF token, client, counters, audit
- * row, page) — but for one that may find the 1 s delay run out (whole seconds: anywhere in its
- * 2nd second) and hash, taken out at the hashed cost; then 1,000 in runs of 200, which the refusal
- * limiter answers before routing goes on.
+ * Service CPU per sign-in post, by how it is answered, with no token load (CPU from /proc, 10 ms
+ * ticks), summed over `addresses` fresh addresses. From each: the first throttle.ipFreeAttempts + 1
+ * (21) one at a time, each hashing; then, in parallel runs of 50, as many as http.refusalLimit
+ * (300) leaves, which the throttle refuses after the whole post (interaction, form, CSRF token,
+ * client, counters, audit row, page) — but for one that may find the 1 s delay run out (whole
+ * seconds: anywhere in its 2nd second) and hash, taken out at the hashed cost; then 1,000 in runs
+ * of 200, which the refusal limiter answers before routing goes on.
  */
-async function postCosts(svc: BenchService, forms: Form[], address: string) {
-  const phase = async (posts: number, parallel: number) => {
-    const answers: Record<string, number> = {};
+async function postCosts(svc: BenchService, forms: Form[], addresses: string[]) {
+  type Phase = { posts: number; answers: Record<string, number>; cpuMs: number };
+  const totals: Phase[] = [0, 1, 2].map(() => ({ posts: 0, answers: {}, cpuMs: 0 }));
+  const phase = async (into: Phase, address: string, posts: number, parallel: number) => {
     const cpu = svc.cpuSeconds();
     for (let sent = 0; sent < posts; sent += parallel) {
-      await Promise.all(forms.slice(0, Math.min(parallel, posts - sent)).map(async (form) => tally(answers, await post(form, address))));
+      await Promise.all(forms.slice(0, Math.min(parallel, posts - sent)).map(async (form) => tally(into.answers, await post(form, address))));
     }
-    return { posts, answers, cpuMs: (svc.cpuSeconds() - cpu) * 1000 };
+    into.cpuMs += (svc.cpuSeconds() - cpu) * 1000;
+    into.posts += posts;
   };
-  const hashed = await phase(21, 1);
-  const throttled = await phase(300 - 21, 50);
-  const limited = await phase(1000, 200);
+  const [hashed, throttled, limited] = totals as [Phase, Phase, Phase];
+  for (const address of addresses) {
+    await phase(hashed, address, 21, 1);
+    await phase(throttled, address, 300 - 21, 50);
+    await phase(limited, address, 1000, 200);
+  }
   const hashCost = hashed.cpuMs / hashed.posts;
   const hashedAgain = throttled.answers['401'] ?? 0;
-  const row = (name: string, p: typeof hashed, perPost: number) => [name, fmt(p.posts), listAnswers(p.answers), fmt(perPost, 2)];
+  const row = (name: string, p: Phase, perPost: number) => [name, fmt(p.posts), listAnswers(p.answers), fmt(perPost, 2)];
   return [
-    row('the first 21, one at a time (each hashes)', hashed, hashCost),
+    row('the first 21 of each, one at a time (each hashes)', hashed, hashCost),
     row('refused by the throttle (runs of 50)', throttled, (throttled.cpuMs - hashedAgain * hashCost) / (throttled.posts - hashedAgain)),
     row('refused by the refusal limiter (runs of 200)', limited, limited.cpuMs / limited.posts),
   ];
@@ -164,7 +169,7 @@ export async function benchLoginFlood(): Promise<string> {
     const oneAddress = await underBursts(svc, forms, tokenOnce, () => '198.51.100.1');
     const ownAddress = await underBursts(svc, forms, tokenOnce, (b, i) => `10.${b}.${i >> 8}.${i & 255}`);
     await pool.close();
-    const costs = await postCosts(svc, forms, '198.51.100.2');
+    const costs = await postCosts(svc, forms, ['198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5']);
 
     type Flood = Awaited<ReturnType<typeof underBursts>>;
     const row = (name: string, r: LoadResult, flood?: Flood) => [
@@ -182,7 +187,7 @@ export async function benchLoginFlood(): Promise<string> {
         row('during a flood, each attempt from its own address', ownAddress.result, ownAddress),
       ]),
       '',
-      'Service CPU per sign-in post from one fresh address, no token load:',
+      'Service CPU per sign-in post from four fresh addresses, no token load:',
       '',
       table(['posts', 'sent', 'answers', 'service CPU ms per post'], costs),
     ].join('\n');
