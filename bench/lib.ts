@@ -14,6 +14,8 @@ export const CPU_LOAD = process.env.CPU_LOAD ?? '0';
 export const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 8) * 1000;
 const ROOT = new URL('..', import.meta.url).pathname;
 const NODE = process.execPath;
+/** Extra node flags for the pinned Security Service, e.g. SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof; the service exits on SIGTERM, so the profile is written). */
+const SERVICE_NODE_FLAGS = (process.env.SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 export function pinSelf(): void {
   try { execFileSync('taskset', ['-cp', CPU_LOAD, String(process.pid)], { stdio: 'ignore' }); } catch { /* taskset missing: unpinned */ }
@@ -69,7 +71,7 @@ export async function startPinnedService(extraEnv: NodeJS.ProcessEnv = {}, confi
   writeFileSync(configPath, `listen:\n  port: ${port}\n  tlsPort: ${tlsPort}\nresources:\n  - audience: http://127.0.0.1:${port}/api\n    scopes: [books:read]\n${configYaml ?? ''}`);
   // Migrate and create keys before pinning, so start-up work is not measured.
   cli(dataDir, ['--config', configPath, 'migrate'], env);
-  const child: ChildProcess = spawn('taskset', ['-c', CPU_SUT, NODE, join(ROOT, 'src/cli/main.ts'), '--config', configPath, '--data-dir', dataDir, 'serve', 'auth'], {
+  const child: ChildProcess = spawn('taskset', ['-c', CPU_SUT, NODE, ...SERVICE_NODE_FLAGS, join(ROOT, 'src/cli/main.ts'), '--config', configPath, '--data-dir', dataDir, 'serve', 'auth'], {
     env, stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -35,6 +35,26 @@ async function metric(svc: BenchService, name: string): Promise<number> {
 
 interface Burst { seconds: number; answers: Record<string, number>; hashes: number; refused: number }
 
+/** One wrong password for a random name from `address`: its status, a 429 told by which page answered it. */
+async function post(form: Form, address: string): Promise<string> {
+  try {
+    const res = await form.browser.fetch(form.action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': address },
+      body: new URLSearchParams({ csrf: form.csrf, username: `flood-${randomBytes(6).toString('hex')}`, password: 'Wrong-Password-123' }).toString(),
+    });
+    const page = await res.text();
+    // The login throttle's sign-in page (the whole post ran) or the refusal limiter's page (answered before routing went further).
+    if (res.status === 429) return page.includes('Too many failed sign-in attempts') ? '429 (throttle)' : '429 (refusal limit)';
+    return String(res.status);
+  } catch {
+    return 'error';
+  }
+}
+
+const tally = (answers: Record<string, number>, status: string) => { answers[status] = (answers[status] ?? 0) + 1; };
+const listAnswers = (answers: Record<string, number>) => Object.entries(answers).map(([status, n]) => `${fmt(n)}× ${status}`).join(', ');
+
 /**
  * One burst: every form posts one wrong password for a random name at once, `address(i)` its
  * X-Forwarded-For; resolves when all are answered, with what the service did meanwhile.
@@ -43,19 +63,7 @@ async function burst(svc: BenchService, forms: Form[], address: (i: number) => s
   const [hashes, refused] = await Promise.all([metric(svc, 'gatehouse_password_hashes_total'), metric(svc, 'gatehouse_password_hashes_refused_total')]);
   const answers: Record<string, number> = {};
   const start = performance.now();
-  await Promise.all(forms.map(async (form, i) => {
-    let status = 'error';
-    try {
-      const res = await form.browser.fetch(form.action, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': address(i) },
-        body: new URLSearchParams({ csrf: form.csrf, username: `flood-${randomBytes(6).toString('hex')}`, password: 'Wrong-Password-123' }).toString(),
-      });
-      await res.arrayBuffer();
-      status = String(res.status);
-    } catch { /* counted as error */ }
-    answers[status] = (answers[status] ?? 0) + 1;
-  }));
+  await Promise.all(forms.map(async (form, i) => tally(answers, await post(form, address(i)))));
   const seconds = (performance.now() - start) / 1000;
   return {
     seconds,
@@ -63,6 +71,42 @@ async function burst(svc: BenchService, forms: Form[], address: (i: number) => s
     hashes: (await metric(svc, 'gatehouse_password_hashes_total')) - hashes,
     refused: (await metric(svc, 'gatehouse_password_hashes_refused_total')) - refused,
   };
+}
+
+/**
+ * Service CPU per sign-in post, by how it is answered, with no token load (CPU from /proc, 10 ms
+ * ticks), summed over `addresses` fresh addresses. From each: the first throttle.ipFreeAttempts + 1
+ * (21) one at a time, each hashing; then, in parallel runs of 50, as many as http.refusalLimit
+ * (300) leaves, which the throttle refuses after the whole post (interaction, form, CSRF token,
+ * client, counters, audit row, page) — but for one that may find the 1 s delay run out (whole
+ * seconds: anywhere in its 2nd second) and hash, taken out at the hashed cost; then 1,000 in runs
+ * of 200, which the refusal limiter answers before routing goes on.
+ */
+async function postCosts(svc: BenchService, forms: Form[], addresses: string[]) {
+  type Phase = { posts: number; answers: Record<string, number>; cpuMs: number };
+  const totals: Phase[] = [0, 1, 2].map(() => ({ posts: 0, answers: {}, cpuMs: 0 }));
+  const phase = async (into: Phase, address: string, posts: number, parallel: number) => {
+    const cpu = svc.cpuSeconds();
+    for (let sent = 0; sent < posts; sent += parallel) {
+      await Promise.all(forms.slice(0, Math.min(parallel, posts - sent)).map(async (form) => tally(into.answers, await post(form, address))));
+    }
+    into.cpuMs += (svc.cpuSeconds() - cpu) * 1000;
+    into.posts += posts;
+  };
+  const [hashed, throttled, limited] = totals as [Phase, Phase, Phase];
+  for (const address of addresses) {
+    await phase(hashed, address, 21, 1);
+    await phase(throttled, address, 300 - 21, 50);
+    await phase(limited, address, 1000, 200);
+  }
+  const hashCost = hashed.cpuMs / hashed.posts;
+  const hashedAgain = throttled.answers['401'] ?? 0;
+  const row = (name: string, p: Phase, perPost: number) => [name, fmt(p.posts), listAnswers(p.answers), fmt(perPost, 2)];
+  return [
+    row('the first 21 of each, one at a time (each hashes)', hashed, hashCost),
+    row('refused by the throttle (runs of 50)', throttled, (throttled.cpuMs - hashedAgain * hashCost) / (throttled.posts - hashedAgain)),
+    row('refused by the refusal limiter (runs of 200)', limited, limited.cpuMs / limited.posts),
+  ];
 }
 
 /**
@@ -125,13 +169,13 @@ export async function benchLoginFlood(): Promise<string> {
     const oneAddress = await underBursts(svc, forms, tokenOnce, () => '198.51.100.1');
     const ownAddress = await underBursts(svc, forms, tokenOnce, (b, i) => `10.${b}.${i >> 8}.${i & 255}`);
     await pool.close();
+    const costs = await postCosts(svc, forms, ['198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.5']);
 
     type Flood = Awaited<ReturnType<typeof underBursts>>;
-    const answers = (f: Flood) => Object.entries(f.answers).map(([status, n]) => `${fmt(n)}× ${status}`).join(', ');
     const row = (name: string, r: LoadResult, flood?: Flood) => [
       name, fmt(r.perSecond), fmt(r.p50, 1), fmt(r.p99, 1), String(r.failed),
       flood ? `${fmt((r.perSecond / undisturbed.perSecond) * 100)} %` : '100 %',
-      flood ? `${BURSTS} × ${FLOOD} in ${fmt(flood.seconds, 1)} s: ${answers(flood)}` : '—',
+      flood ? `${BURSTS} × ${FLOOD} in ${fmt(flood.seconds, 1)} s: ${listAnswers(flood.answers)}` : '—',
       flood ? `${fmt(flood.hashes)} run, ${fmt(flood.refused)} refused (busy)` : '—',
     ];
     return [
@@ -142,6 +186,10 @@ export async function benchLoginFlood(): Promise<string> {
         row('during a flood from one address', oneAddress.result, oneAddress),
         row('during a flood, each attempt from its own address', ownAddress.result, ownAddress),
       ]),
+      '',
+      'Service CPU per sign-in post from four fresh addresses, no token load:',
+      '',
+      table(['posts', 'sent', 'answers', 'service CPU ms per post'], costs),
     ].join('\n');
   } finally {
     await svc.stop();

@@ -5,6 +5,7 @@ import { configSchema, type Config } from '../config/index.ts';
 import { createAuditLog } from '../events/audit.ts';
 import { frozenClock } from '../shared/clock.ts';
 import { silentLogger } from '../shared/logger.ts';
+import { createMetrics } from '../shared/metrics.ts';
 import { createIdentity, parsePhc, type Identity } from './index.ts';
 import { openTestStore } from '../../test/helpers/store.ts';
 import type { Store } from '../store/index.ts';
@@ -144,6 +145,21 @@ describe('authenticator', () => {
     assert.equal(checked.length, throttle.freeAttempts + 1);
     assert.equal(refused.length, burst - checked.length);
     assert.deepEqual(await login('grace', PASSWORD, '10.0.8.99'), { ok: false, reason: 'throttled', retryAfter: 1 });
+  });
+
+  test('fail-spray-delay: a parallel burst from one address is checked ipFreeAttempts + 1 times; the rest are refused before any hash', async () => {
+    // Delays before the lock budget (ipLockAfter above the burst): each attempt's charge comes before its hash.
+    const config = testConfig({ memory: 1024, passes: 1, parallelism: 1 });
+    config.throttle = { ...config.throttle, ipFreeAttempts: 4, ipLockAfter: 50 };
+    const metrics = createMetrics({ defaultMetrics: false });
+    const sprayed = createIdentity({ store, audit: createAuditLog(store.db, clock), config, clock, logger: silentLogger(), metrics, revokeUser: async () => {} });
+    const hashes = async () => (await metrics.registry.getSingleMetric('gatehouse_password_hashes_total')!.get()).values[0]?.value ?? 0;
+    await sprayed.authenticator.authenticate({ username: 'warm-up', password: 'nope', ip: '10.0.9.99' }); // the dummy hash is made
+    const before = await hashes();
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => sprayed.authenticator.authenticate({ username: `delayed-${i}`, password: 'nope', ip: '10.0.9.1' })));
+    assert.equal((await hashes()) - before, config.throttle.ipFreeAttempts + 1);
+    assert.equal(results.filter((r) => !r.ok && r.reason === 'invalid_credentials').length, config.throttle.ipFreeAttempts + 1);
+    assert.deepEqual(new Set(results.filter((r) => !r.ok && r.reason !== 'invalid_credentials').map((r) => JSON.stringify(r))), new Set([JSON.stringify({ ok: false, reason: 'throttled', retryAfter: 1 })]));
   });
 
   test('fail-disabled: reported only after the right password', async () => {

@@ -5,7 +5,9 @@
  *   (a precomputed dummy for the first two) and count one failure: same answer, similar time.
  * - A disabled user is reported as such only after the password was verified correct.
  * - During a delay or lock the attempt is refused before any hash, and audited with the account
- *   it tried: reason `throttled` (a delay) or `locked`.
+ *   it tried: reason `throttled` (a delay) or `locked`. Both counters are read in one statement,
+ *   and an address already waiting is refused on that read, without queueing for its bucket's
+ *   check-and-charge (a flood from one address is mostly such refusals).
  * - The client's budget is checked AND charged before the hash: every attempt counts as a failure
  *   of its address bucket up front (the store's atomic upsert) and is given back when it turns out
  *   not to be one (right password, busy). Within this process the check-and-charge of one bucket
@@ -92,9 +94,18 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const now = epochSeconds(clock);
     const acct = accountKey(input.username);
     const ip = ipKey(input.ip);
-    const acctState = await throttle.get(acct);
+    // Both counters in one read: a refused attempt costs one statement less.
+    const states = await throttle.getMany([acct, ip]);
+    const acctState = states.get(acct);
     const acctWait = waitFor(acctState, now, settings);
     if (acctWait > 0) return refuse(input, { reason: locked(acctState, now) ? 'locked' : 'throttled', retryAfter: acctWait, scope: 'account' });
+    // An address already waiting is refused on this read, without queueing for the check-and-charge:
+    // it is the address's state at this attempt's `now`, as that check would read it; all the check
+    // could see on top are other attempts' charges (stricter still) or a charge given back by an
+    // attempt in flight — this one then counts as having come just before.
+    const ipState = states.get(ip);
+    const ipWait = waitFor(ipState, now, settings, 'ip');
+    if (ipWait > 0) return refuse(input, { reason: locked(ipState, now) ? 'locked' : 'throttled', retryAfter: ipWait, scope: 'ip' });
     const admission = await admit(ip, now);
     if (!admission.ok) return refuse(input, admission);
 

@@ -24,6 +24,8 @@ export interface ThrottleState {
 
 export interface ThrottleStore {
   get(key: string): Promise<ThrottleState | undefined>;
+  /** The states of several keys in one read; keys without a state are absent from the map. */
+  getMany(keys: readonly string[]): Promise<Map<string, ThrottleState>>;
   /**
    * Atomically counts one failure at `now` and returns the new state. Counting restarts when
    * the first failure is older than `window` seconds or a lock has run out.
@@ -75,6 +77,11 @@ export function createSqlThrottleStore(db: Executor): ThrottleStore {
     async get(key) {
       const row = await db.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst();
       return row ? toState(row) : undefined;
+    },
+    async getMany(keys) {
+      if (keys.length === 0) return new Map();
+      const rows = await db.selectFrom('login_throttle').selectAll().where('key', 'in', keys).execute();
+      return new Map(rows.map((row) => [row.key, toState(row)]));
     },
     async recordFailure(key, now, window) {
       const row = await db

@@ -17,6 +17,7 @@ import type { OidcAdapter } from './adapter.ts';
 import { PAGE_HEADERS, originsOf } from './views/layout.ts';
 import { errorPage, logoutPage, signedOutPage } from './views/pages.ts';
 import { requestState } from './request-state.ts';
+import { createCookieSigner } from './cookie-signer.ts';
 import { exchangeClaims } from './token-exchange.ts';
 import { PREVIOUS_SECRET_PROPERTY } from './client-auth.ts';
 import { registrationFeature } from './dynamic-registration.ts';
@@ -132,7 +133,7 @@ export function providerConfiguration(deps: ProviderConfigDeps): Configuration {
   return {
     adapter: deps.adapter as unknown as Configuration['adapter'],
     jwks: deps.jwks as unknown as Configuration['jwks'],
-    cookies: { keys: deps.cookieKeys, long: cookieOptions, short: cookieOptions },
+    cookies: { keys: createCookieSigner(deps.cookieKeys), long: cookieOptions, short: cookieOptions },
     routes: ROUTES,
     scopes: knownScopes(config),
     claims: {
