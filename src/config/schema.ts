@@ -147,7 +147,8 @@ export const configSchema = z
           .strict()
           .prefault({})
           .describe('Hash parameters; raising them re-hashes each password at its next login.'),
-        maxConcurrentHashes: z.number().int().min(1).max(64).optional().describe("argon2id hashes computed at once (sign-ins, password changes). Default: one less than the CPU cores this process may run on (at least 1), and below libuv's thread pool (UV_THREADPOOL_SIZE, default 4): a hash holds a core and a pool thread, and the event loop and token signing must keep theirs, so a login flood cannot starve token issuance (bench: npm run bench -- flood)."),
+        maxConcurrentHashes: z.number().int().min(1).max(64).optional().describe("argon2id hashes computed at once (sign-ins, password changes). Default: one less than the CPU cores this process may run on (at least 1): a hash holds a core for ~20 ms, and the event loop must keep one, so a login flood cannot starve token issuance (bench: npm run bench -- flood)."),
+        hashNice: z.number().int().min(0).max(19).default(10).describe('How much lower than the process the hashing threads run (a nice increment; Linux, elsewhere ignored). While requests and hashes compete for a core, requests get it first, so a login flood slows sign-ins rather than token issuance; an idle core hashes at full speed. 0: the same priority as requests.'),
         hashQueue: z.number().int().min(0).max(10_000).default(32).describe('argon2id hashes that may wait for a free slot; beyond them a sign-in is answered 503 (server_busy) with Retry-After at once.'),
       })
       .strict()

@@ -43,17 +43,14 @@ export interface IdentityDeps {
   metrics?: Metrics;
 }
 
-/** libuv's thread pool: argon2id shares it with signing, file and DNS work. */
-const threadPoolSize = (env: NodeJS.ProcessEnv) => Number(env.UV_THREADPOOL_SIZE) || 4;
-
 /**
  * Hashes at once when not configured: every core this process may use (availableParallelism
  * follows the CPU affinity, so a container or `taskset` limit counts) but one, which the event
- * loop keeps — and one pool thread left for signing. At least 1. On one or two cores a login
- * flood then takes at most one core's worth of hashing.
+ * loop keeps. At least 1. On one or two cores a login flood then takes at most one core's worth
+ * of hashing, and that at a lower priority than requests (passwords.hashNice).
  */
-export function defaultHashConcurrency(cores: number, pool: number): number {
-  return Math.max(1, Math.min(cores - 1, pool - 1));
+export function defaultHashConcurrency(cores: number): number {
+  return Math.max(1, cores - 1);
 }
 
 export interface Identity {
@@ -65,11 +62,8 @@ export interface Identity {
 
 export function createIdentity(deps: IdentityDeps): Identity {
   const { config } = deps;
-  const limits = { maxConcurrent: config.passwords.maxConcurrentHashes ?? defaultHashConcurrency(availableParallelism(), threadPoolSize(process.env)), queue: config.passwords.hashQueue };
-  if (limits.maxConcurrent >= threadPoolSize(process.env)) {
-    deps.logger.warn({ maxConcurrentHashes: limits.maxConcurrent, threadPool: threadPoolSize(process.env) }, 'passwords.maxConcurrentHashes fills the libuv thread pool: a login flood can stall token signing (lower it, or raise UV_THREADPOOL_SIZE)');
-  }
-  const passwords = createPasswordHasher(config.passwords.argon2, { limits, metrics: deps.metrics });
+  const limits = { maxConcurrent: config.passwords.maxConcurrentHashes ?? defaultHashConcurrency(availableParallelism()), queue: config.passwords.hashQueue };
+  const passwords = createPasswordHasher(config.passwords.argon2, { limits, niceIncrement: config.passwords.hashNice, metrics: deps.metrics });
   const passwordPolicy = createPasswordPolicy(config.passwords);
   const throttle = deps.throttle ?? createSqlThrottleStore(deps.store.db);
   return {

@@ -1,6 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, getPriority } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { createPasswordHasher, parsePhc } from './passwords.ts';
+import { hashingThreads } from './hashing-threads.ts';
 import { createPasswordPolicy } from './password-policy.ts';
 import { GatehouseError } from '../shared/errors.ts';
 
@@ -77,11 +81,59 @@ describe('password policy', () => {
   });
 });
 
-test('ok: the default hash concurrency leaves a core to the event loop and a pool thread to signing', async () => {
+test('ok: the default hash concurrency leaves a core to the event loop', async () => {
   const { defaultHashConcurrency } = await import('./index.ts');
-  assert.equal(defaultHashConcurrency(1, 4), 1, 'one core: one hash at a time, never none');
-  assert.equal(defaultHashConcurrency(2, 4), 1);
-  assert.equal(defaultHashConcurrency(4, 4), 3);
-  assert.equal(defaultHashConcurrency(16, 4), 3, 'never the whole thread pool');
-  assert.equal(defaultHashConcurrency(16, 8), 7);
+  assert.equal(defaultHashConcurrency(1), 1, 'one core: one hash at a time, never none');
+  assert.equal(defaultHashConcurrency(2), 1);
+  assert.equal(defaultHashConcurrency(4), 3);
+  assert.equal(defaultHashConcurrency(16), 15);
+});
+
+describe('hashing threads', () => {
+  /** Nice values of this process's threads, from /proc (Linux). */
+  const threadNices = () =>
+    readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+
+  test('ok: hashes run on threads below the process\'s priority (nice + passwords.hashNice)', async () => {
+    const base = getPriority();
+    const hasher = createPasswordHasher(owasp, { niceIncrement: 7 });
+    assert.equal(await hasher.verify('pw', await hasher.hash('pw')), true);
+    assert.deepEqual(hashingThreads(7).priorities, [Math.min(19, base + 7)]);
+    assert.ok(threadNices().includes(Math.min(19, base + 7)), 'a thread of this process runs at the lowered priority');
+    assert.equal(getPriority(), base, 'the process (its main thread) keeps its priority');
+  });
+
+  test('ok: hashNice 0 keeps the threads at the process\'s priority', async () => {
+    const hasher = createPasswordHasher(owasp, { niceIncrement: 0 });
+    await hasher.hash('pw');
+    assert.deepEqual(hashingThreads(0).priorities, [undefined]);
+  });
+
+  test('ok: concurrent hashes share the threads and each gets its own answer', async () => {
+    const hasher = createPasswordHasher(owasp, { limits: { maxConcurrent: 8, queue: 100 }, niceIncrement: 5 });
+    const passwords = Array.from({ length: 12 }, (_, i) => `password number ${i}`);
+    const hashes = await Promise.all(passwords.map((password) => hasher.hash(password)));
+    const checks = await Promise.all(hashes.map((phc, i) => hasher.verify(passwords[(i + 1) % passwords.length]!, phc)));
+    assert.deepEqual(checks, passwords.map(() => false));
+    assert.deepEqual(await Promise.all(hashes.map((phc, i) => hasher.verify(passwords[i]!, phc))), passwords.map(() => true));
+    assert.ok(hashingThreads(5).priorities.length <= availableParallelism(), 'no more threads than cores');
+  });
+
+  test('fail-derivation: a derivation the thread refuses rejects, and the thread keeps working', async () => {
+    const threads = hashingThreads(6);
+    await assert.rejects(threads.derive({ message: 'pw', salt: Buffer.alloc(16), params: { memory: 1, passes: 1, parallelism: 1 }, tagLength: 32 }), /argon2id failed/);
+    const tag = await threads.derive({ message: 'pw', salt: Buffer.alloc(16), params: owasp, tagLength: 32 });
+    assert.equal(tag.length, 32);
+    assert.ok(Buffer.isBuffer(tag));
+  });
+
+  test('ok: a process that hashed exits on its own (idle threads do not hold it open)', () => {
+    const script = `import { createPasswordHasher } from ${JSON.stringify(new URL('./passwords.ts', import.meta.url).href)};
+      const phc = await createPasswordHasher({ memory: 19456, passes: 2, parallelism: 1 }).hash('pw');
+      console.log(phc.startsWith('$argon2id$') ? 'hashed' : 'wrong');`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.error, undefined, 'the process ended before the timeout');
+    assert.equal(run.stdout.trim(), 'hashed');
+    assert.equal(run.status, 0);
+  });
 });

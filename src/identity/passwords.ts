@@ -4,21 +4,18 @@
  * travel with each hash and can be raised later: `needsRehash` says when a stored hash was made
  * with weaker parameters than configured, and the authenticator re-hashes at the next login.
  *
- * Every derivation goes through one concurrency limit (passwords.maxConcurrentHashes running,
- * passwords.hashQueue waiting, then 503 `server_busy`): a hash holds a thread of libuv's pool
- * that token signing needs too, so a login flood must not queue up on all of them.
+ * Derivations run on the process's hashing threads, at a lower CPU priority than requests
+ * (./hashing-threads.ts), and every one goes through one concurrency limit
+ * (passwords.maxConcurrentHashes running, passwords.hashQueue waiting, then 503 `server_busy`),
+ * so a login flood can neither queue without end nor take the cores token issuance needs.
  */
-import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createConcurrencyLimit } from '../shared/concurrency.ts';
 import { isGatehouseError } from '../shared/errors.ts';
 import type { Metrics } from '../shared/metrics.ts';
+import { hashingThreads, type Argon2Params, type HashingThreads } from './hashing-threads.ts';
 
-export interface Argon2Params {
-  /** KiB. */
-  memory: number;
-  passes: number;
-  parallelism: number;
-}
+export type { Argon2Params };
 
 export interface PasswordHasher {
   /** Rejects with `server_busy` (503) when the hash queue is full. */
@@ -39,22 +36,9 @@ interface ParsedHash {
   tag: Buffer;
 }
 
-function derive(password: string, salt: Buffer, params: Argon2Params, tagLength: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    argon2(
-      'argon2id',
-      {
-        // NIST 800-63B §5.1.1.2: normalize so the same password typed on another keyboard matches.
-        message: password.normalize('NFKC'),
-        nonce: salt,
-        memory: params.memory,
-        passes: params.passes,
-        parallelism: params.parallelism,
-        tagLength,
-      },
-      (error, key) => (error ? reject(error) : resolve(key)),
-    );
-  });
+function derive(threads: HashingThreads, password: string, salt: Buffer, params: Argon2Params, tagLength: number): Promise<Buffer> {
+  // NIST 800-63B §5.1.1.2: normalize so the same password typed on another keyboard matches.
+  return threads.derive({ message: password.normalize('NFKC'), salt, params, tagLength });
 }
 
 const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
@@ -84,9 +68,19 @@ export interface HashingLimits {
 
 /** No waiting line to speak of for one-off tools; the service passes passwords.maxConcurrentHashes / hashQueue. */
 const DEFAULT_LIMITS: HashingLimits = { maxConcurrent: 2, queue: 1000 };
+/** passwords.hashNice's default: a hash yields its core to request handling whenever both want it. */
+export const DEFAULT_HASH_NICE = 10;
 
-export function createPasswordHasher(params: Argon2Params, options: { limits?: HashingLimits; metrics?: Metrics | undefined } = {}): PasswordHasher {
+export interface PasswordHasherOptions {
+  limits?: HashingLimits;
+  /** How much lower than the process the hashing threads run (nice increment, 0–19; Linux). */
+  niceIncrement?: number;
+  metrics?: Metrics | undefined;
+}
+
+export function createPasswordHasher(params: Argon2Params, options: PasswordHasherOptions = {}): PasswordHasher {
   const limits = options.limits ?? DEFAULT_LIMITS;
+  const threads = hashingThreads(options.niceIncrement ?? DEFAULT_HASH_NICE);
   const slots = createConcurrencyLimit({ limit: limits.maxConcurrent, queue: limits.queue });
   const runs = options.metrics?.counter('gatehouse_password_hashes_total', 'argon2id derivations run (hashing and verifying passwords)');
   const refused = options.metrics?.counter('gatehouse_password_hashes_refused_total', 'argon2id derivations refused because the hash queue was full (answered 503 server_busy)');
@@ -94,7 +88,7 @@ export function createPasswordHasher(params: Argon2Params, options: { limits?: H
     try {
       return await slots.run(() => {
         runs?.inc();
-        return derive(password, salt, hashParams, tagLength);
+        return derive(threads, password, salt, hashParams, tagLength);
       });
     } catch (error) {
       if (isGatehouseError(error) && error.code === 'server_busy') refused?.inc();

@@ -3,9 +3,8 @@
  * most `queue` wait for a slot; past that, `run` refuses at once with 503 `server_busy` and a
  * Retry-After, instead of letting the line grow without end.
  *
- * Made for argon2id (../identity/passwords.ts): each hash holds one thread of libuv's pool
- * (UV_THREADPOOL_SIZE, default 4) for ~20 ms, and token signing (WebCrypto) needs the same pool,
- * so a login flood must never take all of it.
+ * Made for argon2id (../identity/passwords.ts): each hash holds a core for ~20 ms, so a login
+ * flood must neither take every core nor make sign-ins wait without end.
  */
 import { GatehouseError } from './errors.ts';
 
