@@ -69,18 +69,17 @@ export function revokedUnexpired(db: Executor, issuerId: string, now: number): P
     .execute();
 }
 
-/** Marks valid certificates revoked; returns the rows that changed. */
-export async function markRevoked(db: Executor, serials: string[], at: number, reason: string): Promise<CertificateRow[]> {
-  if (serials.length === 0) return [];
-  const rows = await db.selectFrom('certificates').selectAll().where('serial', 'in', serials).where('status', '=', 'valid').execute();
-  if (rows.length === 0) return [];
-  await db
-    .updateTable('certificates')
-    .set({ status: 'revoked', revoked_at: at, revocation_reason: reason })
-    .where('serial', 'in', rows.map((r) => r.serial))
-    .where('status', '=', 'valid')
-    .execute();
-  return rows;
+/** Which certificates a revocation names: one by serial, or every unexpired one of a service. */
+export type RevocationTarget = { serial: string } | { service: string; unexpiredAt: number };
+
+/**
+ * Marks the target's valid certificates revoked in one statement and returns the rows that
+ * changed: no list of serials travels to the database and back, however many a service holds.
+ */
+export function markRevoked(db: Executor, target: RevocationTarget, at: number, reason: string): Promise<CertificateRow[]> {
+  const update = db.updateTable('certificates').set({ status: 'revoked', revoked_at: at, revocation_reason: reason }).where('status', '=', 'valid');
+  const targeted = 'serial' in target ? update.where('serial', '=', target.serial) : update.where('service', '=', target.service).where('not_after', '>', target.unexpiredAt);
+  return targeted.returningAll().execute();
 }
 
 export async function insertJoinToken(db: Executor, row: JoinTokenRow): Promise<void> {

@@ -10,7 +10,7 @@ import type { EventBus } from '../events/types.ts';
 import type { Store } from '../store/index.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Authority } from './authority.ts';
-import { listCertificates, markRevoked } from './repository.ts';
+import { markRevoked } from './repository.ts';
 import { signCrl, REVOCATION_REASONS } from './crl.ts';
 
 export interface RevocationDeps {
@@ -43,10 +43,8 @@ export async function revoke(deps: RevocationDeps, request: RevokeRequest): Prom
   const authority = await deps.authority({ fresh: true });
   const now = Math.floor(deps.now() / 1000);
   const result = await deps.store.transaction(async (trx) => {
-    const serials = request.serial !== undefined
-      ? [normalizeSerial(request.serial)]
-      : (await listCertificates(trx, { service: request.service, status: 'valid', unexpiredAt: now, limit: 100_000 })).map((r) => r.serial);
-    const rows = await markRevoked(trx, serials, now, reason);
+    const target = request.serial !== undefined ? { serial: normalizeSerial(request.serial) } : { service: request.service!, unexpiredAt: now };
+    const rows = await markRevoked(trx, target, now, reason);
     if (rows.length === 0) {
       throw new GatehouseError('not_found', request.serial !== undefined ? `No valid certificate with serial ${request.serial}` : `No valid certificate for service ${request.service}`);
     }
@@ -69,7 +67,7 @@ export async function revoke(deps: RevocationDeps, request: RevokeRequest): Prom
     for (const service of services) {
       const mine = result.rows.filter((r) => r.service === service);
       await deps.events
-        .publish({ type: 'certificate.revoked', serials: mine.map((r) => r.serial), service, until: Math.max(...mine.map((r) => Number(r.not_after))), reason })
+        .publish({ type: 'certificate.revoked', serials: mine.map((r) => r.serial), service, until: mine.reduce((latest, r) => Math.max(latest, Number(r.not_after)), 0), reason })
         .catch((error: unknown) => deps.logger.error({ err: error, service }, 'could not publish certificate.revoked (the CRL is updated)'));
     }
   }
