@@ -181,6 +181,16 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
   ].map((ext) => encoded<asn1.Extension>(ext.rawData));
   const authorityKeyId = encoded<asn1.Extension>(new x509.AuthorityKeyIdentifierExtension(issuer.keyId).rawData);
   const issuerNotAfter = Math.floor(issuer.cert.notAfter.getTime() / 1000);
+  const identityParts = identityPartsCache(deps.trustDomain);
+  // Leaves issued within one second with one lifetime share their validity.
+  let lastValidity: { notBefore: number; notAfter: number; encoded: asn1.Validity } | undefined;
+  const validity = (notBefore: number, notAfter: number): asn1.Validity => {
+    if (lastValidity?.notBefore !== notBefore || lastValidity.notAfter !== notAfter) {
+      const der = AsnConvert.serialize(new asn1.Validity({ notBefore: new Date(notBefore * 1000), notAfter: new Date(notAfter * 1000) }));
+      lastValidity = { notBefore, notAfter, encoded: encoded<asn1.Validity>(der) };
+    }
+    return lastValidity.encoded;
+  };
 
   return async (request) => {
     const now = Math.floor(deps.now() / 1000);
@@ -189,13 +199,8 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
     const notAfter = Math.min(now + request.ttlSeconds, issuerNotAfter);
     if (notAfter <= now) throw new GatehouseError('internal_error', undefined, { detail: 'the intermediate CA has expired' });
     if (!issuer.signer) throw new GatehouseError('internal_error', undefined, { detail: 'the intermediate CA key is offline' });
-    const spiffeId = spiffeIdFor(deps.trustDomain, request.service);
+    const identity = identityParts(request);
     const serial = randomSerial();
-    const names = new asn1.GeneralNames([
-      new asn1.GeneralName({ uniformResourceIdentifier: spiffeId }),
-      ...request.dns.map((dNSName) => new asn1.GeneralName({ dNSName })),
-      ...request.ips.map((iPAddress) => new asn1.GeneralName({ iPAddress })),
-    ]);
     // RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits.
     const subjectKeyId = createHash('sha1').update(new Uint8Array(request.publicKeyInfo.subjectPublicKey)).digest();
     const tbs = new asn1.TBSCertificate({
@@ -203,15 +208,12 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
       serialNumber: new Uint8Array(Buffer.from(serial, 'hex')).buffer,
       signature: algorithm,
       issuer: issuerName,
-      validity: new asn1.Validity({ notBefore: new Date(notBefore * 1000), notAfter: new Date(notAfter * 1000) }),
-      subject: new asn1.Name([
-        new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1.AttributeValue({ utf8String: request.service }) })]),
-        new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.10', value: new asn1.AttributeValue({ utf8String: deps.trustDomain }) })]),
-      ]),
+      validity: validity(notBefore, notAfter),
+      subject: identity.subject,
       subjectPublicKeyInfo: request.spkiDer ? encoded<asn1.SubjectPublicKeyInfo>(request.spkiDer) : request.publicKeyInfo,
       extensions: new asn1.Extensions([
         ...constant,
-        new asn1.Extension({ extnID: '2.5.29.17', critical: false, extnValue: new OctetString(AsnConvert.serialize(names)) }),
+        identity.subjectAltName,
         new asn1.Extension({ extnID: '2.5.29.14', critical: false, extnValue: new OctetString(AsnConvert.serialize(new OctetString(subjectKeyId))) }),
         authorityKeyId,
       ]),
@@ -220,7 +222,49 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
     const signature = sign(nodeHash, new Uint8Array(tbsDer), { key: issuer.signer, dsaEncoding: 'der' });
     const certDer = new Uint8Array(AsnConvert.serialize(new asn1.Certificate({ tbsCertificate: encoded<asn1.TBSCertificate>(tbsDer), signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })));
     const pem = x509.PemConverter.encode(certDer, 'CERTIFICATE') + '\n';
-    return { der: certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.byteLength) as ArrayBuffer, serial, spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem, issuerId: issuer.id };
+    return { der: certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.byteLength) as ArrayBuffer, serial, spiffeId: identity.spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem, issuerId: issuer.id };
+  };
+}
+
+/** Distinct identities (service + granted names) whose encoded parts are kept; the oldest goes first. */
+const IDENTITY_CACHE_SIZE = 1024;
+
+interface IdentityParts {
+  spiffeId: string;
+  /** CN=<service>, O=<trust domain>, encoded. */
+  subject: asn1.Name;
+  /** The SPIFFE ID, then the granted DNS names and IPs, encoded. */
+  subjectAltName: asn1.Extension;
+}
+
+/**
+ * The subject and subjectAltName of a leaf depend only on the service and the names granted to
+ * it, and the same few services ask again and again (every renewal): encoding them took a third
+ * of the leaf's asn1 work (a Name alone is ~40 asn1js nodes), so they are encoded once per
+ * identity and kept, a bounded number of them.
+ */
+function identityPartsCache(trustDomain: string): (request: Pick<LeafRequest, 'service' | 'dns' | 'ips'>) => IdentityParts {
+  const cache = new Map<string, IdentityParts>();
+  return ({ service, dns, ips }) => {
+    const key = JSON.stringify([service, dns, ips]);
+    let parts = cache.get(key);
+    if (parts === undefined) {
+      const spiffeId = spiffeIdFor(trustDomain, service);
+      const names = new asn1.GeneralNames([
+        new asn1.GeneralName({ uniformResourceIdentifier: spiffeId }),
+        ...dns.map((dNSName) => new asn1.GeneralName({ dNSName })),
+        ...ips.map((iPAddress) => new asn1.GeneralName({ iPAddress })),
+      ]);
+      const subject = new asn1.Name([
+        new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1.AttributeValue({ utf8String: service }) })]),
+        new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.10', value: new asn1.AttributeValue({ utf8String: trustDomain }) })]),
+      ]);
+      const subjectAltName = new asn1.Extension({ extnID: '2.5.29.17', critical: false, extnValue: new OctetString(AsnConvert.serialize(names)) });
+      parts = { spiffeId, subject: encoded<asn1.Name>(AsnConvert.serialize(subject)), subjectAltName: encoded<asn1.Extension>(AsnConvert.serialize(subjectAltName)) };
+      if (cache.size >= IDENTITY_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(key, parts);
+    }
+    return parts;
   };
 }
 
