@@ -16,6 +16,7 @@ import { caKeyContext, type Executor } from '../store/index.ts';
 import { insertCaCertificate, saveCrl, trustedCaCertificates, everyCaCertificatePem, type CaKind } from './repository.ts';
 import { spkiSha256 } from './csr.ts';
 import { crlNumberOf } from './crl.ts';
+import { encoded } from './encoded.ts';
 import type { CaCertificateRow } from '../store/index.ts';
 
 export interface CaMaterial {
@@ -138,26 +139,6 @@ export async function loadAuthority(deps: AuthorityDeps, stateKey: string): Prom
 }
 
 const ECDSA_WITH = { 'SHA-256': ['1.2.840.10045.4.3.2', 'sha256'], 'SHA-384': ['1.2.840.10045.4.3.3', 'sha384'], 'SHA-512': ['1.2.840.10045.4.3.4', 'sha512'] } as const;
-
-/**
- * DER that asn1-x509 already encoded, placed as it is into a structure asn1-schema serializes:
- * a value with `toASN()` (asn1-schema's convertible interface) whose block writes its bytes
- * through the writer asn1js hands every child block. asn1js re-encodes every node of a structure
- * on each serialization (~60 for a leaf, and the TBS twice: alone to be signed, then inside the
- * certificate), which made leaf building most of the cost of issuance; with this the parts that
- * never change (issuer name, algorithm, constant extensions), the requested key and the signed
- * TBS are encoded once.
- */
-function encoded<T>(der: ArrayBuffer): T {
-  const block = {
-    toBER(_sizeOnly?: boolean, writer?: { write(buffer: ArrayBuffer): void }): ArrayBuffer {
-      if (!writer) return der;
-      writer.write(der);
-      return new ArrayBuffer(0);
-    },
-  };
-  return { toASN: () => block, fromASN: () => { throw new TypeError('an encoded value is write-only'); } } as unknown as T;
-}
 
 /**
  * The leaf signing path. It builds the TBSCertificate with the asn1-x509 types @peculiar/x509

@@ -14,12 +14,13 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { createHash, createPublicKey, verify, constants, type KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
+import { AsnConvert, type IAsnParseOptions } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { SubjectPublicKeyInfo, AlgorithmIdentifier, Extensions, SubjectAlternativeName, Name, id_ce_subjectAltName, type GeneralName } from '@peculiar/asn1-x509';
 import { RsaSaPssParams, id_RSASSA_PSS, id_mgf1 } from '@peculiar/asn1-rsa';
 import { x509, spiffeIdFor } from '../x509/index.ts';
 import { GatehouseError } from '../shared/errors.ts';
+import { encoded } from './encoded.ts';
 
 export interface ParsedCsr {
   /** The requested key, as the structure the leaf embeds. */
@@ -42,10 +43,40 @@ const KEY_TYPES = 'ECDSA P-256/P-384, Ed25519 or RSA ≥ 2048 bits';
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const COMMON_NAME = '2.5.4.3';
 
+/**
+ * The DER is ours (decoded from the PEM) and read once: no defensive copy, and no speculative
+ * decoding of every OCTET STRING / BIT STRING's content as nested ASN.1 (asn1js does it by
+ * default; asn1-schema never reads the result, and a key or signature is no ASN.1 to find).
+ */
+const PARSE_OPTIONS: IAsnParseOptions = { berOptions: { copyInput: false, parseEmbedded: false } };
+
 /** SHA-256 (hex) of a SubjectPublicKeyInfo's DER: one key, one digest, wherever it appears. */
 export function spkiSha256(spki: SubjectPublicKeyInfo | ArrayBuffer): string {
   const der = spki instanceof ArrayBuffer ? spki : AsnConvert.serialize(spki);
   return createHash('sha256').update(new Uint8Array(der)).digest('hex');
+}
+
+/** Distinct key algorithms (OID + parameters as received) whose AlgorithmIdentifier is kept encoded. */
+const ALGORITHM_CACHE_SIZE = 64;
+const encodedAlgorithms = new Map<string, AlgorithmIdentifier>();
+
+/**
+ * The requested key as DER, encoded anew rather than copied from the CSR: the same key always
+ * gets the same bytes and digest, whatever BER the CSR used (key reuse compares digests, and
+ * node:crypto accepts a needlessly long length). Encoding an AlgorithmIdentifier costs most of
+ * it (asn1js re-encodes OIDs arc by arc), and CSRs bring a handful of distinct ones (P-256,
+ * P-384, Ed25519, RSA): each is encoded once and placed as it is.
+ */
+function encodeSpki(spki: SubjectPublicKeyInfo): ArrayBuffer {
+  const { algorithm, parameters } = spki.algorithm;
+  const key = parameters ? `${algorithm} ${Buffer.from(parameters).toString('hex')}` : algorithm;
+  let encodedAlgorithm = encodedAlgorithms.get(key);
+  if (encodedAlgorithm === undefined) {
+    encodedAlgorithm = encoded<AlgorithmIdentifier>(AsnConvert.serialize(spki.algorithm));
+    if (encodedAlgorithms.size >= ALGORITHM_CACHE_SIZE) encodedAlgorithms.delete(encodedAlgorithms.keys().next().value!);
+    encodedAlgorithms.set(key, encodedAlgorithm);
+  }
+  return AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: encodedAlgorithm, subjectPublicKey: spki.subjectPublicKey }));
 }
 
 /** Key families by node:crypto's asymmetricKeyType, named as WebCrypto does (what messages show). */
@@ -135,9 +166,9 @@ function requestedNames(subject: Name, attributes: Array<{ type: string; values:
   for (const attribute of attributes) {
     if (attribute.type !== EXTENSION_REQUEST) continue;
     for (const value of attribute.values) {
-      for (const extension of AsnConvert.parse(value, Extensions)) {
+      for (const extension of AsnConvert.parse(value, Extensions, PARSE_OPTIONS)) {
         if (extension.extnID !== id_ce_subjectAltName) continue;
-        for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName)) generalName(name, into);
+        for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName, PARSE_OPTIONS)) generalName(name, into);
       }
     }
   }
@@ -159,8 +190,8 @@ export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
   let spkiDer: ArrayBuffer;
   let key: KeyObject;
   try {
-    request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest);
-    spkiDer = AsnConvert.serialize(request.certificationRequestInfo.subjectPKInfo);
+    request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest, PARSE_OPTIONS);
+    spkiDer = encodeSpki(request.certificationRequestInfo.subjectPKInfo);
     key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
   } catch (error) {
     if (error instanceof GatehouseError) throw error;
