@@ -200,7 +200,9 @@ function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequ
       ]),
     });
     const tbsDer = AsnConvert.serialize(tbs);
-    const signature = sign(nodeHash, new Uint8Array(tbsDer), { key: issuer.signer, dsaEncoding: 'der' });
+    // DER-encoded (r, s), node:crypto's default. The key goes in bare: Node 24 tells an options
+    // object from a KeyObject by catching exceptions, which cost more than the signature.
+    const signature = sign(nodeHash, new Uint8Array(tbsDer), issuer.signer);
     const certDer = new Uint8Array(AsnConvert.serialize(new asn1.Certificate({ tbsCertificate: encoded<asn1.TBSCertificate>(tbsDer), signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })));
     const pem = x509.PemConverter.encode(certDer, 'CERTIFICATE') + '\n';
     return { der: certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.byteLength) as ArrayBuffer, serial, spiffeId: identity.spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem, issuerId: issuer.id };

@@ -192,7 +192,9 @@ export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
   try {
     request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest, PARSE_OPTIONS);
     spkiDer = encodeSpki(request.certificationRequestInfo.subjectPKInfo);
-    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    // As PEM, which node:crypto reads in half the time of { key, format: 'der' }: Node 24 tells
+    // an options object from a KeyObject or CryptoKey by catching exceptions.
+    key = createPublicKey(x509.PemConverter.encode(spkiDer, 'PUBLIC KEY'));
   } catch (error) {
     if (error instanceof GatehouseError) throw error;
     throw invalidCsr('The CSR cannot be parsed', (error as Error).message);
