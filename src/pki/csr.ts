@@ -56,27 +56,43 @@ export function spkiSha256(spki: SubjectPublicKeyInfo | ArrayBuffer): string {
   return createHash('sha256').update(new Uint8Array(der)).digest('hex');
 }
 
-/** Distinct key algorithms (OID + parameters as received) whose AlgorithmIdentifier is kept encoded. */
-const ALGORITHM_CACHE_SIZE = 64;
-const encodedAlgorithms = new Map<string, AlgorithmIdentifier>();
+/**
+ * What a requested key's AlgorithmIdentifier settles, kept per distinct one (OID + parameters as
+ * received): CSRs bring a handful (P-256, P-384, Ed25519, RSA), and working these out again for
+ * every CSR cost as much as verifying its signature.
+ */
+interface KeyAlgorithm {
+  /** The AlgorithmIdentifier, encoded (asn1js encodes OIDs arc by arc: most of a key's encoding). */
+  encoded: AlgorithmIdentifier;
+  /**
+   * The key family, once node:crypto has read a key of this algorithm, where the
+   * AlgorithmIdentifier alone decides it (EC: the curve; Ed25519). RSA keys also need their
+   * modulus length, read from each key.
+   */
+  family?: KeyFamily;
+}
+const KEY_ALGORITHM_CACHE_SIZE = 64;
+const keyAlgorithms = new Map<string, KeyAlgorithm>();
+
+function keyAlgorithm(spki: SubjectPublicKeyInfo): KeyAlgorithm {
+  const { algorithm, parameters } = spki.algorithm;
+  const id = parameters ? `${algorithm} ${Buffer.from(parameters).toString('hex')}` : algorithm;
+  let known = keyAlgorithms.get(id);
+  if (known === undefined) {
+    known = { encoded: encoded<AlgorithmIdentifier>(AsnConvert.serialize(spki.algorithm)) };
+    if (keyAlgorithms.size >= KEY_ALGORITHM_CACHE_SIZE) keyAlgorithms.delete(keyAlgorithms.keys().next().value!);
+    keyAlgorithms.set(id, known);
+  }
+  return known;
+}
 
 /**
  * The requested key as DER, encoded anew rather than copied from the CSR: the same key always
  * gets the same bytes and digest, whatever BER the CSR used (key reuse compares digests, and
- * node:crypto accepts a needlessly long length). Encoding an AlgorithmIdentifier costs most of
- * it (asn1js re-encodes OIDs arc by arc), and CSRs bring a handful of distinct ones (P-256,
- * P-384, Ed25519, RSA): each is encoded once and placed as it is.
+ * node:crypto accepts a needlessly long length).
  */
-function encodeSpki(spki: SubjectPublicKeyInfo): ArrayBuffer {
-  const { algorithm, parameters } = spki.algorithm;
-  const key = parameters ? `${algorithm} ${Buffer.from(parameters).toString('hex')}` : algorithm;
-  let encodedAlgorithm = encodedAlgorithms.get(key);
-  if (encodedAlgorithm === undefined) {
-    encodedAlgorithm = encoded<AlgorithmIdentifier>(AsnConvert.serialize(spki.algorithm));
-    if (encodedAlgorithms.size >= ALGORITHM_CACHE_SIZE) encodedAlgorithms.delete(encodedAlgorithms.keys().next().value!);
-    encodedAlgorithms.set(key, encodedAlgorithm);
-  }
-  return AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: encodedAlgorithm, subjectPublicKey: spki.subjectPublicKey }));
+function encodeSpki(spki: SubjectPublicKeyInfo, algorithm: KeyAlgorithm): ArrayBuffer {
+  return AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: algorithm.encoded, subjectPublicKey: spki.subjectPublicKey }));
 }
 
 /** Key families by node:crypto's asymmetricKeyType, named as WebCrypto does (what messages show). */
@@ -98,6 +114,17 @@ function keyFamily(key: KeyObject): KeyFamily {
   }
   const received = [key.asymmetricKeyType, details.namedCurve, details.modulusLength].filter(Boolean).join(' ');
   throw invalidCsr(`The CSR key type is not supported: expected ${KEY_TYPES}, received ${received}`);
+}
+
+/**
+ * keyFamily, remembered for the algorithms whose AlgorithmIdentifier decides it: node:crypto
+ * reads an EC key's curve (asymmetricKeyDetails) in about half the time it takes to import it.
+ */
+function familyOf(key: KeyObject, algorithm: KeyAlgorithm): KeyFamily {
+  if (algorithm.family !== undefined) return algorithm.family;
+  const family = keyFamily(key);
+  if (family === 'ECDSA' || family === 'Ed25519') algorithm.family = family;
+  return family;
 }
 
 const HASHES: Record<string, string> = { '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' };
@@ -187,11 +214,13 @@ export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
     throw invalidCsr('Expected a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)');
   }
   let request: CertificationRequest;
+  let algorithm: KeyAlgorithm;
   let spkiDer: ArrayBuffer;
   let key: KeyObject;
   try {
     request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest, PARSE_OPTIONS);
-    spkiDer = encodeSpki(request.certificationRequestInfo.subjectPKInfo);
+    algorithm = keyAlgorithm(request.certificationRequestInfo.subjectPKInfo);
+    spkiDer = encodeSpki(request.certificationRequestInfo.subjectPKInfo, algorithm);
     // As PEM, which node:crypto reads in half the time of { key, format: 'der' }: Node 24 tells
     // an options object from a KeyObject or CryptoKey by catching exceptions.
     key = createPublicKey(x509.PemConverter.encode(spkiDer, 'PUBLIC KEY'));
@@ -199,7 +228,7 @@ export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
     if (error instanceof GatehouseError) throw error;
     throw invalidCsr('The CSR cannot be parsed', (error as Error).message);
   }
-  const check = signatureCheck(request.signatureAlgorithm, keyFamily(key));
+  const check = signatureCheck(request.signatureAlgorithm, familyOf(key, algorithm));
   const signed = request.certificationRequestInfoRaw;
   let valid: boolean;
   try {
