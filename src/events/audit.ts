@@ -94,8 +94,8 @@ export interface AuditLog {
 }
 
 export function createAuditLog(db: Executor, clock: Clock = systemClock): AuditLog {
-  // Every security-relevant request appends a row, often inside its own transaction: the insert
-  // is compiled once (../store/prepared.ts), not built per entry.
+  // Every security-relevant request appends a row, often inside the caller's transaction: the
+  // insert is compiled once (../store/prepared.ts), not built per entry.
   const insert = prepared(db, (db, row: Insertable<AuditLogTable>) =>
     db.insertInto('audit_log').values({ at: row.at, event: row.event, actor: row.actor, subject: row.subject, client_id: row.client_id, ip: row.ip, reason: row.reason, data: row.data }),
   );

@@ -45,8 +45,8 @@ const COMMON_NAME = '2.5.4.3';
 
 /**
  * The DER is ours (decoded from the PEM) and read once: no defensive copy, and no speculative
- * decoding of every OCTET STRING / BIT STRING's content as nested ASN.1 (asn1js does it by
- * default; asn1-schema never reads the result, and a key or signature is no ASN.1 to find).
+ * decoding of every OCTET STRING / BIT STRING's content as nested ASN.1 (asn1js tries it by
+ * default; asn1-schema never reads the result).
  */
 const PARSE_OPTIONS: IAsnParseOptions = { berOptions: { copyInput: false, parseEmbedded: false } };
 
@@ -59,7 +59,7 @@ export function spkiSha256(spki: SubjectPublicKeyInfo | ArrayBuffer): string {
 /**
  * What a requested key's AlgorithmIdentifier settles, kept per distinct one (OID + parameters as
  * received): CSRs bring a handful (P-256, P-384, Ed25519, RSA), and working these out again for
- * every CSR cost as much as verifying its signature.
+ * every CSR cost most of what verifying its signature does.
  */
 interface KeyAlgorithm {
   /** The AlgorithmIdentifier, encoded (asn1js encodes OIDs arc by arc: most of a key's encoding). */
