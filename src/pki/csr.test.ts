@@ -152,6 +152,15 @@ test('ok: the key digest and DER do not depend on the BER the CSR used (a needle
   assert.equal(parsed.spkiSha256, createHash('sha256').update(der).digest('hex'));
 });
 
+test('ok: CSRs asking for the same names are read alike, each with lists of its own', async () => {
+  const options = { cn: 'orders', dns: ['orders', 'orders.shop.svc.cluster.local'], ips: ['127.0.0.2'], uris: ['spiffe://td.test/svc/orders'] };
+  const first = await parseCsr((await makeCsr(options)).csr);
+  first.dns.push('payments');
+  const second = await parseCsr((await makeCsr(options)).csr);
+  assert.deepEqual([second.dns, second.ips, second.uris, second.others], [options.dns, options.ips, options.uris, []]);
+  assert.notEqual(first.spkiSha256, second.spkiSha256);
+});
+
 test('ok: other name types are read and then refused by the name policy', async () => {
   const { csr } = await makeCsr({ cn: 'orders', dns: ['orders'] });
   assert.deepEqual((await parseCsr(csr)).others, []);

@@ -174,7 +174,10 @@ function signatureCheck(algorithm: { algorithm: string; parameters?: ArrayBuffer
   return { hash: known.hash };
 }
 
-function generalName(name: GeneralName, into: ParsedCsr): void {
+/** Names a subjectAltName carries, by kind. */
+type SanNames = Pick<ParsedCsr, 'dns' | 'ips' | 'uris' | 'others'>;
+
+function generalName(name: GeneralName, into: SanNames): void {
   if (name.dNSName !== undefined) into.dns.push(name.dNSName.toLowerCase());
   else if (name.iPAddress !== undefined) into.ips.push(name.iPAddress);
   else if (name.uniformResourceIdentifier !== undefined) into.uris.push(name.uniformResourceIdentifier);
@@ -185,6 +188,33 @@ function generalName(name: GeneralName, into: ParsedCsr): void {
   else into.others.push('x400Address or ediPartyName');
 }
 
+/** Distinct extensionRequest values (up to 1 KiB each) whose names are kept; the oldest goes first. */
+const EXTENSION_REQUEST_CACHE_SIZE = 1024;
+const EXTENSION_REQUEST_CACHE_MAX_BYTES = 1024;
+const extensionRequestCache = new Map<string, Readonly<SanNames>>();
+
+/**
+ * The subjectAltName names of one extensionRequest value (DER Extensions). A service's CSRs ask
+ * for the same names every time, so the values repeat byte for byte; decoding one (Extensions,
+ * then GeneralNames) cost half as much as decoding the whole CSR, so the names are kept per
+ * distinct value, a bounded number of small ones.
+ */
+function extensionRequestNames(value: ArrayBuffer): Readonly<SanNames> {
+  const id = value.byteLength <= EXTENSION_REQUEST_CACHE_MAX_BYTES ? Buffer.from(value).toString('base64') : undefined;
+  const known = id === undefined ? undefined : extensionRequestCache.get(id);
+  if (known !== undefined) return known;
+  const names: SanNames = { dns: [], ips: [], uris: [], others: [] };
+  for (const extension of AsnConvert.parse(value, Extensions, PARSE_OPTIONS)) {
+    if (extension.extnID !== id_ce_subjectAltName) continue;
+    for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName, PARSE_OPTIONS)) generalName(name, names);
+  }
+  if (id !== undefined) {
+    if (extensionRequestCache.size >= EXTENSION_REQUEST_CACHE_SIZE) extensionRequestCache.delete(extensionRequestCache.keys().next().value!);
+    extensionRequestCache.set(id, names);
+  }
+  return names;
+}
+
 /** Requested names: the subject CN and the subjectAltName of every extensionRequest attribute. */
 function requestedNames(subject: Name, attributes: Array<{ type: string; values: ArrayBuffer[] }>, into: ParsedCsr): void {
   const cns = subject.flatMap((rdn) => rdn.filter((attribute) => attribute.type === COMMON_NAME)).map((attribute) => attribute.value.toString());
@@ -193,10 +223,11 @@ function requestedNames(subject: Name, attributes: Array<{ type: string; values:
   for (const attribute of attributes) {
     if (attribute.type !== EXTENSION_REQUEST) continue;
     for (const value of attribute.values) {
-      for (const extension of AsnConvert.parse(value, Extensions, PARSE_OPTIONS)) {
-        if (extension.extnID !== id_ce_subjectAltName) continue;
-        for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName, PARSE_OPTIONS)) generalName(name, into);
-      }
+      const names = extensionRequestNames(value);
+      into.dns.push(...names.dns);
+      into.ips.push(...names.ips);
+      into.uris.push(...names.uris);
+      into.others.push(...names.others);
     }
   }
 }
