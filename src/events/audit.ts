@@ -2,7 +2,8 @@
  * The audit log: append-only security events named `noun.past_verb` (docs/audit-events.md lists
  * them all; a test keeps the list and this union in step).
  */
-import type { Executor } from '../store/index.ts';
+import type { Insertable } from 'kysely';
+import { prepared, type AuditLogTable, type Executor } from '../store/index.ts';
 import { epochSeconds, systemClock, type Clock } from '../shared/clock.ts';
 
 export const auditEvents = [
@@ -93,21 +94,23 @@ export interface AuditLog {
 }
 
 export function createAuditLog(db: Executor, clock: Clock = systemClock): AuditLog {
+  // Every security-relevant request appends a row, often inside the caller's transaction: the
+  // insert is compiled once (../store/prepared.ts), not built per entry.
+  const insert = prepared(db, (db, row: Insertable<AuditLogTable>) =>
+    db.insertInto('audit_log').values({ at: row.at, event: row.event, actor: row.actor, subject: row.subject, client_id: row.client_id, ip: row.ip, reason: row.reason, data: row.data }),
+  );
   return {
     async record(entry, trx) {
-      await (trx ?? db)
-        .insertInto('audit_log')
-        .values({
-          at: epochSeconds(clock),
-          event: entry.event,
-          actor: entry.actor ?? null,
-          subject: entry.subject ?? null,
-          client_id: entry.clientId ?? null,
-          ip: entry.ip ?? null,
-          reason: entry.reason ?? null,
-          data: entry.data === undefined ? null : JSON.stringify(entry.data),
-        })
-        .execute();
+      await insert(trx ?? db, {
+        at: epochSeconds(clock),
+        event: entry.event,
+        actor: entry.actor ?? null,
+        subject: entry.subject ?? null,
+        client_id: entry.clientId ?? null,
+        ip: entry.ip ?? null,
+        reason: entry.reason ?? null,
+        data: entry.data === undefined ? null : JSON.stringify(entry.data),
+      });
     },
     async list(query) {
       let q = db.selectFrom('audit_log').selectAll().orderBy('seq', query.latest ? 'desc' : 'asc');

@@ -1,21 +1,21 @@
 /**
  * The certificate authority proper: a root and an intermediate (ECDSA P-256 via @peculiar/x509 on
  * WebCrypto), their keys sealed at rest under the master key, and the one signing path for
- * leaves. It signs what it is told: who may ask for what is decided by the provisioners and
+ * leaves (./leaf-signer.ts). It signs what it is told: who may ask for what is decided by the provisioners and
  * ./csr.ts before anything reaches `signLeaf` (smallstep's split: authorize returns constraints,
  * the authority applies them).
  */
-import { webcrypto, createHash, createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { webcrypto, createPrivateKey, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1 from '@peculiar/asn1-x509';
-import { x509, crlToPem, randomSerial, fingerprintSha256, certificatesToPem, privateKeyToPem, signingAlgorithmFor, importEcPrivateKey, type CryptoKey, type CryptoKeyPair, spiffeIdFor } from '../x509/index.ts';
+import { x509, crlToPem, randomSerial, fingerprintSha256, certificatesToPem, privateKeyToPem, signingAlgorithmFor, importEcPrivateKey, type CryptoKey, type CryptoKeyPair } from '../x509/index.ts';
 import { seal, unseal } from '../shared/sealed.ts';
-import { OctetString } from '@peculiar/asn1-schema';
 import { GatehouseError } from '../shared/errors.ts';
 import { caKeyContext, type Executor } from '../store/index.ts';
 import { insertCaCertificate, saveCrl, trustedCaCertificates, everyCaCertificatePem, type CaKind } from './repository.ts';
 import { spkiSha256 } from './csr.ts';
 import { crlNumberOf } from './crl.ts';
+import { BACKDATE_SECONDS, leafSigner } from './leaf-signer.ts';
 import type { CaCertificateRow } from '../store/index.ts';
 
 export interface CaMaterial {
@@ -88,10 +88,6 @@ export interface AuthorityDeps {
   now: () => number;
 }
 
-/** CA certificates and leaves are back-dated a little so a peer whose clock lags accepts them. */
-const BACKDATE_SECONDS = 60;
-/** A leaf's back-dating stays a small part of its lifetime (renewal timing is a fraction of it). */
-const leafBackdate = (ttl: number) => Math.min(BACKDATE_SECONDS, Math.floor(ttl / 10));
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
 async function keyId(publicKey: x509.PublicKeyType): Promise<string> {
@@ -133,94 +129,7 @@ export async function loadAuthority(deps: AuthorityDeps, stateKey: string): Prom
     rootFingerprint: fingerprintSha256(root.cert),
     stateKey,
     caKeys: new Set((await everyCaCertificatePem(deps.db)).map((pem) => spkiSha256(AsnConvert.parse(new x509.X509Certificate(pem).publicKey.rawData, asn1.SubjectPublicKeyInfo)))),
-    signLeaf: leafSigner(deps, intermediate),
-  };
-}
-
-const ECDSA_WITH = { 'SHA-256': ['1.2.840.10045.4.3.2', 'sha256'], 'SHA-384': ['1.2.840.10045.4.3.3', 'sha384'], 'SHA-512': ['1.2.840.10045.4.3.4', 'sha512'] } as const;
-
-/**
- * DER that asn1-x509 already encoded, placed as it is into a structure asn1-schema serializes:
- * a value with `toASN()` (asn1-schema's convertible interface) whose block writes its bytes
- * through the writer asn1js hands every child block. asn1js re-encodes every node of a structure
- * on each serialization (~60 for a leaf, and the TBS twice: alone to be signed, then inside the
- * certificate), which made leaf building most of the cost of issuance; with this the parts that
- * never change (issuer name, algorithm, constant extensions), the requested key and the signed
- * TBS are encoded once.
- */
-function encoded<T>(der: ArrayBuffer): T {
-  const block = {
-    toBER(_sizeOnly?: boolean, writer?: { write(buffer: ArrayBuffer): void }): ArrayBuffer {
-      if (!writer) return der;
-      writer.write(der);
-      return new ArrayBuffer(0);
-    },
-  };
-  return { toASN: () => block, fromASN: () => { throw new TypeError('an encoded value is write-only'); } } as unknown as T;
-}
-
-/**
- * The leaf signing path. It builds the TBSCertificate with the asn1-x509 types @peculiar/x509
- * itself uses, with every constant part (issuer name, signature algorithm, basicConstraints,
- * keyUsage, EKU, AKI) encoded once per issuer, and signs with node:crypto (the same OpenSSL that
- * backs WebCrypto): X509CertificateGenerator costs ~1.5–2.5 ms per leaf (re-parsing every
- * extension and the result), which would cap issuance far below the 1,000/s target
- * (bench/pki.ts). The structure is still built and encoded by @peculiar/asn1-x509 (and asn1js
- * under it); nothing here writes a tag or a length. src/pki/leaf-profile.test.ts checks the TBS
- * byte for byte against X509CertificateGenerator's.
- */
-function leafSigner(deps: AuthorityDeps, issuer: CaMaterial): (request: LeafRequest) => Promise<SignedLeaf> {
-  const issuerName = encoded<asn1.Name>(issuer.cert.subjectName.toArrayBuffer());
-  const hashName = signingAlgorithmFor(issuer.key!).hash as keyof typeof ECDSA_WITH;
-  const [algorithmOid, nodeHash] = ECDSA_WITH[hashName];
-  const algorithm = encoded<asn1.AlgorithmIdentifier>(AsnConvert.serialize(new asn1.AlgorithmIdentifier({ algorithm: algorithmOid })));
-  const constant = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
-  ].map((ext) => encoded<asn1.Extension>(ext.rawData));
-  const authorityKeyId = encoded<asn1.Extension>(new x509.AuthorityKeyIdentifierExtension(issuer.keyId).rawData);
-  const issuerNotAfter = Math.floor(issuer.cert.notAfter.getTime() / 1000);
-
-  return async (request) => {
-    const now = Math.floor(deps.now() / 1000);
-    const notBefore = now - leafBackdate(request.ttlSeconds);
-    // A leaf never outlives its issuer.
-    const notAfter = Math.min(now + request.ttlSeconds, issuerNotAfter);
-    if (notAfter <= now) throw new GatehouseError('internal_error', undefined, { detail: 'the intermediate CA has expired' });
-    if (!issuer.signer) throw new GatehouseError('internal_error', undefined, { detail: 'the intermediate CA key is offline' });
-    const spiffeId = spiffeIdFor(deps.trustDomain, request.service);
-    const serial = randomSerial();
-    const names = new asn1.GeneralNames([
-      new asn1.GeneralName({ uniformResourceIdentifier: spiffeId }),
-      ...request.dns.map((dNSName) => new asn1.GeneralName({ dNSName })),
-      ...request.ips.map((iPAddress) => new asn1.GeneralName({ iPAddress })),
-    ]);
-    // RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits.
-    const subjectKeyId = createHash('sha1').update(new Uint8Array(request.publicKeyInfo.subjectPublicKey)).digest();
-    const tbs = new asn1.TBSCertificate({
-      version: asn1.Version.v3,
-      serialNumber: new Uint8Array(Buffer.from(serial, 'hex')).buffer,
-      signature: algorithm,
-      issuer: issuerName,
-      validity: new asn1.Validity({ notBefore: new Date(notBefore * 1000), notAfter: new Date(notAfter * 1000) }),
-      subject: new asn1.Name([
-        new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1.AttributeValue({ utf8String: request.service }) })]),
-        new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.10', value: new asn1.AttributeValue({ utf8String: deps.trustDomain }) })]),
-      ]),
-      subjectPublicKeyInfo: request.spkiDer ? encoded<asn1.SubjectPublicKeyInfo>(request.spkiDer) : request.publicKeyInfo,
-      extensions: new asn1.Extensions([
-        ...constant,
-        new asn1.Extension({ extnID: '2.5.29.17', critical: false, extnValue: new OctetString(AsnConvert.serialize(names)) }),
-        new asn1.Extension({ extnID: '2.5.29.14', critical: false, extnValue: new OctetString(AsnConvert.serialize(new OctetString(subjectKeyId))) }),
-        authorityKeyId,
-      ]),
-    });
-    const tbsDer = AsnConvert.serialize(tbs);
-    const signature = sign(nodeHash, new Uint8Array(tbsDer), { key: issuer.signer, dsaEncoding: 'der' });
-    const certDer = new Uint8Array(AsnConvert.serialize(new asn1.Certificate({ tbsCertificate: encoded<asn1.TBSCertificate>(tbsDer), signatureAlgorithm: algorithm, signatureValue: new Uint8Array(signature).buffer })));
-    const pem = x509.PemConverter.encode(certDer, 'CERTIFICATE') + '\n';
-    return { der: certDer.buffer.slice(certDer.byteOffset, certDer.byteOffset + certDer.byteLength) as ArrayBuffer, serial, spiffeId, notBefore, notAfter, pem, chainPem: pem + issuer.pem, issuerId: issuer.id };
+    signLeaf: leafSigner(intermediate, deps),
   };
 }
 

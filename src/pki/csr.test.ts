@@ -1,16 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { webcrypto, createHash } from 'node:crypto';
+import { webcrypto, createHash, createPrivateKey, sign } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { CertificationRequest } from '@peculiar/asn1-csr';
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
+import { AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { x509 } from '../x509/index.ts';
 import { isGatehouseError } from '../shared/errors.ts';
 import { parseCsr, authorizeNames, namePolicy } from './csr.ts';
+import { encoded } from './encoded.ts';
 import { makeCsr } from '../../test/helpers/pki.ts';
 
 const grant = { trustDomain: 'td.test', service: 'orders' };
@@ -133,6 +134,31 @@ test('ok: the names of an openssl CSR are read (CN, DNS, IP, URI) with the key d
   assert.deepEqual([parsed.commonName, parsed.dns, parsed.ips, parsed.uris, parsed.others], ['orders', ['orders'], ['127.0.0.2', '::1'], ['spiffe://td.test/svc/orders'], []]);
   const spki = new x509.Pkcs10CertificateRequest(pem).publicKey.rawData;
   assert.equal(parsed.spkiSha256, createHash('sha256').update(new Uint8Array(spki)).digest('hex'));
+});
+
+test('ok: the key digest and DER do not depend on the BER the CSR used (a needlessly long length)', async () => {
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const der = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey));
+  // The same SubjectPublicKeyInfo with its outer length in long form (0x81 0x59 for 0x59): BER, not DER.
+  const ber = new Uint8Array([der[0]!, 0x81, ...der.subarray(1)]);
+  const info = AsnConvert.serialize(new CertificationRequestInfo({
+    subject: new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'orders' }) })])]),
+    subjectPKInfo: encoded<SubjectPublicKeyInfo>(ber.buffer),
+  }));
+  const signature = sign('sha256', new Uint8Array(info), { key: createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' }), dsaEncoding: 'der' });
+  const request = new CertificationRequest({ certificationRequestInfo: encoded<CertificationRequestInfo>(info), signatureAlgorithm: new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' }), signature: new Uint8Array(signature).buffer });
+  const parsed = await parseCsr(x509.PemConverter.encode(AsnConvert.serialize(request), 'CERTIFICATE REQUEST'));
+  assert.deepEqual(Buffer.from(parsed.spkiDer), der);
+  assert.equal(parsed.spkiSha256, createHash('sha256').update(der).digest('hex'));
+});
+
+test('ok: CSRs asking for the same names are read alike, each with lists of its own', async () => {
+  const options = { cn: 'orders', dns: ['orders', 'orders.shop.svc.cluster.local'], ips: ['127.0.0.2'], uris: ['spiffe://td.test/svc/orders'] };
+  const first = await parseCsr((await makeCsr(options)).csr);
+  first.dns.push('payments');
+  const second = await parseCsr((await makeCsr(options)).csr);
+  assert.deepEqual([second.dns, second.ips, second.uris, second.others], [options.dns, options.ips, options.uris, []]);
+  assert.notEqual(first.spkiSha256, second.spkiSha256);
 });
 
 test('ok: other name types are read and then refused by the name policy', async () => {

@@ -14,12 +14,13 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { createHash, createPublicKey, verify, constants, type KeyObject } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
+import { AsnConvert, type IAsnParseOptions } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import { SubjectPublicKeyInfo, AlgorithmIdentifier, Extensions, SubjectAlternativeName, Name, id_ce_subjectAltName, type GeneralName } from '@peculiar/asn1-x509';
 import { RsaSaPssParams, id_RSASSA_PSS, id_mgf1 } from '@peculiar/asn1-rsa';
 import { x509, spiffeIdFor } from '../x509/index.ts';
 import { GatehouseError } from '../shared/errors.ts';
+import { encoded } from './encoded.ts';
 
 export interface ParsedCsr {
   /** The requested key, as the structure the leaf embeds. */
@@ -42,10 +43,56 @@ const KEY_TYPES = 'ECDSA P-256/P-384, Ed25519 or RSA ≥ 2048 bits';
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const COMMON_NAME = '2.5.4.3';
 
+/**
+ * The DER is ours (decoded from the PEM) and read once: no defensive copy, and no speculative
+ * decoding of every OCTET STRING / BIT STRING's content as nested ASN.1 (asn1js tries it by
+ * default; asn1-schema never reads the result).
+ */
+const PARSE_OPTIONS: IAsnParseOptions = { berOptions: { copyInput: false, parseEmbedded: false } };
+
 /** SHA-256 (hex) of a SubjectPublicKeyInfo's DER: one key, one digest, wherever it appears. */
 export function spkiSha256(spki: SubjectPublicKeyInfo | ArrayBuffer): string {
   const der = spki instanceof ArrayBuffer ? spki : AsnConvert.serialize(spki);
   return createHash('sha256').update(new Uint8Array(der)).digest('hex');
+}
+
+/**
+ * What a requested key's AlgorithmIdentifier settles, kept per distinct one (OID + parameters as
+ * received): CSRs bring a handful (P-256, P-384, Ed25519, RSA), and working these out again for
+ * every CSR cost most of what verifying its signature does.
+ */
+interface KeyAlgorithm {
+  /** The AlgorithmIdentifier, encoded (asn1js encodes OIDs arc by arc: most of a key's encoding). */
+  encoded: AlgorithmIdentifier;
+  /**
+   * The key family, once node:crypto has read a key of this algorithm, where the
+   * AlgorithmIdentifier alone decides it (EC: the curve; Ed25519). RSA keys also need their
+   * modulus length, read from each key.
+   */
+  family?: KeyFamily;
+}
+const KEY_ALGORITHM_CACHE_SIZE = 64;
+const keyAlgorithms = new Map<string, KeyAlgorithm>();
+
+function keyAlgorithm(spki: SubjectPublicKeyInfo): KeyAlgorithm {
+  const { algorithm, parameters } = spki.algorithm;
+  const id = parameters ? `${algorithm} ${Buffer.from(parameters).toString('hex')}` : algorithm;
+  let known = keyAlgorithms.get(id);
+  if (known === undefined) {
+    known = { encoded: encoded<AlgorithmIdentifier>(AsnConvert.serialize(spki.algorithm)) };
+    if (keyAlgorithms.size >= KEY_ALGORITHM_CACHE_SIZE) keyAlgorithms.delete(keyAlgorithms.keys().next().value!);
+    keyAlgorithms.set(id, known);
+  }
+  return known;
+}
+
+/**
+ * The requested key as DER, encoded anew rather than copied from the CSR: the same key always
+ * gets the same bytes and digest, whatever BER the CSR used (key reuse compares digests, and
+ * node:crypto accepts a needlessly long length).
+ */
+function encodeSpki(spki: SubjectPublicKeyInfo, algorithm: KeyAlgorithm): ArrayBuffer {
+  return AsnConvert.serialize(new SubjectPublicKeyInfo({ algorithm: algorithm.encoded, subjectPublicKey: spki.subjectPublicKey }));
 }
 
 /** Key families by node:crypto's asymmetricKeyType, named as WebCrypto does (what messages show). */
@@ -67,6 +114,17 @@ function keyFamily(key: KeyObject): KeyFamily {
   }
   const received = [key.asymmetricKeyType, details.namedCurve, details.modulusLength].filter(Boolean).join(' ');
   throw invalidCsr(`The CSR key type is not supported: expected ${KEY_TYPES}, received ${received}`);
+}
+
+/**
+ * keyFamily, remembered for the algorithms whose AlgorithmIdentifier decides it: node:crypto
+ * reads an EC key's curve (asymmetricKeyDetails) in about half the time it takes to import it.
+ */
+function familyOf(key: KeyObject, algorithm: KeyAlgorithm): KeyFamily {
+  if (algorithm.family !== undefined) return algorithm.family;
+  const family = keyFamily(key);
+  if (family === 'ECDSA' || family === 'Ed25519') algorithm.family = family;
+  return family;
 }
 
 const HASHES: Record<string, string> = { '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' };
@@ -116,7 +174,10 @@ function signatureCheck(algorithm: { algorithm: string; parameters?: ArrayBuffer
   return { hash: known.hash };
 }
 
-function generalName(name: GeneralName, into: ParsedCsr): void {
+/** Names a subjectAltName carries, by kind. */
+type SanNames = Pick<ParsedCsr, 'dns' | 'ips' | 'uris' | 'others'>;
+
+function generalName(name: GeneralName, into: SanNames): void {
   if (name.dNSName !== undefined) into.dns.push(name.dNSName.toLowerCase());
   else if (name.iPAddress !== undefined) into.ips.push(name.iPAddress);
   else if (name.uniformResourceIdentifier !== undefined) into.uris.push(name.uniformResourceIdentifier);
@@ -127,6 +188,33 @@ function generalName(name: GeneralName, into: ParsedCsr): void {
   else into.others.push('x400Address or ediPartyName');
 }
 
+/** Distinct extensionRequest values (up to 1 KiB each) whose names are kept; the oldest goes first. */
+const EXTENSION_REQUEST_CACHE_SIZE = 1024;
+const EXTENSION_REQUEST_CACHE_MAX_BYTES = 1024;
+const extensionRequestCache = new Map<string, Readonly<SanNames>>();
+
+/**
+ * The subjectAltName names of one extensionRequest value (DER Extensions). A service's CSRs ask
+ * for the same names every time, so the values repeat byte for byte; decoding one (Extensions,
+ * then GeneralNames) cost half as much as decoding the whole CSR, so the names are kept per
+ * distinct value, a bounded number of small ones.
+ */
+function extensionRequestNames(value: ArrayBuffer): Readonly<SanNames> {
+  const id = value.byteLength <= EXTENSION_REQUEST_CACHE_MAX_BYTES ? Buffer.from(value).toString('base64') : undefined;
+  const known = id === undefined ? undefined : extensionRequestCache.get(id);
+  if (known !== undefined) return known;
+  const names: SanNames = { dns: [], ips: [], uris: [], others: [] };
+  for (const extension of AsnConvert.parse(value, Extensions, PARSE_OPTIONS)) {
+    if (extension.extnID !== id_ce_subjectAltName) continue;
+    for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName, PARSE_OPTIONS)) generalName(name, names);
+  }
+  if (id !== undefined) {
+    if (extensionRequestCache.size >= EXTENSION_REQUEST_CACHE_SIZE) extensionRequestCache.delete(extensionRequestCache.keys().next().value!);
+    extensionRequestCache.set(id, names);
+  }
+  return names;
+}
+
 /** Requested names: the subject CN and the subjectAltName of every extensionRequest attribute. */
 function requestedNames(subject: Name, attributes: Array<{ type: string; values: ArrayBuffer[] }>, into: ParsedCsr): void {
   const cns = subject.flatMap((rdn) => rdn.filter((attribute) => attribute.type === COMMON_NAME)).map((attribute) => attribute.value.toString());
@@ -135,10 +223,11 @@ function requestedNames(subject: Name, attributes: Array<{ type: string; values:
   for (const attribute of attributes) {
     if (attribute.type !== EXTENSION_REQUEST) continue;
     for (const value of attribute.values) {
-      for (const extension of AsnConvert.parse(value, Extensions)) {
-        if (extension.extnID !== id_ce_subjectAltName) continue;
-        for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName)) generalName(name, into);
-      }
+      const names = extensionRequestNames(value);
+      into.dns.push(...names.dns);
+      into.ips.push(...names.ips);
+      into.uris.push(...names.uris);
+      into.others.push(...names.others);
     }
   }
 }
@@ -156,17 +245,21 @@ export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
     throw invalidCsr('Expected a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)');
   }
   let request: CertificationRequest;
+  let algorithm: KeyAlgorithm;
   let spkiDer: ArrayBuffer;
   let key: KeyObject;
   try {
-    request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest);
-    spkiDer = AsnConvert.serialize(request.certificationRequestInfo.subjectPKInfo);
-    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    request = AsnConvert.parse(x509.PemConverter.decodeFirst(pem), CertificationRequest, PARSE_OPTIONS);
+    algorithm = keyAlgorithm(request.certificationRequestInfo.subjectPKInfo);
+    spkiDer = encodeSpki(request.certificationRequestInfo.subjectPKInfo, algorithm);
+    // As PEM, which node:crypto reads in half the time of { key, format: 'der' }: Node 24 tells
+    // an options object from a KeyObject or CryptoKey by catching exceptions.
+    key = createPublicKey(x509.PemConverter.encode(spkiDer, 'PUBLIC KEY'));
   } catch (error) {
     if (error instanceof GatehouseError) throw error;
     throw invalidCsr('The CSR cannot be parsed', (error as Error).message);
   }
-  const check = signatureCheck(request.signatureAlgorithm, keyFamily(key));
+  const check = signatureCheck(request.signatureAlgorithm, familyOf(key, algorithm));
   const signed = request.certificationRequestInfoRaw;
   let valid: boolean;
   try {

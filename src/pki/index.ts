@@ -24,7 +24,7 @@ import { mintJoinToken, type MintedJoinToken } from './provisioners/join-token.t
 import { revoke, type RevokeRequest, type RevokeResult } from './revocation.ts';
 import { crlDocument, refreshCrls, signCrl } from './crl.ts';
 import { rotate, pruneRetired, type RotationPhase, type RotationResult } from './rotation.ts';
-import { activeCaCertificate, caStateKey, clearCaKey, findCrl, listCertificates, type CaKind } from './repository.ts';
+import { activeCaCertificate, caStateKey, clearCaKey, findCrl, issuanceStatements, listCertificates, type CaKind } from './repository.ts';
 import type { CertificateRow } from '../store/index.ts';
 
 export { createPkiTlsListener, type PkiTlsListener } from './tls-listener.ts';
@@ -162,7 +162,7 @@ export function createPki(deps: PkiDeps): Pki {
   }
 
   const names = namePolicy(config);
-  const issuanceDeps: IssuanceDeps = { store, audit: deps.audit, authority, limits: config, names, now };
+  const issuanceDeps: IssuanceDeps = { store, statements: issuanceStatements(store.db), audit: deps.audit, authority, limits: config, names, now };
 
   async function refresh(force: boolean): Promise<CaKind[]> {
     let a = await authority({ fresh: true });

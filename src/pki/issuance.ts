@@ -12,13 +12,15 @@ import type { Executor, Store } from '../store/index.ts';
 import type { Authority, SignedLeaf } from './authority.ts';
 import { authorizeNames, parseCsr, type NamePolicy, type ParsedCsr } from './csr.ts';
 import { keyRefusal, keyNotAllowed } from './key-reuse.ts';
-import { insertCertificate } from './repository.ts';
+import type { IssuanceStatements } from './repository.ts';
 import { isReservedService } from '../x509/index.ts';
 import { redeemJoinToken } from './provisioners/join-token.ts';
 import { authorizeRenewal } from './provisioners/mtls-renewal.ts';
 
 export interface IssuanceDeps {
   store: Store;
+  /** The certificate statements, compiled once for `store`. */
+  statements: IssuanceStatements;
   audit: AuditLog;
   authority: () => Promise<Authority>;
   limits: { leafTtl: number; maxLeafTtl: number; /** pki.renewalGrace, seconds. */ renewalGrace?: number };
@@ -47,8 +49,8 @@ export function leafTtl(limits: { leafTtl: number; maxLeafTtl: number }, request
   return Math.min(requested, limits.maxLeafTtl);
 }
 
-async function record(trx: Executor, leaf: SignedLeaf, service: string, names: { dns: string[]; ips: string[] }, requestedBy: string, now: number, spkiSha256: string): Promise<void> {
-  await insertCertificate(trx, {
+async function record(deps: IssuanceDeps, trx: Executor, leaf: SignedLeaf, service: string, names: { dns: string[]; ips: string[] }, requestedBy: string, now: number, spkiSha256: string): Promise<void> {
+  await deps.statements.insertCertificate(trx, {
     serial: leaf.serial,
     service,
     spiffe_id: leaf.spiffeId,
@@ -132,13 +134,13 @@ async function issueUnderGrant(
       return { ok: false, error: names };
     }
     const parsed = csr as ParsedCsr;
-    const keyProblem = await keyRefusal(trx, authority.caKeys, parsed.spkiSha256, grant.service);
+    const keyProblem = await keyRefusal(trx, deps.statements, authority.caKeys, parsed.spkiSha256, grant.service);
     if (keyProblem) {
       await deps.audit.record({ event: 'enrollment.refused', actor: grant.requestedBy, subject: grant.service, ip, reason: keyProblem.reason, data: { flow, detail: keyProblem.detail, spkiSha256: parsed.spkiSha256 } }, trx);
       return { ok: false, error: keyNotAllowed(keyProblem.reason, keyProblem.detail) };
     }
     const leaf = await authority.signLeaf({ publicKeyInfo: parsed.publicKeyInfo, spkiDer: parsed.spkiDer, service: grant.service, ...names, ttlSeconds: ttl });
-    await record(trx, leaf, grant.service, names, grant.requestedBy, now, parsed.spkiSha256);
+    await record(deps, trx, leaf, grant.service, names, grant.requestedBy, now, parsed.spkiSha256);
     await deps.audit.record({ ...grant.issuedAudit(leaf, names), ip }, trx);
     return { ok: true, result: issued(leaf, grant.service) };
   });
@@ -203,10 +205,10 @@ export async function issueDirect(deps: IssuanceDeps, request: { csr: unknown; s
 export async function signAndRecord(deps: IssuanceDeps, authority: Authority, key: Pick<ParsedCsr, 'publicKeyInfo' | 'spkiSha256'> & { spkiDer?: ArrayBuffer | undefined }, service: string, names: GrantedNames, ttl: number, actor: string): Promise<IssuedCertificate> {
   const now = Math.floor(deps.now() / 1000);
   return deps.store.transaction(async (trx) => {
-    const keyProblem = await keyRefusal(trx, authority.caKeys, key.spkiSha256, service);
+    const keyProblem = await keyRefusal(trx, deps.statements, authority.caKeys, key.spkiSha256, service);
     if (keyProblem) throw keyNotAllowed(keyProblem.reason, keyProblem.detail);
     const leaf = await authority.signLeaf({ publicKeyInfo: key.publicKeyInfo, spkiDer: key.spkiDer, service, ...names, ttlSeconds: ttl });
-    await record(trx, leaf, service, names, actor, now, key.spkiSha256);
+    await record(deps, trx, leaf, service, names, actor, now, key.spkiSha256);
     await deps.audit.record({ event: 'cert.issued', actor, subject: leaf.serial, data: { service, spiffeId: leaf.spiffeId, notAfter: leaf.notAfter, dns: names.dns, ips: names.ips } }, trx);
     return issued(leaf, service);
   });

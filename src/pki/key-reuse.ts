@@ -12,14 +12,14 @@
  */
 import type { Executor } from '../store/index.ts';
 import { GatehouseError } from '../shared/errors.ts';
-import { conflictingCertificate } from './repository.ts';
+import type { IssuanceStatements } from './repository.ts';
 
 export type KeyRefusal = 'ca_key' | 'key_reused' | 'key_revoked';
 
 /** Why `spkiSha256` may not be certified for `service`, or undefined when it may. */
-export async function keyRefusal(db: Executor, caKeys: ReadonlySet<string>, spkiSha256: string, service: string): Promise<{ reason: KeyRefusal; detail: string } | undefined> {
+export async function keyRefusal(db: Executor, statements: IssuanceStatements, caKeys: ReadonlySet<string>, spkiSha256: string, service: string): Promise<{ reason: KeyRefusal; detail: string } | undefined> {
   if (caKeys.has(spkiSha256)) return { reason: 'ca_key', detail: 'the CSR carries a public key of the CA itself' };
-  const row = await conflictingCertificate(db, spkiSha256, service);
+  const row = await statements.conflictingCertificate(db, spkiSha256, service);
   if (!row) return undefined;
   if (row.service !== service) return { reason: 'key_reused', detail: `the key is already certified for service ${row.service} (serial ${row.serial})` };
   return { reason: 'key_revoked', detail: `the key belongs to revoked certificate ${row.serial}` };

@@ -1,5 +1,5 @@
 /**
- * The leaf fast path (./authority.ts: asn1-x509 TBSCertificate + node:crypto sign) must produce
+ * The leaf fast path (./leaf-signer.ts: asn1-x509 TBSCertificate + node:crypto sign) must produce
  * exactly the certificate @peculiar/x509's X509CertificateGenerator would for the leaf profile
  * (docs/pki.md), and one that @peculiar/x509 and openssl both accept under our root.
  */
@@ -99,6 +99,31 @@ test('ok: the fast path issues what X509CertificateGenerator would for the profi
   );
   // Byte for byte: everything but the (randomized ECDSA) signature is identical.
   assert.equal(tbsOf(cert), tbsOf(expected));
+});
+
+test('ok: leaves issued back to back carry their own names, lifetime and key (parts kept per identity and per second)', async () => {
+  const requests = [
+    { service: 'orders', dns: ['orders.shop.local'], ips: [], ttlSeconds: 3600 },
+    { service: 'orders', dns: ['orders.shop.local', 'localhost'], ips: ['127.0.0.1'], ttlSeconds: 300 },
+    { service: 'payments', dns: ['payments.shop.local'], ips: [], ttlSeconds: 3600 },
+    { service: 'orders', dns: ['orders.shop.local'], ips: [], ttlSeconds: 3600 },
+  ];
+  for (const request of requests) {
+    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const spki = await webcrypto.subtle.exportKey('spki', keys.publicKey);
+    const signed = await authority.signLeaf({ publicKeyInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo), ...request });
+    const cert = new x509.X509Certificate(signed.pem);
+    assert.equal(cert.subject, `CN=${request.service}, O=${TD}`);
+    assert.deepEqual(cert.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON(), [
+      { type: 'url', value: `spiffe://${TD}/svc/${request.service}` },
+      ...request.dns.map((value) => ({ type: 'dns', value })),
+      ...request.ips.map((value) => ({ type: 'ip', value })),
+    ]);
+    assert.equal(cert.notAfter.getTime(), NOW + request.ttlSeconds * 1000);
+    assert.equal(cert.notBefore.getTime(), NOW - Math.min(60, request.ttlSeconds / 10) * 1000);
+    assert.equal(hex(cert.publicKey.rawData), hex(spki));
+    assert.equal(await cert.verify({ publicKey: authority.intermediate.cert.publicKey, date: new Date(NOW) }), true);
+  }
 });
 
 test('ok: the fast-path leaf verifies with @peculiar/x509 against the intermediate', async () => {
