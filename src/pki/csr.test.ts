@@ -152,6 +152,23 @@ test('ok: the key digest and DER do not depend on the BER the CSR used (a needle
   assert.equal(parsed.spkiSha256, createHash('sha256').update(der).digest('hex'));
 });
 
+test('fail-compressed-point: an EC key in compressed form is refused, so one key cannot get a second digest', async () => {
+  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const uncompressed = AsnConvert.parse(await webcrypto.subtle.exportKey('spki', keys.publicKey), SubjectPublicKeyInfo);
+  const point = new Uint8Array(uncompressed.subjectPublicKey);
+  // SEC 1 §2.3.3: 0x02 / 0x03 (the parity of y) and x alone.
+  const compressed = new Uint8Array([0x02 + (point[64]! & 1), ...point.subarray(1, 33)]);
+  const info = AsnConvert.serialize(new CertificationRequestInfo({
+    subject: new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'orders' }) })])]),
+    subjectPKInfo: new SubjectPublicKeyInfo({ algorithm: uncompressed.algorithm, subjectPublicKey: compressed.buffer }),
+  }));
+  const signature = sign('sha256', new Uint8Array(info), { key: createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' }), dsaEncoding: 'der' });
+  const request = new CertificationRequest({ certificationRequestInfo: encoded<CertificationRequestInfo>(info), signatureAlgorithm: new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' }), signature: new Uint8Array(signature).buffer });
+  const { code: refused, description } = await refusal(x509.PemConverter.encode(AsnConvert.serialize(request), 'CERTIFICATE REQUEST'));
+  assert.equal(refused, 'invalid_csr');
+  assert.match(description, /compressed form/);
+});
+
 test('ok: CSRs asking for the same names are read alike, each with lists of its own', async () => {
   const options = { cn: 'orders', dns: ['orders', 'orders.shop.svc.cluster.local'], ips: ['127.0.0.2'], uris: ['spiffe://td.test/svc/orders'] };
   const first = await parseCsr((await makeCsr(options)).csr);

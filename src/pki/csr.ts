@@ -41,6 +41,8 @@ const invalidCsr = (description: string, detail?: string) => new GatehouseError(
 
 const KEY_TYPES = 'ECDSA P-256/P-384, Ed25519 or RSA ≥ 2048 bits';
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+/** SEC 1 §2.3.3: the first octet of an uncompressed EC point. */
+const UNCOMPRESSED_POINT = 0x04;
 const COMMON_NAME = '2.5.4.3';
 
 /**
@@ -259,7 +261,14 @@ export async function parseCsr(pem: unknown): Promise<ParsedCsr> {
     if (error instanceof GatehouseError) throw error;
     throw invalidCsr('The CSR cannot be parsed', (error as Error).message);
   }
-  const check = signatureCheck(request.signatureAlgorithm, familyOf(key, algorithm));
+  const family = familyOf(key, algorithm);
+  // One key, one digest: OpenSSL also reads an EC point in compressed form and keeps it so, which
+  // would give a key already certified to another service a second digest (key reuse, issue 7).
+  // RFC 5480 §2.2 makes only the uncompressed form mandatory; Go's x509, for one, reads no other.
+  if (family === 'ECDSA' && new Uint8Array(request.certificationRequestInfo.subjectPKInfo.subjectPublicKey)[0] !== UNCOMPRESSED_POINT) {
+    throw invalidCsr('The CSR key is an EC point in compressed form: send it uncompressed (RFC 5480 §2.2)');
+  }
+  const check = signatureCheck(request.signatureAlgorithm, family);
   const signed = request.certificationRequestInfoRaw;
   let valid: boolean;
   try {
