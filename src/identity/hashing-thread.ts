@@ -37,7 +37,8 @@ port.on('message', (request: DeriveRequest) => {
       parallelism: request.params.parallelism,
       tagLength: request.tagLength,
     });
-    answer = { tag };
+    // A copy of its own: the tag may sit in Node's shared pool buffer, which a transfer would copy whole.
+    answer = { tag: new Uint8Array(tag) };
   } catch (error) {
     answer = { error: (error as Error).message };
   }
