@@ -51,6 +51,12 @@ type Admission = { ok: true; charged: ThrottleState } | ({ ok: false } & Refusal
 
 const locked = (state: ThrottleState | undefined, now: number) => state?.lockedUntil != null && state.lockedUntil > now;
 
+/** The refusal for an account or address still in a delay or lock at `now`, else undefined. */
+function waiting(state: ThrottleState | undefined, now: number, settings: ThrottleSettings, scope: Refusal['scope']): Refusal | undefined {
+  const retryAfter = waitFor(state, now, settings, scope);
+  return retryAfter > 0 ? { reason: locked(state, now) ? 'locked' : 'throttled', retryAfter, scope } : undefined;
+}
+
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const { store, audit, clock, hasher, throttle, settings } = deps;
   let dummyHash: Promise<string> | undefined;
@@ -71,9 +77,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
 
   /** Checks the client's delay and budget and charges one failure, as one step per bucket. */
   const admit = (ip: string, now: number) => serialized(ip, async (): Promise<Admission> => {
-    const state = await throttle.get(ip);
-    const wait = waitFor(state, now, settings, 'ip');
-    if (wait > 0) return { ok: false, reason: locked(state, now) ? 'locked' : 'throttled', retryAfter: wait, scope: 'ip' };
+    const refusal = waiting(await throttle.get(ip), now, settings, 'ip');
+    if (refusal) return { ok: false, ...refusal };
     const charged = await throttle.recordFailure(ip, now, settings.window);
     if (charged.failures <= settings.ipLockAfter) return { ok: true, charged };
     // Attempts still being checked hold the rest of the budget (another instance's, on a shared
@@ -97,15 +102,14 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     // Both counters in one read: a refused attempt costs one statement less.
     const states = await throttle.getMany([acct, ip]);
     const acctState = states.get(acct);
-    const acctWait = waitFor(acctState, now, settings);
-    if (acctWait > 0) return refuse(input, { reason: locked(acctState, now) ? 'locked' : 'throttled', retryAfter: acctWait, scope: 'account' });
+    const accountRefusal = waiting(acctState, now, settings, 'account');
+    if (accountRefusal) return refuse(input, accountRefusal);
     // An address already waiting is refused on this read, without queueing for the check-and-charge:
     // it is the address's state at this attempt's `now`, as that check would read it; all the check
     // could see on top are other attempts' charges (stricter still) or a charge given back by an
     // attempt in flight — this one then counts as having come just before.
-    const ipState = states.get(ip);
-    const ipWait = waitFor(ipState, now, settings, 'ip');
-    if (ipWait > 0) return refuse(input, { reason: locked(ipState, now) ? 'locked' : 'throttled', retryAfter: ipWait, scope: 'ip' });
+    const addressRefusal = waiting(states.get(ip), now, settings, 'ip');
+    if (addressRefusal) return refuse(input, addressRefusal);
     const admission = await admit(ip, now);
     if (!admission.ok) return refuse(input, admission);
 
