@@ -16,6 +16,16 @@ await forEachDialect('oauth consent', (dialect) => {
   before(async () => { t = await startThirdPartyFixture(dialect); });
   after(async () => { await t.close(); });
 
+  /** A new customer, signed in with a browser of their own, on Book Club's consent page for `openid orders:read`. */
+  const onConsentPage = async (username: string) => {
+    const user = await t.fx.svc.service.context.users.create({ username, email: `${username}@example.com`, password: 'Quartz-Lantern-Meadow-8142', roles: ['customer'] }, 'test');
+    const browser = new Browser();
+    const started = await authorizationUrl(t.app, { scope: 'openid orders:read' });
+    const page = await openAuthorization(browser, t.fx.issuer, started.url, username);
+    const action = new URL(/action="([^"]*\/consent)"/.exec(page.html)![1]!, t.fx.issuer).href;
+    return { user, browser, started, page, action };
+  };
+
   test('ok: the consent page names the app, says in words what each scope gives, and is accessible and unframeable', async () => {
     const started = await authorizationUrl(t.app, { scope: 'openid profile orders:read' });
     const page = await openAuthorization(new Browser(), t.fx.issuer, started.url, 'bob');
@@ -79,12 +89,8 @@ await forEachDialect('oauth consent', (dialect) => {
   });
 
   test('fail-consent-denied: Deny sends access_denied to the app, is audited consent.denied, and stores no grant', async () => {
-    const ctx = t.fx.svc.service.context;
-    const dave = await ctx.users.create({ username: 'dave', email: 'dave@example.com', password: 'Quartz-Lantern-Meadow-8142', roles: ['customer'] }, 'test');
-    const browser = new Browser();
-    const started = await authorizationUrl(t.app, { scope: 'openid orders:read' });
+    const { user: dave, browser, page } = await onConsentPage('dave');
     const since = await auditProbe(t.fx).head();
-    const page = await openAuthorization(browser, t.fx.issuer, started.url, 'dave');
     const callback = await answerConsent(browser, t.fx.issuer, page.html, 'deny');
     assert.equal(callback.searchParams.get('error'), 'access_denied');
     assert.equal(callback.searchParams.get('code'), null);
@@ -116,11 +122,7 @@ await forEachDialect('oauth consent', (dialect) => {
 
   test('fail-consent-cross-site: a consent post from another site (no interaction cookie: SameSite) is refused and grants nothing', async () => {
     const ctx = t.fx.svc.service.context;
-    const erin = await ctx.users.create({ username: 'erin', email: 'erin@example.com', password: 'Quartz-Lantern-Meadow-8142', roles: ['customer'] }, 'test');
-    const browser = new Browser();
-    const started = await authorizationUrl(t.app, { scope: 'openid orders:read' });
-    const page = await openAuthorization(browser, t.fx.issuer, started.url, 'erin');
-    const action = new URL(/action="([^"]*\/consent)"/.exec(page.html)![1]!, t.fx.issuer).href;
+    const { user: erin, started, page, action } = await onConsentPage('erin');
     // The interaction cookie is SameSite=Lax: a browser does not send it on a cross-site POST.
     const first = await fetch(started.url.href, { redirect: 'manual' });
     assert.ok(first.headers.getSetCookie().filter((c) => c.startsWith('_interaction=')).every((c) => /samesite=lax/i.test(c)));
@@ -137,11 +139,7 @@ await forEachDialect('oauth consent', (dialect) => {
 
   test('fail-consent-foreign-csrf: a consent post carrying another page\'s CSRF token is refused (403), audited, and grants nothing', async () => {
     const ctx = t.fx.svc.service.context;
-    const fay = await ctx.users.create({ username: 'fay', email: 'fay@example.com', password: 'Quartz-Lantern-Meadow-8142', roles: ['customer'] }, 'test');
-    const browser = new Browser();
-    const started = await authorizationUrl(t.app, { scope: 'openid orders:read' });
-    const page = await openAuthorization(browser, t.fx.issuer, started.url, 'fay');
-    const action = new URL(/action="([^"]*\/consent)"/.exec(page.html)![1]!, t.fx.issuer).href;
+    const { user: fay, browser, page, action } = await onConsentPage('fay');
     const since = await auditProbe(t.fx).head();
     const forged = await browser.fetch(action, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: 'a-token-of-another-page' }).toString() });
     assert.equal(forged.status, 403);
