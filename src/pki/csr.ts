@@ -21,6 +21,7 @@ import { RsaSaPssParams, id_RSASSA_PSS, id_mgf1 } from '@peculiar/asn1-rsa';
 import { x509, spiffeIdFor } from '../x509/index.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { encoded } from './encoded.ts';
+import { boundedMemo } from '../shared/bounded-memo.ts';
 
 export interface ParsedCsr {
   /** The requested key, as the structure the leaf embeds. */
@@ -73,19 +74,12 @@ interface KeyAlgorithm {
    */
   family?: KeyFamily;
 }
-const KEY_ALGORITHM_CACHE_SIZE = 64;
-const keyAlgorithms = new Map<string, KeyAlgorithm>();
+const keyAlgorithms = boundedMemo<string, KeyAlgorithm>(64);
 
 function keyAlgorithm(spki: SubjectPublicKeyInfo): KeyAlgorithm {
   const { algorithm, parameters } = spki.algorithm;
   const id = parameters ? `${algorithm} ${Buffer.from(parameters).toString('hex')}` : algorithm;
-  let known = keyAlgorithms.get(id);
-  if (known === undefined) {
-    known = { encoded: encoded<AlgorithmIdentifier>(AsnConvert.serialize(spki.algorithm)) };
-    if (keyAlgorithms.size >= KEY_ALGORITHM_CACHE_SIZE) keyAlgorithms.delete(keyAlgorithms.keys().next().value!);
-    keyAlgorithms.set(id, known);
-  }
-  return known;
+  return keyAlgorithms.get(id, () => ({ encoded: encoded<AlgorithmIdentifier>(AsnConvert.serialize(spki.algorithm)) }));
 }
 
 /**
@@ -191,9 +185,8 @@ function generalName(name: GeneralName, into: SanNames): void {
 }
 
 /** Distinct extensionRequest values (up to 1 KiB each) whose names are kept; the oldest goes first. */
-const EXTENSION_REQUEST_CACHE_SIZE = 1024;
 const EXTENSION_REQUEST_CACHE_MAX_BYTES = 1024;
-const extensionRequestCache = new Map<string, Readonly<SanNames>>();
+const extensionRequests = boundedMemo<string, Readonly<SanNames>>(1024);
 
 /**
  * The subjectAltName names of one extensionRequest value (DER Extensions). A service's CSRs ask
@@ -202,19 +195,15 @@ const extensionRequestCache = new Map<string, Readonly<SanNames>>();
  * distinct value, a bounded number of small ones.
  */
 function extensionRequestNames(value: ArrayBuffer): Readonly<SanNames> {
-  const id = value.byteLength <= EXTENSION_REQUEST_CACHE_MAX_BYTES ? Buffer.from(value).toString('base64') : undefined;
-  const known = id === undefined ? undefined : extensionRequestCache.get(id);
-  if (known !== undefined) return known;
-  const names: SanNames = { dns: [], ips: [], uris: [], others: [] };
-  for (const extension of AsnConvert.parse(value, Extensions, PARSE_OPTIONS)) {
-    if (extension.extnID !== id_ce_subjectAltName) continue;
-    for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName, PARSE_OPTIONS)) generalName(name, names);
-  }
-  if (id !== undefined) {
-    if (extensionRequestCache.size >= EXTENSION_REQUEST_CACHE_SIZE) extensionRequestCache.delete(extensionRequestCache.keys().next().value!);
-    extensionRequestCache.set(id, names);
-  }
-  return names;
+  const decode = (): SanNames => {
+    const names: SanNames = { dns: [], ips: [], uris: [], others: [] };
+    for (const extension of AsnConvert.parse(value, Extensions, PARSE_OPTIONS)) {
+      if (extension.extnID !== id_ce_subjectAltName) continue;
+      for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName, PARSE_OPTIONS)) generalName(name, names);
+    }
+    return names;
+  };
+  return value.byteLength <= EXTENSION_REQUEST_CACHE_MAX_BYTES ? extensionRequests.get(Buffer.from(value).toString('base64'), decode) : decode();
 }
 
 /** Requested names: the subject CN and the subjectAltName of every extensionRequest attribute. */

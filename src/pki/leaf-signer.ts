@@ -17,6 +17,7 @@ import * as asn1 from '@peculiar/asn1-x509';
 import { x509, randomSerial, signingAlgorithmFor, spiffeIdFor } from '../x509/index.ts';
 import { GatehouseError } from '../shared/errors.ts';
 import { encoded } from './encoded.ts';
+import { boundedMemo } from '../shared/bounded-memo.ts';
 import type { CaMaterial, LeafRequest, SignedLeaf } from './authority.ts';
 
 /** CA certificates and leaves are back-dated a little so a peer whose clock lags accepts them. */
@@ -86,7 +87,7 @@ export function leafSigner(issuer: CaMaterial, context: { trustDomain: string; n
   };
 }
 
-/** Distinct identities (service + granted names) whose encoded parts are kept; the oldest goes first. */
+/** Distinct identities (service + granted names) whose encoded parts are kept. */
 const IDENTITY_CACHE_SIZE = 1024;
 
 interface IdentityParts {
@@ -104,26 +105,19 @@ interface IdentityParts {
  * of them.
  */
 function identityPartsCache(trustDomain: string): (request: Pick<LeafRequest, 'service' | 'dns' | 'ips'>) => IdentityParts {
-  const cache = new Map<string, IdentityParts>();
-  return ({ service, dns, ips }) => {
-    const key = JSON.stringify([service, dns, ips]);
-    let parts = cache.get(key);
-    if (parts === undefined) {
-      const spiffeId = spiffeIdFor(trustDomain, service);
-      const names = new asn1.GeneralNames([
-        new asn1.GeneralName({ uniformResourceIdentifier: spiffeId }),
-        ...dns.map((dNSName) => new asn1.GeneralName({ dNSName })),
-        ...ips.map((iPAddress) => new asn1.GeneralName({ iPAddress })),
-      ]);
-      const subject = new asn1.Name([
-        new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1.AttributeValue({ utf8String: service }) })]),
-        new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.10', value: new asn1.AttributeValue({ utf8String: trustDomain }) })]),
-      ]);
-      const subjectAltName = new asn1.Extension({ extnID: '2.5.29.17', critical: false, extnValue: new OctetString(AsnConvert.serialize(names)) });
-      parts = { spiffeId, subject: encoded<asn1.Name>(AsnConvert.serialize(subject)), subjectAltName: encoded<asn1.Extension>(AsnConvert.serialize(subjectAltName)) };
-      if (cache.size >= IDENTITY_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      cache.set(key, parts);
-    }
-    return parts;
-  };
+  const cache = boundedMemo<string, IdentityParts>(IDENTITY_CACHE_SIZE);
+  return ({ service, dns, ips }) => cache.get(JSON.stringify([service, dns, ips]), () => {
+    const spiffeId = spiffeIdFor(trustDomain, service);
+    const names = new asn1.GeneralNames([
+      new asn1.GeneralName({ uniformResourceIdentifier: spiffeId }),
+      ...dns.map((dNSName) => new asn1.GeneralName({ dNSName })),
+      ...ips.map((iPAddress) => new asn1.GeneralName({ iPAddress })),
+    ]);
+    const subject = new asn1.Name([
+      new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1.AttributeValue({ utf8String: service }) })]),
+      new asn1.RelativeDistinguishedName([new asn1.AttributeTypeAndValue({ type: '2.5.4.10', value: new asn1.AttributeValue({ utf8String: trustDomain }) })]),
+    ]);
+    const subjectAltName = new asn1.Extension({ extnID: '2.5.29.17', critical: false, extnValue: new OctetString(AsnConvert.serialize(names)) });
+    return { spiffeId, subject: encoded<asn1.Name>(AsnConvert.serialize(subject)), subjectAltName: encoded<asn1.Extension>(AsnConvert.serialize(subjectAltName)) };
+  });
 }

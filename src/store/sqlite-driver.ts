@@ -5,6 +5,7 @@
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { boundedMemo } from '../shared/bounded-memo.ts';
 
 function bindable(value: unknown): SQLInputValue {
   if (value === undefined || value === null) return null;
@@ -51,7 +52,7 @@ function restrictFiles(path: string): void {
 export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync } {
   restrictFiles(path);
   const raw = new DatabaseSync(path);
-  const statements = new Map<string, SqliteStatement>();
+  const statements = boundedMemo<string, SqliteStatement>(STATEMENT_CACHE_SIZE);
   const prepare = (text: string): SqliteStatement => {
     // Kysely opens transactions with a plain (deferred) `begin`: two processes that both read
     // and then write (two starts on a fresh data dir, the CLI beside the service) get SQLITE_BUSY
@@ -62,13 +63,7 @@ export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync }
     // back itself; Kysely's ROLLBACK would then fail with "no transaction is active" and hide the
     // failure that matters (a store outage) behind a meaningless one.
     if (/^\s*rollback\s*;?\s*$/i.test(sql) && !raw.isTransaction) return NO_OP;
-    let statement = statements.get(sql);
-    if (statement === undefined) {
-      statement = wrap(raw.prepare(sql));
-      if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value!);
-      statements.set(sql, statement);
-    }
-    return statement;
+    return statements.get(sql, () => wrap(raw.prepare(sql)));
   };
   // busy_timeout first: switching a fresh database to WAL needs a lock another process starting
   // at the same moment may hold, and without a busy handler that fails at once ("database is
