@@ -10,7 +10,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { startAuth, startGateway, startRecordingUpstream, rawExchange, waitFor, type AuthFixture, type GatewayFixture, type RecordingUpstream } from './helpers/gateway.ts';
-import { freePort } from './helpers/service.ts';
+import { freePort, listenOn } from './helpers/service.ts';
 
 let auth: AuthFixture;
 
@@ -23,7 +23,7 @@ const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 async function slammingDoor(port = 0): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
   let count = 0;
   const server: Server = createServer((socket) => { count += 1; socket.destroy(); });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listenOn(server, port);
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     connections: () => count,
@@ -217,6 +217,6 @@ async function startRecordingUpstreamOn(port: number): Promise<{ close(): Promis
     socket.on('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
     socket.on('error', () => {});
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listenOn(server, port);
   return { close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { listenOn } from '../helpers/service.ts';
 
 export type ProxyMode = 'normal' | 'slow' | 'down';
 
@@ -73,6 +74,6 @@ export async function startTamperingProxy(port: number, target: string): Promise
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  await listenOn(server, port);
   return state;
 }

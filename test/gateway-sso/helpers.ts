@@ -12,7 +12,7 @@ import { createBrowserSessions, type BrowserSessions } from '../../src/gateway/s
 import type { Logger } from '../../src/shared/logger.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import type { Clock } from '../../src/shared/clock.ts';
-import { startService, freePort, type StartOptions, type TestService } from '../helpers/service.ts';
+import { startService, freePort, listenOn, type StartOptions, type TestService } from '../helpers/service.ts';
 import { Browser, PASSWORD, formAction, formField, post } from '../oauth/helpers.ts';
 
 export const SSO_CLIENT = 'gateway-web';
@@ -122,7 +122,7 @@ export async function startFront(fx: SsoFixture, options: FrontOptions = {}): Pr
       res.writeHead(500).end(String(error));
     });
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listenOn(server, port);
   return {
     url,
     publicUrl,
@@ -191,7 +191,7 @@ export async function startForwarder(target: string): Promise<{ url: string; pat
     });
   });
   const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await listenOn(server, port);
   return {
     url: `http://127.0.0.1:${port}`,
     paths,

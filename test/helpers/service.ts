@@ -22,14 +22,34 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
+/** Ports this process has handed out: the kernel may offer a closed port again at once, and two fixtures on one port would wait on each other. */
+const handedOut = new Set<number>();
+
+/** A loopback port nobody listens on now and this process has not handed out before. */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.unref();
+      server.on('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+/** Listens on 127.0.0.1:`port`; a port taken meanwhile (another process) rejects instead of leaving the caller waiting. */
+export function listenOn(server: { listen(port: number, host: string, done: () => void): unknown; once(event: 'error', listener: (error: Error) => void): unknown; off(event: 'error', listener: (error: Error) => void): unknown }, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
     });
   });
 }
