@@ -14,8 +14,8 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { createHash, createPublicKey, verify, constants, type KeyObject } from 'node:crypto';
-import { AsnConvert, type IAsnParseOptions } from '@peculiar/asn1-schema';
-import { CertificationRequest } from '@peculiar/asn1-csr';
+import { AsnConvert, AsnProp, AsnPropTypes, type IAsnParseOptions } from '@peculiar/asn1-schema';
+import { Attributes } from '@peculiar/asn1-csr';
 import { SubjectPublicKeyInfo, AlgorithmIdentifier, Extensions, SubjectAlternativeName, Name, id_ce_subjectAltName, type GeneralName } from '@peculiar/asn1-x509';
 import { RsaSaPssParams, id_RSASSA_PSS, id_mgf1 } from '@peculiar/asn1-rsa';
 import { x509, spiffeIdFor } from '../x509/index.ts';
@@ -52,6 +52,35 @@ const COMMON_NAME = '2.5.4.3';
  * default; asn1-schema never reads the result).
  */
 const PARSE_OPTIONS: IAsnParseOptions = { berOptions: { copyInput: false, parseEmbedded: false } };
+
+/**
+ * RFC 2986's CertificationRequest as @peculiar/asn1-csr declares it, except that the subject is
+ * kept as its DER (read by ./csr.ts only for its CN, once per distinct subject: a service's CSRs
+ * repeat it byte for byte, and decoding a Name was a quarter of decoding the whole request). The
+ * properties are declared with asn1-schema's AsnProp called as a function: decorators are not
+ * syntax Node's type stripping accepts.
+ */
+class RequestInfo {
+  version = 0;
+  subject = new ArrayBuffer(0);
+  subjectPKInfo = new SubjectPublicKeyInfo();
+  attributes = new Attributes();
+}
+AsnProp({ type: AsnPropTypes.Integer })(RequestInfo.prototype, 'version');
+AsnProp({ type: AsnPropTypes.Any })(RequestInfo.prototype, 'subject');
+AsnProp({ type: SubjectPublicKeyInfo })(RequestInfo.prototype, 'subjectPKInfo');
+AsnProp({ type: Attributes, implicit: true, context: 0, optional: true })(RequestInfo.prototype, 'attributes');
+
+class CertificationRequest {
+  certificationRequestInfo = new RequestInfo();
+  /** The exact signed bytes (asn1-schema fills `<name>Raw` for a `raw: true` property). */
+  certificationRequestInfoRaw?: ArrayBuffer;
+  signatureAlgorithm = new AlgorithmIdentifier();
+  signature = new ArrayBuffer(0);
+}
+AsnProp({ type: RequestInfo, raw: true })(CertificationRequest.prototype, 'certificationRequestInfo');
+AsnProp({ type: AlgorithmIdentifier })(CertificationRequest.prototype, 'signatureAlgorithm');
+AsnProp({ type: AsnPropTypes.BitString })(CertificationRequest.prototype, 'signature');
 
 /** SHA-256 (hex) of a SubjectPublicKeyInfo's DER: one key, one digest, wherever it appears. */
 export function spkiSha256(spki: SubjectPublicKeyInfo | ArrayBuffer): string {
@@ -206,9 +235,19 @@ function extensionRequestNames(value: ArrayBuffer): Readonly<SanNames> {
   return value.byteLength <= EXTENSION_REQUEST_CACHE_MAX_BYTES ? extensionRequests.get(Buffer.from(value).toString('base64'), decode) : decode();
 }
 
+/** Distinct subjects (up to 1 KiB each) whose CNs are kept; the oldest goes first. */
+const SUBJECT_CACHE_MAX_BYTES = 1024;
+const subjectCommonNames = boundedMemo<string, readonly string[]>(1024);
+
+/** The CN values of a subject (DER Name), in order: kept per distinct subject, as extension requests are. */
+function commonNames(subject: ArrayBuffer): readonly string[] {
+  const decode = () => AsnConvert.parse(subject, Name, PARSE_OPTIONS).flatMap((rdn) => rdn.filter((attribute) => attribute.type === COMMON_NAME)).map((attribute) => attribute.value.toString());
+  return subject.byteLength <= SUBJECT_CACHE_MAX_BYTES ? subjectCommonNames.get(Buffer.from(subject).toString('base64'), decode) : decode();
+}
+
 /** Requested names: the subject CN and the subjectAltName of every extensionRequest attribute. */
-function requestedNames(subject: Name, attributes: Array<{ type: string; values: ArrayBuffer[] }>, into: ParsedCsr): void {
-  const cns = subject.flatMap((rdn) => rdn.filter((attribute) => attribute.type === COMMON_NAME)).map((attribute) => attribute.value.toString());
+function requestedNames(subject: ArrayBuffer, attributes: Array<{ type: string; values: ArrayBuffer[] }>, into: ParsedCsr): void {
+  const cns = commonNames(subject);
   into.commonName = cns[0];
   if (cns.length > 1) into.others.push('second CN');
   for (const attribute of attributes) {
