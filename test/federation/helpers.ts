@@ -55,46 +55,57 @@ export function providerEntry(type: 'oidc' | 'oauth2', idpIssuer: string): Recor
 }
 
 export async function startFederation(dialect: TestDialect, options: FederationOptions): Promise<FederationFixture> {
-  const idpPort = await freePort();
-  const proxyPort = await freePort();
-  const idpIssuer = `http://localhost:${proxyPort}`;
-  const idp = await startService({ dialect, config: { issuer: idpIssuer, listen: { host: '127.0.0.1', port: idpPort, tlsPort: await freePort() }, resources: [{ audience: `${idpIssuer}/api`, scopes: [] }] } });
-  const proxy = await startTamperingProxy(proxyPort, `http://127.0.0.1:${idpPort}`);
-  proxy.mode = options.proxyModeAtStart ?? 'normal';
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const registered = await idp.service.context.oauth.clients.create({
-    clientId: 'our-gatehouse',
-    name: 'Our Gatehouse',
-    firstParty: true,
-    redirectUris: [`${issuer}/federation/${PROVIDER_ID}/callback`],
-    grantTypes: ['authorization_code'],
-    scope: 'openid profile email roles',
-  }, 'test');
-  const providers = [{ ...providerEntry(options.type, idpIssuer), ...options.provider }, ...(options.extraProviders ?? [])];
-  const ours = await startOAuthService(dialect, {
-    config: { issuer, listen: { host: '127.0.0.1', port, tlsPort: await freePort() }, identityProviders: providers },
-    env: { GATEHOUSE_IDP_CORP_CLIENT_SECRET: registered.secret! },
-    ...(options.logger ? { logger: options.logger } : {}),
-  });
-  const shop = await rp(ours.issuer, 'shop', ours.firstParty.secret);
-  return {
-    idp,
-    idpIssuer,
-    proxy,
-    ours,
-    clientSecret: registered.secret!,
-    shop,
-    async idpUser(username, opts = {}) {
-      const user = await idp.service.context.users.create({ username, email: opts.email ?? `${username}@idp.example`, password: PASSWORD, roles: opts.roles ?? [] }, 'test');
-      return user.id;
-    },
-    async close() {
-      await ours.close();
-      await proxy.close();
-      await idp.close();
-    },
-  };
+  // What each step started, closed again (last first) when a later step fails: an IdP left
+  // listening would keep the test file's process alive after the failure.
+  const started: Array<() => Promise<void>> = [];
+  try {
+    const idpPort = await freePort();
+    const proxyPort = await freePort();
+    const idpIssuer = `http://localhost:${proxyPort}`;
+    const idp = await startService({ dialect, config: { issuer: idpIssuer, listen: { host: '127.0.0.1', port: idpPort, tlsPort: await freePort() }, resources: [{ audience: `${idpIssuer}/api`, scopes: [] }] } });
+    started.push(() => idp.close());
+    const proxy = await startTamperingProxy(proxyPort, `http://127.0.0.1:${idpPort}`);
+    started.push(() => proxy.close());
+    proxy.mode = options.proxyModeAtStart ?? 'normal';
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const registered = await idp.service.context.oauth.clients.create({
+      clientId: 'our-gatehouse',
+      name: 'Our Gatehouse',
+      firstParty: true,
+      redirectUris: [`${issuer}/federation/${PROVIDER_ID}/callback`],
+      grantTypes: ['authorization_code'],
+      scope: 'openid profile email roles',
+    }, 'test');
+    const providers = [{ ...providerEntry(options.type, idpIssuer), ...options.provider }, ...(options.extraProviders ?? [])];
+    const ours = await startOAuthService(dialect, {
+      config: { issuer, listen: { host: '127.0.0.1', port, tlsPort: await freePort() }, identityProviders: providers },
+      env: { GATEHOUSE_IDP_CORP_CLIENT_SECRET: registered.secret! },
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    started.push(() => ours.close());
+    const shop = await rp(ours.issuer, 'shop', ours.firstParty.secret);
+    return {
+      idp,
+      idpIssuer,
+      proxy,
+      ours,
+      clientSecret: registered.secret!,
+      shop,
+      async idpUser(username, opts = {}) {
+        const user = await idp.service.context.users.create({ username, email: opts.email ?? `${username}@idp.example`, password: PASSWORD, roles: opts.roles ?? [] }, 'test');
+        return user.id;
+      },
+      async close() {
+        await ours.close();
+        await proxy.close();
+        await idp.close();
+      },
+    };
+  } catch (error) {
+    for (const close of started.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
 }
 
 /** A browser with one cookie jar per host name (cookies are not separated by port). */

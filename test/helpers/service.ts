@@ -94,8 +94,18 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
   const logger = options.logger ?? (process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger());
   await options.prepare?.(config);
   const service = await createSecurityService({ config, logger, ...(options.clock ? { clock: options.clock } : {}), env: { ...options.env } });
-  await options.beforeListen?.(service);
-  const url = await service.listen();
+  let url: string;
+  try {
+    await options.beforeListen?.(service);
+    url = await service.listen();
+  } catch (error) {
+    // What was started is closed again: an open store or listener would keep the test file's
+    // process alive after the failure, and the suite would wait for it.
+    await service.close().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop().catch(() => undefined);
+    throw error;
+  }
   return {
     url,
     service,
