@@ -104,7 +104,9 @@ try {
     issuer: { url: issuer!.url, audience: issuer!.audience, gatewayClientId: issuer!.gateway.clientId, gatewaySecret: issuer!.gateway.secret },
   });
   for (let pass = 1; pass <= passes; pass++) {
-    for (const row of rows) {
+    // Even passes run the rows in reverse: a machine that speeds up or slows down during a run
+    // then weighs on each anchor and on the gateway alike, over the passes together.
+    for (const row of pass % 2 === 1 ? rows : [...rows].reverse()) {
       let result: RowResult;
       try {
         result = await measureRow(row, pass, await context(`${row.name}.pass${pass}`), { upstream, issuer: issuer.process }, tokens, settings, log);
@@ -165,7 +167,7 @@ const heading = [
   `fastify ${version('fastify')}, @fastify/jwt ${version('@fastify/jwt')}, @fastify/http-proxy ${version('@fastify/http-proxy')}, jose ${version('jose')}, undici ${version('undici')}`,
   '```',
   '',
-  `Each process under test runs alone on CPU ${CPU_SUT} (taskset, its own session and process group); wrk (\`-t${settings.threads} -c${settings.connections}\`, ${settings.warmup} warm-up, then a ${settings.duration} window, ${passes} pass${passes === 1 ? '' : 'es'}), the upstream (node:http, a 102-byte JSON body) and the issuer (a real Security Service, \`gatehouse serve auth\`, idle during the windows) run on CPU ${CPU_LOAD}. Everything on 127.0.0.1. Every target gets \`GET /api/orders\` with \`Authorization: Bearer <ES256 JWT>\`; the route needs \`${PERMISSION}\`, held by the role \`${ROLE}\`.`,
+  `Each process under test runs alone on CPU ${CPU_SUT} (taskset, its own session and process group); wrk (\`-t${settings.threads} -c${settings.connections}\`, ${settings.warmup} warm-up, then a ${settings.duration} window, ${passes} pass${passes === 1 ? '' : 'es'}, even passes in reverse row order), the upstream (node:http, a 102-byte JSON body) and the issuer (a real Security Service, \`gatehouse serve auth\`, idle during the windows) run on CPU ${CPU_LOAD}. Everything on 127.0.0.1. Every target gets \`GET /api/orders\` with \`Authorization: Bearer <ES256 JWT>\`; the route needs \`${PERMISSION}\`, held by the role \`${ROLE}\`.`,
   '',
   `- Token reused: one client_credentials access token from the issuer's token endpoint (role \`${ROLE}\`, \`aud\` = the gateway's audience). The anchors verify it with the issuer's active public key, taken from its JWKS.`,
   freshNote ? `- Fresh token per request: ${freshNote}` : '- Fresh token per request: not run.',
