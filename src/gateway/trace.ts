@@ -4,7 +4,8 @@
  * `traceparent` / `tracestate` (kept when valid, created otherwise; the gateway does not start a
  * span of its own).
  */
-import { randomFillSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { randomBytesPool } from '../shared/random.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
 
@@ -19,18 +20,12 @@ export function validTraceparent(sent: string | undefined): sent is string {
   return sent !== undefined && sent.length === 55 && TRACEPARENT.test(sent);
 }
 
-// Random bytes drawn in batches: one syscall per 170 trace ids instead of one each.
-const pool = Buffer.alloc(4080);
-let offset = pool.length;
+// One CSPRNG call per 170 trace ids instead of one each.
+const randomBytes = randomBytesPool(4080);
 
 /** A fresh traceparent (sampled flag off): trace id and parent id from 24 random bytes, one hex conversion. */
 export function newTraceparent(): string {
-  if (offset + 24 > pool.length) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const hex = pool.toString('hex', offset, offset + 24);
-  offset += 24;
+  const hex = randomBytes(24).toString('hex');
   return `00-${hex.slice(0, 32)}-${hex.slice(32)}-00`;
 }
 

@@ -5,7 +5,8 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { webcrypto, createHash, randomFillSync } from 'node:crypto';
+import { webcrypto, createHash } from 'node:crypto';
+import { randomBytesPool } from '../shared/random.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -25,21 +26,12 @@ export function normalizeSerial(serial: string): string {
 }
 
 const SERIAL_BYTES = 16;
-/**
- * Random bytes for serials, drawn from the CSPRNG 256 serials at a time: one call per serial was
- * ≈ 5 % of signing a leaf in the CA's issuance path. Each byte is handed out once.
- */
-const serialPool = Buffer.alloc(SERIAL_BYTES * 256);
-let serialOffset = serialPool.length;
+/** One CSPRNG call per 256 serials: one per serial was ≈ 5 % of signing a leaf in the CA's issuance path. */
+const serialBytes = randomBytesPool(SERIAL_BYTES * 256);
 
 /** A random positive serial of 128 bits (RFC 5280 §4.1.2.2 allows up to 20 octets). */
 export function randomSerial(): string {
-  if (serialOffset + SERIAL_BYTES > serialPool.length) {
-    randomFillSync(serialPool);
-    serialOffset = 0;
-  }
-  const bytes = serialPool.subarray(serialOffset, serialOffset + SERIAL_BYTES);
-  serialOffset += SERIAL_BYTES;
+  const bytes = serialBytes(SERIAL_BYTES);
   // Top bit clear keeps the INTEGER positive; 0x40 set keeps the first octet non-zero.
   bytes[0] = (bytes[0]! & 0x7f) | 0x40;
   return bytes.toString('hex');
