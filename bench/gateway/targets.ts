@@ -96,7 +96,7 @@ export const ROWS: Row[] = [
   { name: 'upstream', label: 'upstream direct (a second upstream alone on the core under test: the ceiling)', auth: false, freshTokens: false,
     start: (ctx) => nodeAnchor(ctx, 'upstream.ts', {}) },
   { name: 'node', label: 'bare Node proxy, no auth (node:http + undici Pool.stream())', auth: false, freshTokens: false,
-    start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'none', ...(process.env.RELAY ? { RELAY: process.env.RELAY } : {}) }) },
+    start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'none' }) },
   { name: 'node-jose', label: 'bare Node proxy + jose jwtVerify per request + route check (one-verification bound)', auth: true, freshTokens: false,
     start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'jose' }) },
   { name: 'haproxy-jwt', label: 'HAProxy jwt_verify ES256 + iss/aud/exp + role check', auth: true, freshTokens: false, needs: HAPROXY,

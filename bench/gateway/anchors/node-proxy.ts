@@ -40,20 +40,6 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   const headers: Record<string, string | string[]> = {};
   for (const name in req.headers) if (!HOP.has(name)) headers[name] = req.headers[name]!;
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-  if (process.env.RELAY === 'dispatch') {
-    pool.dispatch({ method: req.method as 'GET', path: req.url!, headers, body: hasBody ? req : null }, {
-      onRequestStart() {},
-      onResponseStart(controller, statusCode, upstreamHeaders) {
-        const out: Record<string, string | string[]> = {};
-        for (const name in upstreamHeaders) if (!HOP.has(name)) out[name] = upstreamHeaders[name] as string;
-        res.writeHead(statusCode, out);
-      },
-      onResponseData(controller, chunk) { if (!res.write(chunk)) { controller.pause(); res.once('drain', () => controller.resume()); } },
-      onResponseEnd() { res.end(); },
-      onResponseError() { if (!res.headersSent) res.writeHead(502); res.end(); },
-    });
-    return;
-  }
   try {
     await pool.stream({ method: req.method as 'GET', path: req.url!, headers, body: hasBody ? req : null, opaque: res }, ({ statusCode, headers: upstreamHeaders, opaque }) => {
       const out: Record<string, string | string[]> = {};
