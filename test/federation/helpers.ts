@@ -55,9 +55,12 @@ export function providerEntry(type: 'oidc' | 'oauth2', idpIssuer: string): Recor
 }
 
 export async function startFederation(dialect: TestDialect, options: FederationOptions): Promise<FederationFixture> {
-  // What each step started, closed again (last first) when a later step fails: an IdP left
-  // listening would keep the test file's process alive after the failure.
+  // What each step started, closed last first by close() and when a later step fails: an IdP
+  // left listening would keep the test file's process alive after the failure.
   const started: Array<() => Promise<void>> = [];
+  const closeStarted = async () => {
+    for (const close of [...started].reverse()) await close();
+  };
   try {
     const idpPort = await freePort();
     const proxyPort = await freePort();
@@ -96,14 +99,10 @@ export async function startFederation(dialect: TestDialect, options: FederationO
         const user = await idp.service.context.users.create({ username, email: opts.email ?? `${username}@idp.example`, password: PASSWORD, roles: opts.roles ?? [] }, 'test');
         return user.id;
       },
-      async close() {
-        await ours.close();
-        await proxy.close();
-        await idp.close();
-      },
+      close: closeStarted,
     };
   } catch (error) {
-    for (const close of started.reverse()) await close().catch(() => undefined);
+    await closeStarted().catch(() => undefined);
     throw error;
   }
 }

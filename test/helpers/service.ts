@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { configSchema, type Config } from '../../src/config/index.ts';
 import { createSecurityService, type SecurityService } from '../../src/service.ts';
 import { silentLogger, createLogger, type Logger } from '../../src/shared/logger.ts';
@@ -44,7 +44,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Listens on 127.0.0.1:`port`; a port taken meanwhile (another process) rejects instead of leaving the caller waiting. */
-export function listenOn(server: { listen(port: number, host: string, done: () => void): unknown; once(event: 'error', listener: (error: Error) => void): unknown; off(event: 'error', listener: (error: Error) => void): unknown }, port: number): Promise<void> {
+export function listenOn(server: Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
@@ -94,27 +94,18 @@ export async function startService(options: StartOptions = {}): Promise<TestServ
   const logger = options.logger ?? (process.env.GATEHOUSE_TEST_LOG ? createLogger({ level: process.env.GATEHOUSE_TEST_LOG, pretty: true }) : silentLogger());
   await options.prepare?.(config);
   const service = await createSecurityService({ config, logger, ...(options.clock ? { clock: options.clock } : {}), env: { ...options.env } });
-  let url: string;
+  const close = async () => {
+    await service.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop();
+  };
   try {
     await options.beforeListen?.(service);
-    url = await service.listen();
+    return { url: await service.listen(), service, config, dataDir, close };
   } catch (error) {
     // What was started is closed again: an open store or listener would keep the test file's
     // process alive after the failure, and the suite would wait for it.
-    await service.close().catch(() => undefined);
-    rmSync(dataDir, { recursive: true, force: true });
-    await database?.drop().catch(() => undefined);
+    await close().catch(() => undefined);
     throw error;
   }
-  return {
-    url,
-    service,
-    config,
-    dataDir,
-    async close() {
-      await service.close();
-      rmSync(dataDir, { recursive: true, force: true });
-      await database?.drop();
-    },
-  };
 }
