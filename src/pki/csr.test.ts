@@ -136,37 +136,47 @@ test('ok: the names of an openssl CSR are read (CN, DNS, IP, URI) with the key d
   assert.equal(parsed.spkiSha256, createHash('sha256').update(new Uint8Array(spki)).digest('hex'));
 });
 
-test('ok: the key digest and DER do not depend on the BER the CSR used (a needlessly long length)', async () => {
+/**
+ * A P-256 CSR for CN=orders whose SubjectPublicKeyInfo is `spki(exported DER)`'s, as given
+ * (shapes makeCsr would never produce), signed by the key: returns the PEM and the exported DER.
+ */
+async function csrWithKeyInfo(spki: (der: Buffer) => SubjectPublicKeyInfo): Promise<{ pem: string; der: Buffer }> {
   const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const der = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey));
-  // The same SubjectPublicKeyInfo with its outer length in long form (0x81 0x59 for 0x59): BER, not DER.
-  const ber = new Uint8Array([der[0]!, 0x81, ...der.subarray(1)]);
   const info = AsnConvert.serialize(new CertificationRequestInfo({
     subject: new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'orders' }) })])]),
-    subjectPKInfo: encoded<SubjectPublicKeyInfo>(ber.buffer),
+    subjectPKInfo: spki(der),
   }));
   const signature = sign('sha256', new Uint8Array(info), { key: createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' }), dsaEncoding: 'der' });
   const request = new CertificationRequest({ certificationRequestInfo: encoded<CertificationRequestInfo>(info), signatureAlgorithm: new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' }), signature: new Uint8Array(signature).buffer });
-  const parsed = await parseCsr(x509.PemConverter.encode(AsnConvert.serialize(request), 'CERTIFICATE REQUEST'));
+  return { pem: x509.PemConverter.encode(AsnConvert.serialize(request), 'CERTIFICATE REQUEST'), der };
+}
+
+test('ok: the key digest and DER do not depend on the BER the CSR used (a needlessly long length)', async () => {
+  // The same SubjectPublicKeyInfo with its outer length in long form (0x81 0x59 for 0x59): BER, not DER.
+  const { pem, der } = await csrWithKeyInfo((der) => encoded<SubjectPublicKeyInfo>(new Uint8Array([der[0]!, 0x81, ...der.subarray(1)]).buffer));
+  const parsed = await parseCsr(pem);
   assert.deepEqual(Buffer.from(parsed.spkiDer), der);
   assert.equal(parsed.spkiSha256, createHash('sha256').update(der).digest('hex'));
 });
 
 test('fail-compressed-point: an EC key in compressed form is refused, so one key cannot get a second digest', async () => {
-  const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  const uncompressed = AsnConvert.parse(await webcrypto.subtle.exportKey('spki', keys.publicKey), SubjectPublicKeyInfo);
-  const point = new Uint8Array(uncompressed.subjectPublicKey);
-  // SEC 1 §2.3.3: 0x02 / 0x03 (the parity of y) and x alone.
-  const compressed = new Uint8Array([0x02 + (point[64]! & 1), ...point.subarray(1, 33)]);
-  const info = AsnConvert.serialize(new CertificationRequestInfo({
-    subject: new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: 'orders' }) })])]),
-    subjectPKInfo: new SubjectPublicKeyInfo({ algorithm: uncompressed.algorithm, subjectPublicKey: compressed.buffer }),
-  }));
-  const signature = sign('sha256', new Uint8Array(info), { key: createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' }), dsaEncoding: 'der' });
-  const request = new CertificationRequest({ certificationRequestInfo: encoded<CertificationRequestInfo>(info), signatureAlgorithm: new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' }), signature: new Uint8Array(signature).buffer });
-  const { code: refused, description } = await refusal(x509.PemConverter.encode(AsnConvert.serialize(request), 'CERTIFICATE REQUEST'));
+  const { pem } = await csrWithKeyInfo((der) => {
+    const uncompressed = AsnConvert.parse(der, SubjectPublicKeyInfo);
+    const point = new Uint8Array(uncompressed.subjectPublicKey);
+    // SEC 1 §2.3.3: 0x02 / 0x03 (the parity of y) and x alone.
+    const compressed = new Uint8Array([0x02 + (point[64]! & 1), ...point.subarray(1, 33)]);
+    return new SubjectPublicKeyInfo({ algorithm: uncompressed.algorithm, subjectPublicKey: compressed.buffer });
+  });
+  const { code: refused, description } = await refusal(pem);
   assert.equal(refused, 'invalid_csr');
   assert.match(description, /compressed form/);
+});
+
+test('ok: each CSR gets the CN of its own subject (CNs are kept per distinct subject)', async () => {
+  const cns = [];
+  for (const cn of ['orders', 'payments', 'orders', 'orders.shop.local']) cns.push((await parseCsr((await makeCsr({ cn, dns: [] })).csr)).commonName);
+  assert.deepEqual(cns, ['orders', 'payments', 'orders', 'orders.shop.local']);
 });
 
 test('ok: CSRs asking for the same names are read alike, each with lists of its own', async () => {
