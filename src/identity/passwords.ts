@@ -69,7 +69,7 @@ export interface HashingLimits {
 /** No waiting line to speak of for one-off tools; the service passes passwords.maxConcurrentHashes / hashQueue. */
 const DEFAULT_LIMITS: HashingLimits = { maxConcurrent: 2, queue: 1000 };
 /** passwords.hashNice's default: a hash yields its core to request handling whenever both want it. */
-export const DEFAULT_HASH_NICE = 10;
+const DEFAULT_HASH_NICE = 10;
 
 export interface PasswordHasherOptions {
   limits?: HashingLimits;
