@@ -2,7 +2,7 @@
  * Starts a real Security Service on a free loopback port with a fresh data dir (SQLite) or a
  * fresh PostgreSQL database. The issuer is the real origin, so real clients work unchanged.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
@@ -22,22 +22,46 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-/** Ports this process has handed out: the kernel may offer a closed port again at once, and two fixtures on one port would wait on each other. */
+/**
+ * Where test ports come from: below the kernel's ephemeral range (Linux:
+ * /proc/sys/net/ipv4/ip_local_port_range), from which every outgoing connection of every process
+ * takes its local port and `listen(0)` its port. A port picked by listening on 0 and closing
+ * again could be taken by the other test file's next connection before the fixture listens on it
+ * (seen: EADDRINUSE in a full run); one picked below the range is taken only by another listen.
+ */
+function testPortRange(): { low: number; high: number } | undefined {
+  try {
+    const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return ephemeralLow > 20_000 ? { low: 10_000, high: ephemeralLow } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const TEST_PORTS = testPortRange();
+
+/** Ports this process has handed out: two fixtures of one file never get the same one. */
 const handedOut = new Set<number>();
+
+/** Whether 127.0.0.1:`port` can be listened on now; `port` 0 asks the kernel for one. Resolves the port, or undefined when it is taken. */
+function tryPort(port: number): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' || error.code === 'EACCES' ? resolve(undefined) : reject(error)));
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as { port: number };
+      server.close(() => resolve(bound));
+    });
+  });
+}
 
 /** A loopback port nobody listens on now and this process has not handed out before. */
 export async function freePort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.unref();
-      server.on('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
-    if (handedOut.has(port)) continue;
+    const candidate = TEST_PORTS ? TEST_PORTS.low + Math.floor(Math.random() * (TEST_PORTS.high - TEST_PORTS.low)) : 0;
+    if (handedOut.has(candidate)) continue;
+    const port = await tryPort(candidate);
+    if (port === undefined || handedOut.has(port)) continue;
     handedOut.add(port);
     return port;
   }
