@@ -19,7 +19,10 @@ await forEachDialect('account page', (dialect) => {
   let fx: OAuthFixture;
   let shop: oidc.Configuration;
   let published: PublishedEvent[];
-  before(async () => { ({ fx, shop, published } = await startShopFixture(dialect)); });
+  // The service's clock runs with real time except while a test holds it still (`paused`).
+  let paused: number | undefined;
+  const clock = { now: () => paused ?? Date.now() };
+  before(async () => { ({ fx, shop, published } = await startShopFixture(dialect, { clock })); });
   after(async () => { await fx.close(); });
 
   /** A user of its own for a test that changes the password or ends sessions. */
@@ -151,16 +154,23 @@ await forEachDialect('account page', (dialect) => {
     await newUser('tess');
     const tess = await signIn(fx, shop, 'tess');
     const { throttle } = fx.svc.config;
-    // Past the free attempts each failure adds a doubling delay (1 s, 2 s, …): on a slow machine an
-    // attempt may land after a short one has run out, so try until one is refused (a few at most).
-    let last = '';
-    for (let i = 0; i <= throttle.freeAttempts + 6 && !/Too many/.test(last); i++) {
-      last = alerts((await submitAndFollow(tess, '/account/password', { current: `wrong-${i}`, password: NEW_PASSWORD, confirm: NEW_PASSWORD })).html).join(' ');
+    // Delays are whole seconds from the last failure, so a wall clock could cross into the next
+    // second between two attempts and let one through: the service's clock holds still instead.
+    paused = Date.now();
+    try {
+      // The free attempts and the first past them are checked; that one starts a delay.
+      for (let i = 0; i <= throttle.freeAttempts; i++) {
+        const { html } = await submitAndFollow(tess, '/account/password', { current: `wrong-${i}`, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+        assert.match(alerts(html).join(' '), /current password is not correct/, `attempt ${i + 1}`);
+      }
+      const { html: refused } = await submitAndFollow(tess, '/account/password', { current: 'wrong-again', password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+      assert.match(alerts(refused).join(' '), /Too many wrong passwords\. Try again in/);
+      // Even the right password waits now.
+      const { html } = await submitAndFollow(tess, '/account/password', { current: PASSWORD, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+      assert.match(alerts(html).join(' '), /Too many wrong passwords/);
+    } finally {
+      paused = undefined;
     }
-    assert.match(last, /Too many wrong passwords\. Try again in/);
-    // Even the right password waits now.
-    const { html } = await submitAndFollow(tess, '/account/password', { current: PASSWORD, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
-    assert.match(alerts(html).join(' '), /Too many wrong passwords/);
   });
 
   test('ok: sessions are listed with this one marked; ending another ends its refresh and names its sid in tokens.revoked', async () => {

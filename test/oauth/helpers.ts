@@ -65,8 +65,8 @@ export function auditProbe(fx: OAuthFixture) {
 /** What the flow tests share: the service, the first-party `shop` as an RP, and every event the service publishes, in order. */
 export interface ShopFixture { fx: OAuthFixture; shop: oidc.Configuration; published: PublishedEvent[] }
 
-export async function startShopFixture(dialect: TestDialect): Promise<ShopFixture> {
-  const fx = await startOAuthService(dialect);
+export async function startShopFixture(dialect: TestDialect, options: StartOptions = {}): Promise<ShopFixture> {
+  const fx = await startOAuthService(dialect, options);
   const shop = await rp(fx.issuer, 'shop', fx.firstParty.secret);
   const published: PublishedEvent[] = [];
   fx.svc.service.context.events.subscribe((event) => published.push(event));
