@@ -9,21 +9,25 @@
  * request; then the revocation latency. Prints markdown for BENCHMARKS.md; raw wrk output, logs and
  * results.jsonl stay in bench/results/gateway-<time>/.
  *
- * Settings (environment): DURATION (10s) WARMUP (3s) PASSES (2) CONNS (50) THREADS (1)
+ * Every row's process is started first and stays up, idle, while the others are measured; the
+ * windows go round the rows PASSES times (even passes in reverse), each after a REWARM, so rows
+ * are compared seconds apart rather than minutes (./gateway/measure.ts).
+ *
+ * Settings (environment): DURATION (5s) WARMUP (5s) REWARM (1s) PASSES (4) CONNS (50) THREADS (1)
  * NOISE_MAX (0.2 cores) NOISE_RETRIES (3) TOKENS (distinct fresh tokens; default enough for
  * 8,000 req/s through warm-up and window) REVOCATIONS (60 samples) ROWS (space-separated subset)
  * CPU_SUT (1) CPU_LOAD (0) WRK HAPROXY ACCESS_LOG (file | devnull) ANCHOR_NODE_FLAGS, GATEWAY_NODE_FLAGS (e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, appendFileSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdirSync, appendFileSync, writeFileSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, release } from 'node:os';
 import { startPinned, freePort, waitHttp, available, repin, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
 import { WRK, seconds } from './gateway/wrk.ts';
 import { startIssuer, ROLE, PERMISSION, type Issuer } from './gateway/issuer.ts';
 import { ROWS, ROW_NAMES, HAPROXY, ACCESS_LOG_TO_DEV_NULL, type RowContext } from './gateway/targets.ts';
-import { measureRow, type RowResult, type Settings, type Tokens } from './gateway/measure.ts';
+import { startRow, measureWindow, type RowResult, type RunningRow, type Settings, type Tokens } from './gateway/measure.ts';
 import { measureRevocation, type RevocationResult } from './gateway/revocation.ts';
 import { renderReport } from './gateway/report.ts';
 import { writeFreshTokens } from './gateway/fresh-tokens.ts';
@@ -31,14 +35,15 @@ import { writeFreshTokens } from './gateway/fresh-tokens.ts';
 const ROOT = new URL('..', import.meta.url).pathname;
 const env = process.env;
 const settings: Settings = {
-  duration: env.DURATION ?? '10s',
-  warmup: env.WARMUP ?? '3s',
+  duration: env.DURATION ?? '5s',
+  warmup: env.WARMUP ?? '5s',
+  rewarm: env.REWARM ?? '1s',
   connections: Number(env.CONNS ?? 50),
   threads: Number(env.THREADS ?? 1),
   noiseMax: Number(env.NOISE_MAX ?? 0.2),
   noiseRetries: Number(env.NOISE_RETRIES ?? 3),
 };
-const passes = Number(env.PASSES ?? 2);
+const passes = Number(env.PASSES ?? 4);
 const tokenCount = Number(env.TOKENS ?? Math.max(25_000, 8000 * (seconds(settings.warmup) + seconds(settings.duration))));
 // More than twice the gateway's token cache (10,000, FIFO): a token sent again after the list wraps was dropped long before.
 if (!(tokenCount >= 20_000)) throw new Error(`TOKENS=${env.TOKENS}: at least 20000, twice the gateway's token cache`);
@@ -80,6 +85,7 @@ const rows = ROWS.filter((row) => {
 let upstream: Pinned | undefined;
 let issuer: Issuer | undefined;
 const results: RowResult[] = [];
+const running: RunningRow[] = [];
 let revocation: RevocationResult | { skipped: string } = { skipped: 'REVOCATIONS=0' };
 let freshNote = '';
 let accessLogNote = ACCESS_LOG_TO_DEV_NULL ? 'Access log on (`gateway.accessLog: true`, log level info), its JSON lines written to /dev/null (`ACCESS_LOG=devnull`).' : '';
@@ -103,26 +109,37 @@ try {
     workDir, tag, port: await freePort(), upstreamUrl: `http://127.0.0.1:${upstreamPort}`, publicKeyFile,
     issuer: { url: issuer!.url, audience: issuer!.audience, gatewayClientId: issuer!.gateway.clientId, gatewaySecret: issuer!.gateway.secret },
   });
+  // Every row's process up at once (idle while the others are measured), then the windows go
+  // round the rows; even passes go in reverse, so what drift is left weighs on every row alike.
+  for (const row of rows) {
+    try {
+      running.push(await startRow(row, await context(row.name), tokens, settings, log));
+    } catch (error) {
+      // One broken target must not cost the whole run: say so in the report and go on.
+      log(`${row.name} FAILED to start: ${(error as Error).message}`);
+      skipped.push({ row: row.name, why: `failed: ${(error as Error).message}` });
+    }
+  }
   for (let pass = 1; pass <= passes; pass++) {
-    // Even passes run the rows in reverse: a machine that speeds up or slows down during a run
-    // then weighs on each anchor and on the gateway alike, over the passes together.
-    for (const row of pass % 2 === 1 ? rows : [...rows].reverse()) {
+    for (const target of pass % 2 === 1 ? running : [...running].reverse()) {
       let result: RowResult;
       try {
-        result = await measureRow(row, pass, await context(`${row.name}.pass${pass}`), { upstream, issuer: issuer.process }, tokens, settings, log);
+        result = await measureWindow(target, pass, { upstream, issuer: issuer.process }, tokens, settings, log);
       } catch (error) {
-        // One broken target must not cost the whole run: say so in the report and go on.
-        log(`pass ${pass} ${row.name} FAILED: ${(error as Error).message}`);
-        skipped.push({ row: `${row.name} (pass ${pass})`, why: `failed: ${(error as Error).message}` });
+        log(`pass ${pass} ${target.row.name} FAILED: ${(error as Error).message}`);
+        skipped.push({ row: `${target.row.name} (pass ${pass})`, why: `failed: ${(error as Error).message}` });
         continue;
       }
       results.push(result);
       appendFileSync(join(workDir, 'results.jsonl'), `${JSON.stringify(result)}\n`);
-      if (result.accessLogBytes !== undefined && !ACCESS_LOG_TO_DEV_NULL) {
-        const logFile = join(workDir, `${row.name}.pass${pass}.access.log`);
-        accessLogNote = `Access log on (\`gateway.accessLog: true\`, log level info), its JSON lines written to a file (${fmtInt(countLines(logFile))} lines, ${fmtInt(result.accessLogBytes / 1e6)} MB from the last gateway row: start-up, warm-up and window); \`ACCESS_LOG=devnull\` sends them to /dev/null.`;
-        rmSync(logFile);
-      }
+    }
+  }
+  for (const target of running.splice(0)) {
+    await target.proc.stop();
+    if (target.row.name.startsWith('gateway') && !ACCESS_LOG_TO_DEV_NULL) {
+      const bytes = statSync(target.proc.logFile).size;
+      accessLogNote = `Access log on (\`gateway.accessLog: true\`, log level info), its JSON lines written to a file (${fmtInt(countLines(target.proc.logFile))} lines, ${fmtInt(bytes / 1e6)} MB from the ${target.row.name} row: start-up, warm-ups and windows); \`ACCESS_LOG=devnull\` sends them to /dev/null.`;
+      rmSync(target.proc.logFile);
     }
   }
   if (revocations > 0) {
@@ -137,6 +154,7 @@ try {
     }
   }
 } finally {
+  for (const target of running) await target.proc.stop();
   await issuer?.stop();
   await upstream?.stop();
   rmSync(join(workDir, 'issuer-data'), { recursive: true, force: true });
@@ -155,7 +173,7 @@ function fmtInt(n: number): string { return Math.round(n).toLocaleString('en-US'
 const commit = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
 const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '';
 const optional = ['ROWS', 'TOKENS', 'REVOCATIONS', 'ACCESS_LOG', 'NOISE_MAX', 'NOISE_RETRIES', 'CPU_SUT', 'CPU_LOAD'].filter((name) => env[name] !== undefined).map((name) => ` ${name}=${/^[\w.,:/-]+$/.test(env[name]!) ? env[name] : JSON.stringify(env[name])}`);
-const settingsLine = `DURATION=${settings.duration} WARMUP=${settings.warmup} PASSES=${passes} CONNS=${settings.connections} THREADS=${settings.threads}${optional.join('')}`;
+const settingsLine = `DURATION=${settings.duration} WARMUP=${settings.warmup} REWARM=${settings.rewarm} PASSES=${passes} CONNS=${settings.connections} THREADS=${settings.threads}${optional.join('')}`;
 const heading = [
   `### API gateway vs anchors — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}${dirty ? ' (with uncommitted changes)' : ''}`,
   '',
@@ -167,7 +185,7 @@ const heading = [
   `fastify ${version('fastify')}, @fastify/jwt ${version('@fastify/jwt')}, @fastify/http-proxy ${version('@fastify/http-proxy')}, jose ${version('jose')}, undici ${version('undici')}`,
   '```',
   '',
-  `Each process under test runs alone on CPU ${CPU_SUT} (taskset, its own session and process group); wrk (\`-t${settings.threads} -c${settings.connections}\`, ${settings.warmup} warm-up, then a ${settings.duration} window, ${passes} pass${passes === 1 ? '' : 'es'}, even passes in reverse row order), the upstream (node:http, a 102-byte JSON body) and the issuer (a real Security Service, \`gatehouse serve auth\`, idle during the windows) run on CPU ${CPU_LOAD}. Everything on 127.0.0.1. Every target gets \`GET /api/orders\` with \`Authorization: Bearer <ES256 JWT>\`; the route needs \`${PERMISSION}\`, held by the role \`${ROLE}\`.`,
+  `Every process under test runs on CPU ${CPU_SUT} (taskset, its own session and process group); all are started, checked and warmed up (${settings.warmup}) first and stay up, idle while another is measured, so only the one being measured uses the core. wrk (\`-t${settings.threads} -c${settings.connections}\`) then goes round the rows ${passes} time${passes === 1 ? '' : 's'} (even passes in reverse row order), each window ${settings.duration} after a ${settings.rewarm} re-warm-up: a row and its anchors are measured seconds apart, not minutes. The upstream (node:http, a 102-byte JSON body) and the issuer (a real Security Service, \`gatehouse serve auth\`, idle during the windows) run on CPU ${CPU_LOAD}. Everything on 127.0.0.1. Every target gets \`GET /api/orders\` with \`Authorization: Bearer <ES256 JWT>\`; the route needs \`${PERMISSION}\`, held by the role \`${ROLE}\`.`,
   '',
   `- Token reused: one client_credentials access token from the issuer's token endpoint (role \`${ROLE}\`, \`aud\` = the gateway's audience). The anchors verify it with the issuer's active public key, taken from its JWKS.`,
   freshNote ? `- Fresh token per request: ${freshNote}` : '- Fresh token per request: not run.',

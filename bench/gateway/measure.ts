@@ -1,8 +1,9 @@
 /**
- * One row, one pass: start the process under test on CPU_SUT, check it behaves (200 / 401 / 401 /
- * 403), warm it up, then measure a window with wrk and account for every CPU second of the
- * machine during it. When other processes used more than NOISE_MAX cores, the window is measured
- * again (up to NOISE_RETRIES times) and the quietest one is kept.
+ * The rows' processes and their windows. Every row's process is started once, checked (200 / 401 /
+ * 401 / 403) and warmed up, and stays up, idle on CPU_SUT, while the others are measured; the
+ * windows then go round the rows, pass after pass. Rows measured seconds apart see the same
+ * machine — this VM's speed drifts by tens of percent over minutes, which a row measured minutes
+ * after its anchor would carry into the ratio — and the passes average what drift is left.
  */
 import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ export interface Settings {
   threads: number;
   noiseMax: number;
   noiseRetries: number;
+  /** wrk before each window: the upstream closes idle keep-alive connections while a row waits its turn. */
+  rewarm: string;
 }
 
 export interface Tokens {
@@ -68,7 +71,20 @@ async function status(url: string, token?: string): Promise<number> {
   }
 }
 
-export async function measureRow(row: Row, pass: number, ctx: RowContext, others: { upstream: Pinned; issuer: Pinned }, tokens: Tokens, settings: Settings, log: (line: string) => void): Promise<RowResult> {
+/** A row's process, started, checked and warmed up, kept running between its windows. */
+export interface RunningRow {
+  row: Row;
+  ctx: RowContext;
+  proc: Pinned;
+  url: string;
+  sanity: string;
+  codes: string;
+  /** Next fresh token to send (the token file's line). */
+  cursor: number;
+}
+
+/** Starts the row's process on CPU_SUT, checks that it behaves (200 / 401 / 401 / 403) and warms it up. */
+export async function startRow(row: Row, ctx: RowContext, tokens: Tokens, settings: Settings, log: (line: string) => void): Promise<RunningRow> {
   const proc = row.start(ctx);
   try {
     const base = `http://127.0.0.1:${ctx.port}`;
@@ -80,56 +96,70 @@ export async function measureRow(row: Row, pass: number, ctx: RowContext, others
     const ok = await status(url, row.freshTokens ? lastLine(tokens) : tokens.reuse);
     const codes = row.auth ? [ok, await status(url), await status(url, tokens.badSignature), await status(url, tokens.noRole)] : [ok];
     const sane = codes[0] === 200 && (!row.auth || (codes[1] === 401 && codes[2] === 401 && codes[3] === 403));
-    const codeText = codes.join('/');
-    log(`pass ${pass} ${row.name}: sanity ${sane ? 'pass' : 'FAIL'} (${codeText})`);
-
-    let cursor = 0;
-    const feed = (): TokenFeed => (row.freshTokens ? { kind: 'file', file: tokens.freshFile, start: cursor } : { kind: 'one', token: tokens.reuse });
-    const load = { url, connections: settings.connections, threads: settings.threads };
-    const warm = await runWrk({ ...load, duration: settings.warmup, feed: feed() });
-    cursor += warm.numbers.requests + settings.connections;
-
-    let best: { window: Window; attempt: number } | undefined;
-    for (let attempt = 0; attempt <= settings.noiseRetries; attempt++) {
-      const t0 = performance.now();
-      const m0 = machineCpu();
-      const c0 = { sut: proc.cpuSeconds(), up: others.upstream.cpuSeconds(), issuer: others.issuer.cpuSeconds(), self: selfCpuSeconds() };
-      const run = await runWrk({ ...load, duration: settings.duration, feed: feed() });
-      const wall = (performance.now() - t0) / 1000;
-      const m1 = machineCpu();
-      const c1 = { sut: proc.cpuSeconds(), up: others.upstream.cpuSeconds(), issuer: others.issuer.cpuSeconds(), self: selfCpuSeconds() };
-      cursor += run.numbers.requests + settings.connections;
-      appendFileSync(join(ctx.workDir, `${ctx.tag}.try${attempt}.wrk.txt`), run.output);
-      const w: Window = {
-        wall,
-        sutCpu: c1.sut - c0.sut,
-        upstreamCpu: c1.up - c0.up,
-        wrkCpu: run.cpuSeconds,
-        issuerCpu: c1.issuer - c0.issuer,
-        foreignCores: 0,
-        stealCores: (m1.steal - m0.steal) / wall,
-        sutCoreBusy: (m1.sutCore - m0.sutCore) / wall,
-        loadCoreBusy: (m1.loadCore - m0.loadCore) / wall,
-        wrk: run.numbers,
-      };
-      // Everything busy on the machine that is not ours: the harness itself is mostly asleep, but counts as ours.
-      const ours = w.sutCpu + w.upstreamCpu + w.wrkCpu + w.issuerCpu + (c1.self - c0.self);
-      w.foreignCores = Math.max(0, (m1.busy - m0.busy) - (m1.steal - m0.steal) - ours) / wall;
-      if (best === undefined || w.foreignCores < best.window.foreignCores) best = { window: w, attempt };
-      if (w.foreignCores <= settings.noiseMax) break;
-      if (attempt < settings.noiseRetries) log(`  ${row.name}: other processes used ${w.foreignCores.toFixed(2)} cores during the window (> ${settings.noiseMax}): measuring again`);
-    }
-    const result: RowResult = {
-      pass, row: row.name, label: row.label, sanity: sane ? 'pass' : 'FAIL', codes: codeText,
-      attempt: best!.attempt, window: best!.window, peakRssKb: proc.peakRssKb(),
-      wrapped: row.freshTokens && cursor > tokens.freshCount,
-    };
-    if (row.name.startsWith('gateway')) result.accessLogBytes = statSync(proc.logFile).size;
-    log(`pass ${pass} ${row.name}: ${Math.round(result.window.wrk.rps)} req/s, p99 ${(result.window.wrk.p99_us / 1000).toFixed(2)} ms, ${((result.window.sutCpu / result.window.wrk.requests) * 1e6).toFixed(0)} CPU µs/req, other procs ${result.window.foreignCores.toFixed(2)} cores`);
-    return result;
-  } finally {
+    const running: RunningRow = { row, ctx, proc, url, sanity: sane ? 'pass' : 'FAIL', codes: codes.join('/'), cursor: 0 };
+    log(`${row.name}: sanity ${running.sanity} (${running.codes})`);
+    await load(running, tokens, settings, settings.warmup);
+    return running;
+  } catch (error) {
     await proc.stop();
+    throw error;
   }
+}
+
+/** wrk against the row for `duration`, fresh tokens going on from where the last run stopped. */
+async function load(running: RunningRow, tokens: Tokens, settings: Settings, duration: string) {
+  const feed: TokenFeed = running.row.freshTokens ? { kind: 'file', file: tokens.freshFile, start: running.cursor } : { kind: 'one', token: tokens.reuse };
+  const run = await runWrk({ url: running.url, connections: settings.connections, threads: settings.threads, duration, feed });
+  running.cursor += run.numbers.requests + settings.connections;
+  return run;
+}
+
+/**
+ * One measured window of a running row: a short warm-up (connections the upstream closed while
+ * the row sat idle are opened again), then the window, accounting for every CPU second of the
+ * machine during it. When other processes used more than NOISE_MAX cores, the window is measured
+ * again (up to NOISE_RETRIES times) and the quietest one is kept.
+ */
+export async function measureWindow(running: RunningRow, pass: number, others: { upstream: Pinned; issuer: Pinned }, tokens: Tokens, settings: Settings, log: (line: string) => void): Promise<RowResult> {
+  const { row, proc, ctx } = running;
+  await load(running, tokens, settings, settings.rewarm);
+  let best: { window: Window; attempt: number } | undefined;
+  for (let attempt = 0; attempt <= settings.noiseRetries; attempt++) {
+    const t0 = performance.now();
+    const m0 = machineCpu();
+    const c0 = { sut: proc.cpuSeconds(), up: others.upstream.cpuSeconds(), issuer: others.issuer.cpuSeconds(), self: selfCpuSeconds() };
+    const run = await load(running, tokens, settings, settings.duration);
+    const wall = (performance.now() - t0) / 1000;
+    const m1 = machineCpu();
+    const c1 = { sut: proc.cpuSeconds(), up: others.upstream.cpuSeconds(), issuer: others.issuer.cpuSeconds(), self: selfCpuSeconds() };
+    appendFileSync(join(ctx.workDir, `${ctx.tag}.pass${pass}.try${attempt}.wrk.txt`), run.output);
+    const w: Window = {
+      wall,
+      sutCpu: c1.sut - c0.sut,
+      upstreamCpu: c1.up - c0.up,
+      wrkCpu: run.cpuSeconds,
+      issuerCpu: c1.issuer - c0.issuer,
+      foreignCores: 0,
+      stealCores: (m1.steal - m0.steal) / wall,
+      sutCoreBusy: (m1.sutCore - m0.sutCore) / wall,
+      loadCoreBusy: (m1.loadCore - m0.loadCore) / wall,
+      wrk: run.numbers,
+    };
+    // Everything busy on the machine that is not ours: the harness itself is mostly asleep, but counts as ours.
+    const ours = w.sutCpu + w.upstreamCpu + w.wrkCpu + w.issuerCpu + (c1.self - c0.self);
+    w.foreignCores = Math.max(0, (m1.busy - m0.busy) - (m1.steal - m0.steal) - ours) / wall;
+    if (best === undefined || w.foreignCores < best.window.foreignCores) best = { window: w, attempt };
+    if (w.foreignCores <= settings.noiseMax) break;
+    if (attempt < settings.noiseRetries) log(`  ${row.name}: other processes used ${w.foreignCores.toFixed(2)} cores during the window (> ${settings.noiseMax}): measuring again`);
+  }
+  const result: RowResult = {
+    pass, row: row.name, label: row.label, sanity: running.sanity, codes: running.codes,
+    attempt: best!.attempt, window: best!.window, peakRssKb: proc.peakRssKb(),
+    wrapped: row.freshTokens && running.cursor > tokens.freshCount,
+  };
+  if (row.name.startsWith('gateway')) result.accessLogBytes = statSync(proc.logFile).size;
+  log(`pass ${pass} ${row.name}: ${Math.round(result.window.wrk.rps)} req/s, p99 ${(result.window.wrk.p99_us / 1000).toFixed(2)} ms, ${((result.window.sutCpu / result.window.wrk.requests) * 1e6).toFixed(0)} CPU µs/req, other procs ${result.window.foreignCores.toFixed(2)} cores`);
+  return result;
 }
 
 let last: { file: string; token: string } | undefined;

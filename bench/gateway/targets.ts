@@ -62,7 +62,8 @@ function nodeAnchor(ctx: RowContext, file: string, extra: NodeJS.ProcessEnv): Pi
 export function writeGatewayConfig(ctx: RowContext): string {
   const secretFile = join(ctx.workDir, 'gateway-client-secret');
   writeFileSync(secretFile, ctx.issuer.gatewaySecret, { mode: 0o600 });
-  const configPath = join(ctx.workDir, 'gateway.yaml');
+  // One file per row: two gateways run side by side, and each watches its own configuration.
+  const configPath = join(ctx.workDir, `${ctx.tag}.gateway.yaml`);
   writeFileSync(configPath, stringify({
     issuer: ctx.issuer.url,
     log: { level: 'info', pretty: false },
