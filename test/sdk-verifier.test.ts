@@ -76,6 +76,17 @@ test('ok: a token is verified once: the second call returns the same identity fr
   assert.equal(await verifier.verify(token), first);
 });
 
+test('ok: concurrent first calls with one token share one verification, which is forgotten once it settles', async () => {
+  // No cache: only the in-flight sharing can hand the same identity to several calls.
+  const v = make({ cacheSize: 0 });
+  const token = await iss.sign();
+  const identities = await Promise.all(Array.from({ length: 5 }, () => v.verify(token)));
+  assert.ok(identities.every((identity) => identity === identities[0]), 'one verification, one identity for all five');
+  const later = await v.verify(token);
+  assert.notEqual(later, identities[0], 'a call after it settled verifies again');
+  assert.equal(later.subject, identities[0]!.subject);
+});
+
 test('ok: verifyCached answers a token verify() accepted, with the same identity and no promise; nothing for one never verified', async () => {
   const token = await iss.sign();
   assert.equal(verifier.verifyCached(token), undefined);

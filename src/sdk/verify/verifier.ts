@@ -148,8 +148,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     // Concurrent requests with the same new token share one verification.
     let pending = inFlight.get(token);
     if (pending === undefined) {
-      pending = verifyUncached(token).finally(() => inFlight.delete(token));
+      pending = verifyUncached(token);
       inFlight.set(token, pending);
+      // Not `.finally()`: callers get the verification's own promise, one promise hop fewer.
+      const settled = () => { inFlight.delete(token); };
+      pending.then(settled, settled);
     }
     return pending;
   }
