@@ -5,7 +5,7 @@
  * machine — this VM's speed drifts by tens of percent over minutes, which a row measured minutes
  * after its anchor would carry into the ratio — and the passes average what drift is left.
  */
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machineCpu, selfCpuSeconds, waitHttp, type Pinned } from './processes.ts';
 import { runWrk, type WrkNumbers, type TokenFeed } from './wrk.ts';
@@ -58,7 +58,6 @@ export interface RowResult {
   peakRssKb: number;
   /** Fresh tokens: the token file wrapped around (tokens were sent twice, ≥ tokens − in-flight apart). */
   wrapped: boolean;
-  accessLogBytes?: number;
 }
 
 async function status(url: string, token?: string): Promise<number> {
@@ -157,7 +156,6 @@ export async function measureWindow(running: RunningRow, pass: number, others: {
     attempt: best!.attempt, window: best!.window, peakRssKb: proc.peakRssKb(),
     wrapped: row.freshTokens && running.cursor > tokens.freshCount,
   };
-  if (row.name.startsWith('gateway')) result.accessLogBytes = statSync(proc.logFile).size;
   log(`pass ${pass} ${row.name}: ${Math.round(result.window.wrk.rps)} req/s, p99 ${(result.window.wrk.p99_us / 1000).toFixed(2)} ms, ${((result.window.sutCpu / result.window.wrk.requests) * 1e6).toFixed(0)} CPU µs/req, other procs ${result.window.foreignCores.toFixed(2)} cores`);
   return result;
 }
