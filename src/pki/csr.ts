@@ -213,37 +213,30 @@ function generalName(name: GeneralName, into: SanNames): void {
   else into.others.push('x400Address or ediPartyName');
 }
 
-/** Distinct extensionRequest values (up to 1 KiB each) whose names are kept; the oldest goes first. */
-const EXTENSION_REQUEST_CACHE_MAX_BYTES = 1024;
-const extensionRequests = boundedMemo<string, Readonly<SanNames>>(1024);
-
 /**
- * The subjectAltName names of one extensionRequest value (DER Extensions). A service's CSRs ask
- * for the same names every time, so the values repeat byte for byte; decoding one (Extensions,
- * then GeneralNames) cost half as much as decoding the whole CSR, so the names are kept per
- * distinct value, a bounded number of small ones.
+ * `decode` of a DER value, kept per distinct value: a service's CSRs repeat their subject and
+ * their extensionRequest byte for byte, and decoding those was most of reading a CSR. Small values
+ * only (up to 1 KiB), a bounded number of them (the oldest goes first); a larger one is decoded
+ * every time.
  */
-function extensionRequestNames(value: ArrayBuffer): Readonly<SanNames> {
-  const decode = (): SanNames => {
-    const names: SanNames = { dns: [], ips: [], uris: [], others: [] };
-    for (const extension of AsnConvert.parse(value, Extensions, PARSE_OPTIONS)) {
-      if (extension.extnID !== id_ce_subjectAltName) continue;
-      for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName, PARSE_OPTIONS)) generalName(name, names);
-    }
-    return names;
-  };
-  return value.byteLength <= EXTENSION_REQUEST_CACHE_MAX_BYTES ? extensionRequests.get(Buffer.from(value).toString('base64'), decode) : decode();
+function decodedPerValue<V>(decode: (der: ArrayBuffer) => V): (der: ArrayBuffer) => V {
+  const kept = boundedMemo<string, V>(1024);
+  return (der) => (der.byteLength <= 1024 ? kept.get(Buffer.from(der).toString('base64'), () => decode(der)) : decode(der));
 }
 
-/** Distinct subjects (up to 1 KiB each) whose CNs are kept; the oldest goes first. */
-const SUBJECT_CACHE_MAX_BYTES = 1024;
-const subjectCommonNames = boundedMemo<string, readonly string[]>(1024);
+/** The subjectAltName names of one extensionRequest value (DER Extensions). */
+const extensionRequestNames = decodedPerValue((value): Readonly<SanNames> => {
+  const names: SanNames = { dns: [], ips: [], uris: [], others: [] };
+  for (const extension of AsnConvert.parse(value, Extensions, PARSE_OPTIONS)) {
+    if (extension.extnID !== id_ce_subjectAltName) continue;
+    for (const name of AsnConvert.parse(extension.extnValue.buffer, SubjectAlternativeName, PARSE_OPTIONS)) generalName(name, names);
+  }
+  return names;
+});
 
-/** The CN values of a subject (DER Name), in order: kept per distinct subject, as extension requests are. */
-function commonNames(subject: ArrayBuffer): readonly string[] {
-  const decode = () => AsnConvert.parse(subject, Name, PARSE_OPTIONS).flatMap((rdn) => rdn.filter((attribute) => attribute.type === COMMON_NAME)).map((attribute) => attribute.value.toString());
-  return subject.byteLength <= SUBJECT_CACHE_MAX_BYTES ? subjectCommonNames.get(Buffer.from(subject).toString('base64'), decode) : decode();
-}
+/** The CN values of a subject (DER Name), in order. */
+const commonNames = decodedPerValue((subject): readonly string[] =>
+  AsnConvert.parse(subject, Name, PARSE_OPTIONS).flatMap((rdn) => rdn.filter((attribute) => attribute.type === COMMON_NAME)).map((attribute) => attribute.value.toString()));
 
 /** Requested names: the subject CN and the subjectAltName of every extensionRequest attribute. */
 function requestedNames(subject: ArrayBuffer, attributes: Array<{ type: string; values: ArrayBuffer[] }>, into: ParsedCsr): void {
