@@ -1,12 +1,13 @@
 /**
  * Calling upstreams over real sockets: bodies streamed both ways (5 MB), the body limit (413),
- * an unreachable upstream (502), a slow one (504), round-robin with ejection and recovery, retry
- * only of what never left the gateway.
+ * an unreachable upstream (502), a slow one (504), clients and upstreams that go away mid-call,
+ * round-robin with ejection and recovery, retry only of what never left the gateway.
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { startAuth, startGateway, startRecordingUpstream, rawExchange, waitFor, type AuthFixture, type GatewayFixture, type RecordingUpstream } from './helpers/gateway.ts';
@@ -136,6 +137,100 @@ describe('failures', () => {
     } finally {
       await gw.close();
       await slow.close();
+    }
+  });
+});
+
+/**
+ * An upstream whose every request is handed to `handler`; `closed` counts the requests whose
+ * connection closed before the upstream ended its response (the gateway gave up on them).
+ */
+async function controlledUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  let received = 0;
+  let closed = 0;
+  const server = createHttpServer((req, res) => {
+    received += 1;
+    res.once('close', () => { if (!res.writableFinished) closed += 1; });
+    handler(req, res);
+  });
+  await listenOn(server, 0);
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    received: () => received,
+    closed: () => closed,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Sends a GET for `path` on a raw socket, waits until `until()` holds, then drops the connection. */
+async function requestThenLeave(gatewayUrl: string, path: string, until: () => boolean): Promise<void> {
+  const { port } = new URL(gatewayUrl);
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: shop.test\r\n\r\n`);
+  await waitFor(until, 5000, 'the upstream never saw the request');
+  socket.destroy();
+}
+
+describe('clients and upstreams that go away', () => {
+  test('ok: a client that leaves while the upstream prepares its answer aborts the upstream call, long before the route timeout', async () => {
+    const api = await controlledUpstream(() => { /* never answers */ });
+    const gw = await startGateway(auth, { services: { slow: [api.url] }, routes: [{ methods: ['GET'], path: '/slow', service: 'slow', auth: 'public', timeout: '60s' }] });
+    try {
+      await requestThenLeave(gw.url, '/slow', () => api.received() === 1);
+      await waitFor(() => api.closed() === 1, 3000, 'the upstream call was left running after its client went away');
+    } finally {
+      await gw.close();
+      await api.close();
+    }
+  });
+
+  test('ok: a client that leaves mid-download aborts the upstream stream, and the gateway goes on serving', async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    const api = await controlledUpstream((req, res) => {
+      if (req.url === '/feed/small') { res.end('small'); return; }
+      // An endless body, a chunk every 10 ms.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const timer = setInterval(() => res.write(randomBytes(16 * 1024)), 10);
+      timers.add(timer);
+      res.once('close', () => clearInterval(timer));
+    });
+    const gw = await startGateway(auth, { services: { feed: [api.url] }, routes: [{ methods: ['GET'], path: '/feed/**', service: 'feed', auth: 'public' }], gateway: { upstream: { connections: 2 } } });
+    try {
+      for (let i = 1; i <= 3; i++) {
+        await requestThenLeave(gw.url, '/feed/endless', () => api.received() === i);
+        await waitFor(() => api.closed() === i, 3000, 'the upstream stream was left running after its client went away');
+      }
+      // Three calls gone on a pool of two connections: none of them is held.
+      const response = await fetch(`${gw.url}/feed/small`, { signal: AbortSignal.timeout(3000) });
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), 'small');
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+      await gw.close();
+      await api.close();
+    }
+  });
+
+  test('fail-upstream-mid-body: an upstream that dies mid-body cuts the client\'s connection: never a clean, short answer', async () => {
+    const api = await controlledUpstream((req, res) => {
+      if (req.url === '/half/ok') { res.end('whole'); return; }
+      res.writeHead(200, { 'content-length': '100000' });
+      res.write(Buffer.alloc(1000, 1), () => res.destroy());
+    });
+    const gw = await startGateway(auth, { services: { half: [api.url] }, routes: [{ methods: ['GET'], path: '/half/**', service: 'half', auth: 'public' }] });
+    try {
+      const outcome = await request(`${gw.url}/half/cut`).then((response) => response.body.arrayBuffer()).then(
+        (body) => `completed with ${body.byteLength} bytes`,
+        (error: Error) => error,
+      );
+      assert.ok(outcome instanceof Error, `the client saw ${String(outcome)}`);
+      const response = await request(`${gw.url}/half/ok`);
+      assert.equal(response.statusCode, 200);
+      assert.equal(await response.body.text(), 'whole');
+    } finally {
+      await gw.close();
+      await api.close();
     }
   });
 });

@@ -1,14 +1,15 @@
 /**
  * Stage 11 — forward: the normalized target to the next instance of the route's service, bodies
- * streamed both ways (undici `stream()` writes the upstream body straight into the response).
+ * streamed both ways (./response-relay.ts writes the upstream body straight into the response).
  * Connection failure → 502, no response headers within the route's timeout → 504, both as
  * problem details that say nothing about the upstream (the log names the instance). A request
  * that sent nothing upstream yet (idempotent, no body) is retried once on another instance.
  */
-import { Transform, type Readable, type Writable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { GatehouseError } from '../../shared/errors.ts';
-import { upstreamRequestHeaders, clientResponseHeaders } from '../upstream-headers.ts';
+import { upstreamRequestHeaders } from '../upstream-headers.ts';
+import { relayResponse } from './response-relay.ts';
 import type { UpstreamErrorKind } from '../metrics.ts';
 import { bodyTooLarge } from './body-limit.ts';
 import { ANSWERED, type Exchange, type GatewayState, type Outcome } from '../exchange.ts';
@@ -42,14 +43,6 @@ function relayBody(exchange: Exchange, limit: number): Readable {
   return counter;
 }
 
-/** undici calls this with the upstream's status and headers; the body is then written into `res`. */
-function relay(data: Dispatcher.StreamFactoryData<Exchange>): Writable {
-  const exchange = data.opaque;
-  const routeState = exchange.routeState!;
-  exchange.res.writeHead(data.statusCode, clientResponseHeaders(exchange, data.headers as Record<string, string | string[] | undefined>, routeState.hsts));
-  return exchange.res;
-}
-
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
 
 function classify(error: unknown): UpstreamErrorKind {
@@ -69,13 +62,12 @@ export async function forward(exchange: Exchange, state: GatewayState): Promise<
   const head = exchange.head!;
   const method = req.method!;
   const hasBody = head.chunked || (head.contentLength !== undefined && head.contentLength !== '0');
-  const options: Dispatcher.RequestOptions<Exchange> = {
+  const options: Dispatcher.DispatchOptions = {
     origin: '',
     path: exchange.query === '' ? exchange.path : exchange.path + exchange.query,
     method: method as Dispatcher.HttpMethod,
     headers: upstreamRequestHeaders(exchange, state),
     body: hasBody ? relayBody(exchange, state.bodyLimit) : null,
-    opaque: exchange,
     headersTimeout: routeState.timeoutMs,
     bodyTimeout: routeState.timeoutMs,
   };
@@ -86,7 +78,7 @@ export async function forward(exchange: Exchange, state: GatewayState): Promise<
     exchange.instance = instance.origin;
     options.origin = instance.origin;
     try {
-      await instance.dispatcher.stream(options, relay);
+      await relayResponse(instance.dispatcher, options, exchange);
       state.upstreams.answered(instance);
       exchange.decision = 'allow';
       return ANSWERED;
