@@ -11,9 +11,10 @@
  *
  * Every row's process is started first and stays up, idle, while the others are measured; the
  * windows go round the rows PASSES times (even passes in reverse), each after a REWARM, so rows
- * are compared seconds apart rather than minutes (./gateway/measure.ts).
+ * are compared seconds apart rather than minutes (./gateway/measure.ts), each gateway row beside
+ * its anchors. A target's verdict is the median of the passes' ratios (./gateway/report.ts).
  *
- * Settings (environment): DURATION (5s) WARMUP (5s) REWARM (1s) PASSES (4) CONNS (50) THREADS (1)
+ * Settings (environment): DURATION (4s) WARMUP (5s) REWARM (1s) PASSES (7) CONNS (50) THREADS (1)
  * NOISE_MAX (0.2 cores) NOISE_RETRIES (3) TOKENS (distinct fresh tokens; default enough for
  * 8,000 req/s through warm-up and window) REVOCATIONS (60 samples) ROWS (space-separated subset)
  * CPU_SUT (1) CPU_LOAD (0) WRK HAPROXY ACCESS_LOG (file | devnull) ANCHOR_NODE_FLAGS, GATEWAY_NODE_FLAGS (e.g.
@@ -35,7 +36,7 @@ import { writeFreshTokens } from './gateway/fresh-tokens.ts';
 const ROOT = new URL('..', import.meta.url).pathname;
 const env = process.env;
 const settings: Settings = {
-  duration: env.DURATION ?? '5s',
+  duration: env.DURATION ?? '4s',
   warmup: env.WARMUP ?? '5s',
   rewarm: env.REWARM ?? '1s',
   connections: Number(env.CONNS ?? 50),
@@ -43,7 +44,7 @@ const settings: Settings = {
   noiseMax: Number(env.NOISE_MAX ?? 0.2),
   noiseRetries: Number(env.NOISE_RETRIES ?? 3),
 };
-const passes = Number(env.PASSES ?? 4);
+const passes = Number(env.PASSES ?? 7);
 const tokenCount = Number(env.TOKENS ?? Math.max(25_000, 8000 * (seconds(settings.warmup) + seconds(settings.duration))));
 // More than twice the gateway's token cache (10,000, FIFO): a token sent again after the list wraps was dropped long before.
 if (!(tokenCount >= 20_000)) throw new Error(`TOKENS=${env.TOKENS}: at least 20000, twice the gateway's token cache`);
@@ -185,7 +186,7 @@ const heading = [
   `fastify ${version('fastify')}, @fastify/jwt ${version('@fastify/jwt')}, @fastify/http-proxy ${version('@fastify/http-proxy')}, jose ${version('jose')}, undici ${version('undici')}`,
   '```',
   '',
-  `Every process under test runs on CPU ${CPU_SUT} (taskset, its own session and process group); all are started, checked and warmed up (${settings.warmup}) first and stay up, idle while another is measured, so only the one being measured uses the core. wrk (\`-t${settings.threads} -c${settings.connections}\`) then goes round the rows ${passes} time${passes === 1 ? '' : 's'} (even passes in reverse row order), each window ${settings.duration} after a ${settings.rewarm} re-warm-up: a row and its anchors are measured seconds apart, not minutes. The upstream (node:http, a 102-byte JSON body) and the issuer (a real Security Service, \`gatehouse serve auth\`, idle during the windows) run on CPU ${CPU_LOAD}. Everything on 127.0.0.1. Every target gets \`GET /api/orders\` with \`Authorization: Bearer <ES256 JWT>\`; the route needs \`${PERMISSION}\`, held by the role \`${ROLE}\`.`,
+  `Every process under test runs on CPU ${CPU_SUT} (taskset, its own session and process group); all are started, checked and warmed up (${settings.warmup}) first and stay up, idle while another is measured, so only the one being measured uses the core. wrk (\`-t${settings.threads} -c${settings.connections}\`) then goes round the rows ${passes} time${passes === 1 ? '' : 's'} (even passes in reverse row order), each window ${settings.duration} after a ${settings.rewarm} re-warm-up: a row and its anchors are measured seconds apart, not minutes, each gateway row next to the anchors it is held against. A target's verdict is the median of the passes' ratios (each pass's ratio compares two windows seconds apart, so it cancels the VM's drift in speed, which moves whole windows by up to 2× from one minute to the next); the ratio of the means is shown beside it. The upstream (node:http, a 102-byte JSON body) and the issuer (a real Security Service, \`gatehouse serve auth\`, idle during the windows) run on CPU ${CPU_LOAD}. Everything on 127.0.0.1. Every target gets \`GET /api/orders\` with \`Authorization: Bearer <ES256 JWT>\`; the route needs \`${PERMISSION}\`, held by the role \`${ROLE}\`.`,
   '',
   `- Token reused: one client_credentials access token from the issuer's token endpoint (role \`${ROLE}\`, \`aud\` = the gateway's audience). The anchors verify it with the issuer's active public key, taken from its JWKS.`,
   freshNote ? `- Fresh token per request: ${freshNote}` : '- Fresh token per request: not run.',

@@ -17,7 +17,12 @@ export const HAPROXY = process.env.HAPROXY ?? 'haproxy';
 export const URL_PATH = '/api/orders';
 
 export type RowName = 'upstream' | 'node' | 'node-jose' | 'haproxy-jwt' | 'fastify' | 'gateway-reuse' | 'gateway-fresh';
-export const ROW_NAMES: RowName[] = ['upstream', 'node', 'node-jose', 'haproxy-jwt', 'fastify', 'gateway-reuse', 'gateway-fresh'];
+/**
+ * Also the order the windows go round in: each gateway row sits next to the anchors it is held
+ * against (the bare proxy and fastify beside the reused token, the one-verification bound beside
+ * the fresh one), so a pass's ratios compare windows seconds apart.
+ */
+export const ROW_NAMES: RowName[] = ['upstream', 'haproxy-jwt', 'node', 'gateway-reuse', 'fastify', 'node-jose', 'gateway-fresh'];
 
 /** What a row needs to start its process. */
 export interface RowContext {
@@ -96,20 +101,20 @@ function gateway(ctx: RowContext): Pinned {
 export const ROWS: Row[] = [
   { name: 'upstream', label: 'upstream direct (a second upstream alone on the core under test: the ceiling)', auth: false, freshTokens: false,
     start: (ctx) => nodeAnchor(ctx, 'upstream.ts', {}) },
-  { name: 'node', label: 'bare Node proxy, no auth (node:http + undici Pool.stream())', auth: false, freshTokens: false,
-    start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'none' }) },
-  { name: 'node-jose', label: 'bare Node proxy + jose jwtVerify per request + route check (one-verification bound)', auth: true, freshTokens: false,
-    start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'jose' }) },
   { name: 'haproxy-jwt', label: 'HAProxy jwt_verify ES256 + iss/aud/exp + role check', auth: true, freshTokens: false, needs: HAPROXY,
     start(ctx) {
       const configFile = join(ctx.workDir, 'haproxy-jwt.cfg');
       writeFileSync(configFile, haproxyJwtConfig({ port: ctx.port, upstreamPort: Number(new URL(ctx.upstreamUrl).port), publicKeyFile: ctx.publicKeyFile, issuer: ctx.issuer.url, audience: ctx.issuer.audience }));
       return startPinned('haproxy', CPU_SUT, [HAPROXY, '-db', '-f', configFile], { logFile: join(ctx.workDir, `${ctx.tag}.log`) });
     } },
-  { name: 'fastify', label: 'fastify 5 + @fastify/jwt + @fastify/http-proxy', auth: true, freshTokens: false,
-    start: (ctx) => nodeAnchor(ctx, 'fastify-proxy.ts', {}) },
+  { name: 'node', label: 'bare Node proxy, no auth (node:http + undici Pool.stream())', auth: false, freshTokens: false,
+    start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'none' }) },
   { name: 'gateway-reuse', label: 'Gatehouse gateway (`gatehouse serve gateway`), client reusing its token', auth: true, freshTokens: false, readyPath: '/readyz',
     start: gateway },
+  { name: 'fastify', label: 'fastify 5 + @fastify/jwt + @fastify/http-proxy', auth: true, freshTokens: false,
+    start: (ctx) => nodeAnchor(ctx, 'fastify-proxy.ts', {}) },
+  { name: 'node-jose', label: 'bare Node proxy + jose jwtVerify per request + route check (one-verification bound)', auth: true, freshTokens: false,
+    start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'jose' }) },
   { name: 'gateway-fresh', label: 'Gatehouse gateway (`gatehouse serve gateway`), a fresh token per request', auth: true, freshTokens: true, readyPath: '/readyz',
     start: gateway },
 ];
