@@ -1,7 +1,8 @@
 /**
  * Calling upstreams over real sockets: bodies streamed both ways (5 MB), the body limit (413),
  * an unreachable upstream (502), a slow one (504), clients and upstreams that go away mid-call,
- * round-robin with ejection and recovery, retry only of what never left the gateway.
+ * a stop bounded by gateway.shutdownTimeout, round-robin with ejection and recovery, retry only of
+ * what never left the gateway.
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -230,6 +231,50 @@ describe('clients and upstreams that go away', () => {
       assert.equal(await response.body.text(), 'whole');
     } finally {
       await gw.close();
+      await api.close();
+    }
+  });
+});
+
+describe('stopping', () => {
+  test('ok: a stop lets an in-flight request finish within gateway.shutdownTimeout', async () => {
+    const api = await controlledUpstream((_req, res) => { setTimeout(() => res.end('finished'), 300); });
+    const gw = await startGateway(auth, { services: { slow: [api.url] }, routes: [{ methods: ['GET'], path: '/slow', service: 'slow', auth: 'public' }], gateway: { shutdownTimeout: '5s' } });
+    let closing: Promise<void> | undefined;
+    try {
+      const answer = request(`${gw.url}/slow`).then(async (response) => `${response.statusCode} ${await response.body.text()}`);
+      await waitFor(() => api.received() === 1);
+      const started = Date.now();
+      closing = gw.close();
+      assert.equal(await answer, '200 finished');
+      await closing;
+      assert.equal(api.closed(), 0);
+      // The client's kept-alive connection is closed once its request is done, not held until the timeout.
+      const took = Date.now() - started;
+      assert.ok(took < 2000, `the stop took ${took} ms`);
+    } finally {
+      await (closing ?? gw.close());
+      await api.close();
+    }
+  });
+
+  test('ok: a request still running at gateway.shutdownTimeout has its connection cut and its upstream call aborted; the stop ends', async () => {
+    const api = await controlledUpstream(() => { /* never answers */ });
+    const gw = await startGateway(auth, { services: { slow: [api.url] }, routes: [{ methods: ['GET'], path: '/slow', service: 'slow', auth: 'public', timeout: '60s' }], gateway: { shutdownTimeout: '1s' } });
+    let closing: Promise<void> | undefined;
+    try {
+      const answer = request(`${gw.url}/slow`).then((response) => `answered ${response.statusCode}`, (error: Error) => error);
+      await waitFor(() => api.received() === 1);
+      const started = Date.now();
+      closing = gw.close();
+      await closing;
+      const took = Date.now() - started;
+      assert.ok(took >= 900 && took < 5000, `the stop took ${took} ms`);
+      assert.ok(await answer instanceof Error, 'the client\'s connection was cut');
+      await waitFor(() => api.closed() === 1, 3000, 'the upstream call was left running');
+      assert.ok(gw.logs.some((line) => line.msg === 'in-flight requests outlived the shutdown timeout; their connections are cut'));
+    } finally {
+      await (closing ?? gw.close());
       await api.close();
     }
   });

@@ -169,6 +169,7 @@ export const gatewaySchema = z
     bodyLimit: z.number().int().min(0).default(10 * 1024 * 1024).describe('Largest request body forwarded, bytes (413 beyond).'),
     maxTargetLength: z.number().int().min(256).max(65536).default(8192).describe('Longest request target (path + query), bytes (414 beyond).'),
     cors: z.record(z.string().regex(/^[a-z0-9_-]+$/), corsPolicy).default({}).describe('Named CORS policies that routes refer to with `cors: <name>`.'),
+    shutdownTimeout: duration('On a stop (SIGTERM, SIGINT), how long in-flight requests get to finish before their connections are cut.').default(10),
     accessLog: z.boolean().default(true).describe('One log line per request: request id, route, sub, decision, status, latency (never a token).'),
     metricsAllowFrom: z.array(cidr).default(['127.0.0.0/8', '::1/128']).describe('Clients allowed to read /metrics.'),
   })

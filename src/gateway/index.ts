@@ -63,7 +63,11 @@ export interface GatewayOptions {
 export interface Gateway {
   /** Listens on gateway.listen (GATEHOUSE_GATEWAY_PORT wins); resolves to the base URL. */
   listen(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish, closes pools, the event stream and the watchers. */
+  /**
+   * Stops accepting, lets in-flight requests finish for up to gateway.shutdownTimeout (then cuts
+   * their connections, which aborts their upstream calls), closes pools, the event stream and the
+   * watchers.
+   */
   close(): Promise<void>;
   /** Re-reads the route rules (as SIGHUP does); a bad file is refused and the running rules stay. */
   reload(): { ok: true } | { ok: false; message: string };
@@ -234,7 +238,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       watcher.close();
       const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       server.closeIdleConnections();
+      // A kept-alive connection whose request finishes after this point would stay open until its
+      // keep-alive timeout: each is closed once idle.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      // A long download or an event stream must not hold the stop for ever.
+      const deadline = setTimeout(() => {
+        logger.warn({ shutdownTimeout: settings.shutdownTimeout }, 'in-flight requests outlived the shutdown timeout; their connections are cut');
+        server.closeAllConnections();
+      }, settings.shutdownTimeout * 1000);
       await closed;
+      clearInterval(sweep);
+      clearTimeout(deadline);
       await upstreams.close();
       await session?.close?.();
       await closeEarly();
