@@ -21,7 +21,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly exchange: Exchange;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-  controller: Dispatcher.DispatchController | undefined;
+  /** Once set, a client that goes away no longer aborts anything. */
   settled = false;
 
   constructor(exchange: Exchange, resolve: () => void, reject: (error: Error) => void) {
@@ -31,7 +31,6 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
     const { res } = this.exchange;
     if (res.destroyed) controller.abort(new ClientGone('the client went away'));
     else res.once('close', () => {
@@ -60,23 +59,14 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.settled) return;
     this.settled = true;
     this.reject(error);
   }
 }
 
+/** A request body that fails, before or during the call, fails it: undici's own request watches the body. */
 export function relayResponse(dispatcher: Dispatcher, options: Dispatcher.DispatchOptions, exchange: Exchange): Promise<void> {
   return new Promise((resolve, reject) => {
-    const relay = new ResponseRelay(exchange, resolve, reject);
-    const { body } = options;
-    // A request body that fails before undici has taken the call up fails the call.
-    if (body !== null && body !== undefined && typeof (body as { once?: unknown }).once === 'function') {
-      (body as NodeJS.ReadableStream).once('error', (error: Error) => {
-        if (relay.controller !== undefined) relay.controller.abort(error);
-        else relay.onResponseError(undefined as never, error);
-      });
-    }
-    dispatcher.dispatch(options, relay);
+    dispatcher.dispatch(options, new ResponseRelay(exchange, resolve, reject));
   });
 }
