@@ -29,7 +29,8 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)] ?? NaN;
 }
 
-interface Summary { rps: number; p50: number; p99: number; cpuUs: number; passes: number[]; perPass: number[]; perPassP99: number[]; label: string }
+/** `byPass`: each pass's window of the row, by pass number (a failed window is absent). */
+interface Summary { rps: number; p50: number; p99: number; cpuUs: number; byPass: Map<number, { rps: number; p99: number }>; label: string }
 
 function summarize(results: RowResult[]): Map<string, Summary> {
   const out = new Map<string, Summary>();
@@ -37,9 +38,7 @@ function summarize(results: RowResult[]): Map<string, Summary> {
     const rs = results.filter((r) => r.row === row);
     out.set(row, {
       label: rs[0]!.label,
-      passes: rs.map((r) => r.pass),
-      perPass: rs.map((r) => r.window.wrk.rps),
-      perPassP99: rs.map((r) => r.window.wrk.p99_us),
+      byPass: new Map(rs.map((r) => [r.pass, { rps: r.window.wrk.rps, p99: r.window.wrk.p99_us }])),
       rps: mean(rs.map((r) => r.window.wrk.rps)),
       p50: mean(rs.map((r) => r.window.wrk.p50_us)),
       p99: mean(rs.map((r) => r.window.wrk.p99_us)),
@@ -77,7 +76,7 @@ function meansTable(s: Map<string, Summary>): string {
   return table(
     ['target', 'what', 'req/s per pass', 'mean req/s', '× bare proxy', '× HAProxy', '× fastify', '× one-verification bound', 'p50 ms', 'p99 ms', 'p99 × bare proxy', 'CPU µs/req'],
     [...s].map(([row, m]) => [
-      row, m.label, m.perPass.map((x) => fmt(x)).join(' / '), fmt(m.rps), ratio(m, bare), ratio(m, s.get('haproxy-jwt')), ratio(m, s.get('fastify')), ratio(m, s.get('node-jose')),
+      row, m.label, [...m.byPass.values()].map((w) => fmt(w.rps)).join(' / '), fmt(m.rps), ratio(m, bare), ratio(m, s.get('haproxy-jwt')), ratio(m, s.get('fastify')), ratio(m, s.get('node-jose')),
       ms(m.p50), ms(m.p99), bare ? `${fmt(m.p99 / bare.p99, 2)}×` : '–', fmt(m.cpuUs),
     ]),
   );
@@ -93,11 +92,10 @@ function verdicts(s: Map<string, Summary>, revocation: ReportInput['revocation']
     const atMost = field === 'p99';
     const required = `${atMost ? '≤' : '≥'} ${fmt(needed, 2)}×`;
     if (a === undefined || b === undefined) { rows.push([target, required, 'not measured', '–', '–', '–']); return; }
-    const [xs, ys] = field === 'rps' ? [a.perPass, b.perPass] : [a.perPassP99, b.perPassP99];
     // Pairs of windows of the same pass (a pass whose window failed for either row has no ratio).
-    const ratios = a.passes.flatMap((pass, i) => {
-      const j = b.passes.indexOf(pass);
-      return j === -1 ? [] : [xs[i]! / ys[j]!];
+    const ratios = [...a.byPass].flatMap(([pass, window]) => {
+      const anchor = b.byPass.get(pass);
+      return anchor === undefined ? [] : [window[field] / anchor[field]];
     });
     const value = median(ratios);
     const perPass = ratios.map((r) => `${fmt(r, 2)}`).join(' / ');
