@@ -3,7 +3,8 @@
  * 401 / 403) and warmed up, and stays up, idle on CPU_SUT, while the others are measured; the
  * windows then go round the rows, pass after pass. Rows measured seconds apart see the same
  * machine — this VM's speed drifts by tens of percent over minutes, which a row measured minutes
- * after its anchor would carry into the ratio — and the passes average what drift is left.
+ * after its anchor would carry into the ratio — and ./report.ts takes each pass's ratios from
+ * windows of that pass only.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
