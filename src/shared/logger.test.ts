@@ -40,15 +40,16 @@ test('ok: infoLineWriter writes nothing while the logger is above info', () => {
   assert.equal(lines.length, 1);
 });
 
-test('ok: the batched destination writes every line whole and in order: multi-byte text, batches past 32 KiB, a line longer than a buffer', async () => {
+test('ok: the batched destination writes every line whole and in order: multi-byte text, batches past 256 KiB, a line longer than a buffer (512 KiB)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-log-'));
   const file = join(dir, 'out.log');
   const fd = openSync(file, 'w');
   try {
     const destination = batchedDestination(fd);
     const lines: string[] = [];
-    for (let i = 0; i < 2000; i++) lines.push(`{"n":${i},"sub":"zoë-${'€'.repeat(i % 7)}-😀"}\n`);
-    lines.splice(1000, 0, `{"big":"${'é'.repeat(40_000)}"}\n`);
+    // ≈ 700 KB of lines: more than two batches.
+    for (let i = 0; i < 20_000; i++) lines.push(`{"n":${i},"sub":"zoë-${'€'.repeat(i % 7)}-😀"}\n`);
+    lines.splice(10_000, 0, `{"big":"${'é'.repeat(300_000)}"}\n`);
     for (const line of lines) destination.write(line);
     await new Promise<void>((resolve, reject) => destination.flush((error) => (error ? reject(error) : resolve())));
     assert.equal(readFileSync(file, 'utf8'), lines.join(''));
