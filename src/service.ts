@@ -22,6 +22,7 @@ import { compilePolicy, registerPolicyRoutes, type CompiledPolicy } from './poli
 import { registerAdminRoutes } from './admin/index.ts';
 import { createOAuth, createRevoker, OAUTH_ROUTES, OAUTH_STYLESHEET_PATH, SIGN_IN_ROUTE, CONSENT_ROUTE, ABORT_ROUTE, FEDERATION_LINK_ROUTE, type OAuthComponent } from './oauth/index.ts';
 import { createPki, createPkiTlsListener, registerPkiRoutes, startCrlRefresher, type Pki } from './pki/index.ts';
+import { closeWithin } from './shared/bounded-close.ts';
 import { registerAccountRoutes, createScopeChoices, type AccountDeps } from './account/index.ts';
 
 export interface ServiceOptions {
@@ -198,7 +199,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
   registerAdminRoutes(app, { users: context.users, clients: context.oauth.clients, connectedApps: context.oauth.connectedApps, policy: context.policy, apiTokens: context.apiTokens, linkedIdentities: context.linkedIdentities, verifier: context.verifier, audience: config.issuer, audit: context.audit, isTokenRevoked: (jti) => isTokenRevoked(store.db, jti) });
   if (config.account.enabled) registerAccountRoutes(app, accountDeps(context));
   await context.pki.ensureInitialized(); // first start creates the root and intermediate CA
-  const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames, refusals: context.refusals });
+  const pkiTls = await createPkiTlsListener(context.pki, { logger, bodyLimit: config.http.bodyLimit, serverNames: config.pki.serverNames, refusals: context.refusals, shutdownTimeout: config.http.shutdownTimeout });
   registerPkiRoutes(app, context.pki, { tls: false, tlsUrl: () => pkiTls.url });
 
   const closers: Array<() => Promise<void>> = [];
@@ -221,7 +222,9 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
       return pkiTls.url;
     },
     async close() {
-      await app.close();
+      await closeWithin(app.server, config.http.shutdownTimeout, () => app.close(), () => {
+        logger.warn({ shutdownTimeout: config.http.shutdownTimeout }, 'in-flight requests outlived the shutdown timeout; their connections are cut');
+      });
       for (const close of closers.reverse()) await close();
       await closeContext(context);
     },

@@ -225,6 +225,7 @@ export const configSchema = z
     http: z
       .object({
         bodyLimit: z.number().int().min(1024).default(64 * 1024).describe('Largest accepted request body in bytes.'),
+        shutdownTimeout: duration('On a stop (SIGTERM, SIGINT), how long in-flight requests to the Security Service (and to the CA\'s TLS listener) get to finish before their connections are cut; event streams are ended at once.').default(10),
         trustedProxies: z.array(cidr).default([]).describe('Proxies in front of the Security Service (CIDR blocks, e.g. [127.0.0.1/32] behind the gateway on the same host) whose X-Forwarded-For is believed: the client is the right-most address that is not one of them; from any other peer the header is ignored. Every per-client-IP rule (refusal limiting, login throttling, audit) uses that address; IPv6 clients are counted by /64.'),
         refusalLimit: z.number().int().min(1).default(300).describe('Refused requests (400/401/403; at the sign-in form also its 429s) from one client IP (an IPv6 client by its /64) within refusalWindow at /oauth2/token, /oauth2/introspect, /oauth2/revoke, /oauth2/register, /pki/enroll, /pki/renew, /admin/api, /events, /api-tokens/revoke and the sign-in, consent and cancel forms after which that IP is answered 429 for refusalBlock (in memory, per process; successes never count).'),
         refusalWindow: duration('Window in which refusals from one client IP are counted.').default(60),

@@ -26,6 +26,7 @@ import { countingFetch } from './security-service-fetch.ts';
 import { createSessionSupport } from './session/support.ts';
 import { createApiTokenAuthenticator } from './api-tokens/index.ts';
 import type { GatewayState, Stage } from './exchange.ts';
+import { closeWithin } from '../shared/bounded-close.ts';
 
 export { PIPELINE } from './pipeline.ts';
 export type { SessionSupport, Authenticator, Credential } from './authenticators.ts';
@@ -236,19 +237,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       watcher.close();
-      const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
-      server.closeIdleConnections();
-      // A kept-alive connection whose request finishes after this point would stay open until its
-      // keep-alive timeout: each is closed once idle.
-      const sweep = setInterval(() => server.closeIdleConnections(), 100);
-      // A long download or an event stream must not hold the stop for ever.
-      const deadline = setTimeout(() => {
+      await closeWithin(server, settings.shutdownTimeout, () => new Promise<void>((resolveClose) => server.close(() => resolveClose())), () => {
         logger.warn({ shutdownTimeout: settings.shutdownTimeout }, 'in-flight requests outlived the shutdown timeout; their connections are cut');
-        server.closeAllConnections();
-      }, settings.shutdownTimeout * 1000);
-      await closed;
-      clearInterval(sweep);
-      clearTimeout(deadline);
+      });
       await upstreams.close();
       await session?.close?.();
       await closeEarly();

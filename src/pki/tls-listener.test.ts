@@ -59,7 +59,7 @@ test('ok: a failing renewal of the listener\'s own certificate backs off, then t
       },
     },
   });
-  const listener = await createPkiTlsListener(flaky, { logger: silentLogger(), bodyLimit: 65_536, serverNames: ['localhost'], retry: { initialDelay: 40, maxDelay: 160, jitter: 'none' } });
+  const listener = await createPkiTlsListener(flaky, { logger: silentLogger(), bodyLimit: 65_536, serverNames: ['localhost'], shutdownTimeout: 10, retry: { initialDelay: 40, maxDelay: 160, jitter: 'none' } });
   try {
     const url = await listener.listen('127.0.0.1', 0);
     const deadline = Date.now() + 5000;
@@ -91,7 +91,7 @@ function handshake(url: string, version: 'TLSv1.2' | 'TLSv1.3'): Promise<string>
 }
 
 test('fail-tls12: the PKI TLS listener refuses a TLS 1.2-only client and speaks TLS 1.3', async () => {
-  const listener = await createPkiTlsListener(pki, { logger: silentLogger(), bodyLimit: 65_536, serverNames: ['localhost'] });
+  const listener = await createPkiTlsListener(pki, { logger: silentLogger(), bodyLimit: 65_536, serverNames: ['localhost'], shutdownTimeout: 10 });
   try {
     const url = await listener.listen('127.0.0.1', 0);
     assert.match(await handshake(url, 'TLSv1.2'), /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/);

@@ -15,6 +15,7 @@ import type { Pki, ServerCredentials } from './index.ts';
 import { registerPkiRoutes } from './api.ts';
 import { renewalDelay, retryDelay, type RetryPolicy } from '../shared/backoff.ts';
 import { RESERVED_SERVICE } from '../x509/index.ts';
+import { closeWithin } from '../shared/bounded-close.ts';
 
 export interface PkiTlsListener {
   app: FastifyInstance;
@@ -29,7 +30,7 @@ export const TLS_LISTENER_SERVICE = RESERVED_SERVICE;
 /** Retries of the listener's own renewal: 1 s doubling up to 60 s, jittered in [d/2, d]. */
 const DEFAULT_RETRY: RetryPolicy = { initialDelay: 1000, maxDelay: 60_000, jitter: 'equal' };
 
-export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; bodyLimit: number; serverNames: string[]; retry?: RetryPolicy; refusals?: RefusalLimiter }): Promise<PkiTlsListener> {
+export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; bodyLimit: number; serverNames: string[]; retry?: RetryPolicy; refusals?: RefusalLimiter; /** Seconds in-flight requests get on close (http.shutdownTimeout). */ shutdownTimeout: number }): Promise<PkiTlsListener> {
   const retry = options.retry ?? DEFAULT_RETRY;
   let authority = await pki.authority();
   const issue = () => pki.issueOwn(TLS_LISTENER_SERVICE, options.serverNames, 'system:tls-listener');
@@ -111,7 +112,9 @@ export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; 
       closed = true;
       if (timer) clearTimeout(timer);
       if (watcher) clearInterval(watcher);
-      await app.close();
+      await closeWithin(app.server, options.shutdownTimeout, () => app.close(), () => {
+        options.logger.warn({ shutdownTimeout: options.shutdownTimeout, listener: 'pki-tls' }, 'in-flight requests outlived the shutdown timeout; their connections are cut');
+      });
     },
   };
 }
