@@ -21,21 +21,6 @@ function keepRequestsYoung(): void {
   setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
-/**
- * V8's memory reducer shrinks the heap once the allocation rate drops (a quiet spell between
- * bursts of load). After it the young generation starts small again and the old generation's
- * limit sits just above the live size, so under the next load scavenges come often, promote the
- * requests in flight, and full collections follow one another every 0.3–3 s (--trace-gc:
- * `Mark-Compact (reduce) 131 → 48 MB`, then six mark-compacts in 8 s), each with incremental
- * marking slowing every request while it runs. Measured in the gateway bench, whose rows idle
- * ≈ 20 s between windows: 45–48 CPU µs per request until the reduce and 53–59 µs after it, for
- * good; with the reducer off, 46–52 µs through every pass. The price: an idle gateway keeps the
- * heap it grew under load (within the usual old-space limit) until its next collection.
- */
-function keepHeapThroughQuietSpells(): void {
-  setFlagsFromString('--no-memory-reducer');
-}
-
 export function registerServe(program: Command): void {
   const serve = program.command('serve').description('run a Gatehouse component');
   serve
@@ -55,7 +40,6 @@ export function registerServe(program: Command): void {
     .action(async (_options, command: Command) => {
       const config = configFrom(command);
       keepRequestsYoung();
-      keepHeapThroughQuietSpells();
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, asyncStdout: true });
       const gateway = await createGateway({ config, logger });
       const url = await gateway.listen();
