@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './helpers/service.ts';
@@ -32,6 +32,10 @@ test('ok: serve gateway listens on GATEHOUSE_GATEWAY_PORT, answers /healthz, rep
       if (health?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.equal(health?.status, 200, stdout + stderr);
+    // The same process, executed again with V8's memory reducer off (src/cli/commands/serve.ts).
+    const commandLine = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(commandLine.filter((arg) => arg === '--no-memory-reducer').length, 1, commandLine.join(' '));
+    assert.ok(commandLine.includes('serve') && commandLine.includes('gateway'), commandLine.join(' '));
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 503);
     assert.equal((await fetch(`http://127.0.0.1:${port}/api/open`)).status, 502);
