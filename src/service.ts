@@ -222,9 +222,7 @@ export async function createSecurityService(options: ServiceOptions): Promise<Se
       return pkiTls.url;
     },
     async close() {
-      await closeWithin(app.server, config.http.shutdownTimeout, () => app.close(), () => {
-        logger.warn({ shutdownTimeout: config.http.shutdownTimeout }, 'in-flight requests outlived the shutdown timeout; their connections are cut');
-      });
+      await closeWithin(app.server, config.http.shutdownTimeout, () => app.close(), logger);
       for (const close of closers.reverse()) await close();
       await closeContext(context);
     },

@@ -12,6 +12,7 @@ import type { Config } from '../config/index.ts';
 import { readSecretFile } from '../config/index.ts';
 import { compileCidrs } from '../shared/client-address.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
+import { closeWithin } from '../shared/bounded-close.ts';
 import { createVerifier, clientCredentials, workloadIdentity, type Verifier, type TokenSource, type WorkloadIdentity } from '../sdk/index.ts';
 import { loadRouteTable, watchRoutes, type RouteTable } from './routes/index.ts';
 import { compileCorsPolicies } from './cors.ts';
@@ -26,7 +27,6 @@ import { countingFetch } from './security-service-fetch.ts';
 import { createSessionSupport } from './session/support.ts';
 import { createApiTokenAuthenticator } from './api-tokens/index.ts';
 import type { GatewayState, Stage } from './exchange.ts';
-import { closeWithin } from '../shared/bounded-close.ts';
 
 export { PIPELINE } from './pipeline.ts';
 export type { SessionSupport, Authenticator, Credential } from './authenticators.ts';
@@ -237,9 +237,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       watcher.close();
-      await closeWithin(server, settings.shutdownTimeout, () => new Promise<void>((resolveClose) => server.close(() => resolveClose())), () => {
-        logger.warn({ shutdownTimeout: settings.shutdownTimeout }, 'in-flight requests outlived the shutdown timeout; their connections are cut');
-      });
+      await closeWithin(server, settings.shutdownTimeout, () => new Promise<void>((resolveClose) => server.close(() => resolveClose())), logger);
       await upstreams.close();
       await session?.close?.();
       await closeEarly();

@@ -112,9 +112,7 @@ export async function createPkiTlsListener(pki: Pki, options: { logger: Logger; 
       closed = true;
       if (timer) clearTimeout(timer);
       if (watcher) clearInterval(watcher);
-      await closeWithin(app.server, options.shutdownTimeout, () => app.close(), () => {
-        options.logger.warn({ shutdownTimeout: options.shutdownTimeout, listener: 'pki-tls' }, 'in-flight requests outlived the shutdown timeout; their connections are cut');
-      });
+      await closeWithin(app.server, options.shutdownTimeout, () => app.close(), options.logger.child({ listener: 'pki-tls' }));
     },
   };
 }
