@@ -1,7 +1,7 @@
 /**
  * The CA's TLS listener renews its own certificate at two thirds of its life; when issuing
  * fails it backs off (retryDelay) instead of retrying every second, and once it succeeds new
- * handshakes see the new certificate.
+ * handshakes see the new certificate. Its stop is bounded by shutdownTimeout.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,5 +98,28 @@ test('fail-tls12: the PKI TLS listener refuses a TLS 1.2-only client and speaks 
     assert.equal(await handshake(url, 'TLSv1.3'), 'TLSv1.3');
   } finally {
     await listener.close();
+  }
+});
+
+test('ok: a request still in flight at shutdownTimeout has its connection cut, and the listener\'s stop ends', async () => {
+  const listener = await createPkiTlsListener(pki, { logger: silentLogger(), bodyLimit: 65_536, serverNames: ['localhost'], shutdownTimeout: 1 });
+  let closing: Promise<void> | undefined;
+  try {
+    const { hostname, port } = new URL(await listener.listen('127.0.0.1', 0));
+    const socket = connect({ host: hostname, port: Number(port), ca: (await pki.authority()).bundlePem, checkServerIdentity: () => undefined });
+    socket.on('error', () => { /* cut: seen through 'close' */ });
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    // A body announced and never sent: without a deadline the stop would wait for it for ever.
+    socket.write(`POST /pki/enroll HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"csr":`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    closing = listener.close();
+    await closing;
+    const took = Date.now() - started;
+    assert.ok(took >= 900 && took < 5000, `the stop took ${took} ms`);
+    await ended;
+  } finally {
+    await (closing ?? listener.close());
   }
 });
