@@ -7,11 +7,11 @@
  * upstream's own words.
  */
 import type { Socket } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import type { GatehouseError } from '../shared/errors.ts';
 import { toProblem, PROBLEM_CONTENT_TYPE } from '../shared/problem.ts';
 import { HSTS_HEADER } from '../shared/http.ts';
 import { escapeHtml } from '../shared/html.ts';
+import { newRequestId } from './trace.ts';
 import type { Exchange, GatewayState } from './exchange.ts';
 
 /** On everything the gateway itself writes (never on upstream responses, which are the service's). */
@@ -32,7 +32,7 @@ export function isBroken(socket: Socket): boolean {
 
 /** Adds the headers every gateway answer carries (request id, CORS for an allowed origin, HSTS). */
 function commonHeaders(exchange: Exchange, state: GatewayState, headers: string[]): void {
-  exchange.requestId ??= randomUUID();
+  exchange.requestId ??= newRequestId();
   headers.push('x-request-id', exchange.requestId);
   const cors = exchange.routeState?.cors;
   if (cors !== undefined) {
