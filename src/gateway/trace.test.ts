@@ -17,7 +17,7 @@ test('ok: a new request id is a version 4 UUID, unique, and every variant digit 
   assert.deepEqual([...variants].sort(), ['8', '9', 'a', 'b']);
 });
 
-test('ok: a new traceparent is valid W3C Trace Context and unique; request ids and traceparents never share digits', () => {
+test('ok: a new traceparent is valid W3C Trace Context, unique, and does not repeat the digits of the request id made with it', () => {
   const seen = new Set<string>();
   for (let i = 0; i < 2000; i++) {
     const id = newRequestId().replaceAll('-', '');
