@@ -21,24 +21,6 @@ function keepRequestsYoung(): void {
   setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
-/**
- * V8's memory reducer shrinks the heap once the allocation rate drops (a quiet spell between
- * bursts of load). After it the old generation's limit sits just above the live size, and under
- * the next load full collections follow one another every few seconds, each with incremental
- * marking that slows every request while it runs: in the gateway bench a request cost 52–59 µs
- * of CPU from then on instead of 45–50 (`--trace-gc`: `Mark-Compact (reduce) 131 → 48 MB`, then
- * six mark-compacts in 8 s). V8 makes the reducer when it sets up the heap, so the flag has to be
- * on Node's command line (`v8.setFlagsFromString` comes too late; NODE_OPTIONS refuses it): the
- * process executes itself again with it — execve(2): same pid, stdio and signals, nothing run
- * yet. The price: an idle gateway keeps the heap it grew under load until its next collection.
- * `node --memory-reducer …` keeps the reducer; where execve is missing (Windows) it stays on.
- */
-function relaunchWithoutMemoryReducer(): void {
-  if (process.execArgv.some((arg) => arg === '--no-memory-reducer' || arg === '--memory-reducer')) return;
-  if (typeof process.execve !== 'function') return;
-  process.execve(process.execPath, [process.execPath, '--no-memory-reducer', ...process.execArgv, ...process.argv.slice(1)], process.env);
-}
-
 export function registerServe(program: Command): void {
   const serve = program.command('serve').description('run a Gatehouse component');
   serve
@@ -56,7 +38,6 @@ export function registerServe(program: Command): void {
     .command('gateway')
     .description('run the API gateway (routes, services and gateway.* of the config; SIGHUP reloads the routes)')
     .action(async (_options, command: Command) => {
-      relaunchWithoutMemoryReducer();
       const config = configFrom(command);
       keepRequestsYoung();
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, asyncStdout: true });
