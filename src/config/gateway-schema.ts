@@ -166,6 +166,19 @@ export const gatewaySchema = z
       .strict()
       .prefault({})
       .describe('Calls to upstream services.'),
+    redis: z
+      .object({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
+          .optional()
+          .describe('redis://[user:password@]host:port[/db], or rediss:// for TLS. Env GATEHOUSE_GATEWAY_REDIS_URL wins (keep a password there rather than in this file). Unset: each replica counts alone.'),
+        keyPrefix: z.string().min(1).max(100).default('gatehouse:gateway:rate:').describe('Prefix of every counter key (several gateway deployments may share one Redis with different prefixes).'),
+        timeoutMs: z.number().int().min(1).max(5000).default(50).describe('Longest wait for Redis, milliseconds: without an answer by then the request is counted in this replica alone.'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Rate-limit counters shared by every gateway replica, so N replicas allow a route\'s `rateLimit` once, not N times. When Redis is down or slow, each replica counts alone until it answers (`gatehouse_gateway_rate_limit_fallbacks_total`).'),
     bodyLimit: z.number().int().min(0).default(10 * 1024 * 1024).describe('Largest request body forwarded, bytes (413 beyond).'),
     maxTargetLength: z.number().int().min(256).max(65536).default(8192).describe('Longest request target (path + query), bytes (414 beyond).'),
     cors: z.record(z.string().regex(/^[a-z0-9_-]+$/), corsPolicy).default({}).describe('Named CORS policies that routes refer to with `cors: <name>`.'),

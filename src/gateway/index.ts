@@ -19,6 +19,7 @@ import { compileCorsPolicies } from './cors.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { createUpstreams } from './upstreams.ts';
 import { buildRouteStates } from './route-state.ts';
+import { createSharedRateLimits, type SharedRateLimits } from './shared-rate-limits.ts';
 import { bearerAuthenticator, type Authenticator, type SessionSupport } from './authenticators.ts';
 import { HEALTH_PATHS } from './health.ts';
 import { createGatewayServer } from './server.ts';
@@ -151,13 +152,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const upstreams = createUpstreams({ services: config.services, settings: settings.upstream, identity, logger, metrics });
   const cors = compileCorsPolicies(settings.cors);
   const hsts = settings.publicUrl !== undefined && new URL(settings.publicUrl).protocol === 'https:';
-  const routeDeps = { upstreams, cors, metrics, defaultTimeout: settings.upstream.timeout, hsts };
+  const redisUrl = env.GATEHOUSE_GATEWAY_REDIS_URL || settings.redis.url;
+  const sharedRateLimits: SharedRateLimits | undefined = redisUrl
+    ? createSharedRateLimits({ url: redisUrl, keyPrefix: settings.redis.keyPrefix, timeoutMs: settings.redis.timeoutMs, logger, registry: metrics.registry })
+    : undefined;
+  const routeDeps = { upstreams, cors, metrics, defaultTimeout: settings.upstream.timeout, hsts, sharedRateLimits };
 
   let session: SessionSupport | undefined;
   if (settings.sso !== undefined) {
     try {
       session = await (options.session ?? createSessionSupport)({ config, logger, env, verifier, securityService, fetch });
     } catch (error) {
+      await sharedRateLimits?.close();
       await closeEarly();
       throw error;
     }
@@ -239,6 +245,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       watcher.close();
       await closeWithin(server, settings.shutdownTimeout, () => new Promise<void>((resolveClose) => server.close(() => resolveClose())), logger);
       await upstreams.close();
+      await sharedRateLimits?.close();
       await session?.close?.();
       await closeEarly();
       await identity?.close();

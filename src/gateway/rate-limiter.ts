@@ -1,7 +1,8 @@
 /**
  * Fixed-window request counters for a route's `rateLimit`, one limiter per route and key kind
  * (caller `sub`, client address bucket). In memory and per replica: N replicas behind a load
- * balancer allow up to N× the limit (shared Redis counters are a later issue, docs/gateway.md).
+ * balancer allow up to N× the limit, unless `gateway.redis` shares the counts
+ * (./shared-rate-limits.ts, which falls back to these when Redis does not answer).
  *
  * Memory is bounded: at `maxKeys` keys, windows that have ended are swept; if every key is still
  * live the oldest one is forgotten (that key starts a fresh window: an attacker spraying keys can
@@ -11,8 +12,11 @@
 export interface RateLimiter {
   readonly requests: number;
   readonly windowMs: number;
-  /** Counts one request for `key`: 0 when it is allowed, else the seconds until the window ends (≥ 1). */
-  take(key: string): number;
+  /**
+   * Counts one request for `key`: 0 when it is allowed, else the seconds until the window ends
+   * (≥ 1). In memory the answer is immediate; shared counters answer after a round trip.
+   */
+  take(key: string): number | Promise<number>;
   readonly size: number;
 }
 
@@ -31,7 +35,8 @@ interface Window {
 
 export const DEFAULT_MAX_KEYS = 100_000;
 
-export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+/** The replica's own counters: they always answer at once. */
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter & { take(key: string): number } {
   const { requests } = options;
   const windowMs = options.per * 1000;
   const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;

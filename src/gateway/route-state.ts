@@ -8,6 +8,7 @@ import type { CorsPolicy } from './cors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Upstreams } from './upstreams.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.ts';
+import type { SharedRateLimits } from './shared-rate-limits.ts';
 import type { RouteState } from './exchange.ts';
 
 export interface RouteStateDeps {
@@ -17,6 +18,8 @@ export interface RouteStateDeps {
   /** Seconds (gateway.upstream.timeout). */
   defaultTimeout: number;
   hsts: boolean;
+  /** Counts in Redis, shared by every replica (`gateway.redis`); unset: each replica counts alone. */
+  sharedRateLimits: SharedRateLimits | undefined;
 }
 
 /** The route's name in metrics and the access log: `GET,HEAD /api/books/:id`. */
@@ -40,6 +43,7 @@ export function buildRouteStates(table: RouteTable, deps: RouteStateDeps, previo
     const limit = route.rateLimit;
     const kept = limit === undefined ? undefined : limiters.get(`${routeLabel(route)} ${limit.requests}/${limit.per}`);
     const label = routeLabel(route);
+    const limiter = (kind: 'caller' | 'address') => (deps.sharedRateLimits === undefined ? createRateLimiter(limit!) : deps.sharedRateLimits.limiter(limit!, label, kind));
     states.set(route, {
       route,
       label,
@@ -47,8 +51,8 @@ export function buildRouteStates(table: RouteTable, deps: RouteStateDeps, previo
       upstream,
       timeoutMs: (route.timeout ?? deps.defaultTimeout) * 1000,
       cors,
-      limitCaller: limit === undefined ? undefined : kept?.caller ?? createRateLimiter(limit),
-      limitAddress: limit === undefined ? undefined : kept?.address ?? createRateLimiter(limit),
+      limitCaller: limit === undefined ? undefined : kept?.caller ?? limiter('caller'),
+      limitAddress: limit === undefined ? undefined : kept?.address ?? limiter('address'),
       metrics: deps.metrics.route(label),
       hsts: deps.hsts,
     });

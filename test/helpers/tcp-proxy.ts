@@ -1,7 +1,8 @@
 /**
  * A TCP proxy on loopback between the service and its database, for outage tests: `cut()` drops
  * every open connection and refuses new ones (as a dead server or a broken network does),
- * `heal()` lets connections through again.
+ * `stall()` keeps connections open but holds back everything the target answers (a server that
+ * hangs), `heal()` lets connections and answers through again.
  */
 import { createServer, connect, type Socket } from 'node:net';
 
@@ -11,13 +12,17 @@ export interface TcpProxy {
   /** Rewrites a URL's host and port to go through the proxy. */
   route(url: string): string;
   cut(): void;
+  stall(): void;
   heal(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  /** Target → client directions, for stall() and heal(). */
+  const answers = new Map<Socket, Socket>();
   let down = false;
+  let stalled = false;
   const server = createServer((client) => {
     if (down) {
       client.destroy();
@@ -31,7 +36,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       socket.on('error', () => { client.destroy(); upstream.destroy(); });
     }
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (!stalled) upstream.pipe(client);
+    answers.set(upstream, client);
+    upstream.on('close', () => answers.delete(upstream));
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
@@ -49,8 +56,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       down = true;
       for (const socket of open) socket.resetAndDestroy();
     },
+    stall() {
+      stalled = true;
+      for (const [upstream, client] of answers) upstream.unpipe(client);
+    },
     heal() {
       down = false;
+      if (stalled) for (const [upstream, client] of answers) upstream.pipe(client);
+      stalled = false;
     },
     async close() {
       down = true;
