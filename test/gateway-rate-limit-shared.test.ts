@@ -56,7 +56,7 @@ const fallbacks = async (gateway: GatewayFixture, reason: string): Promise<numbe
 /** Waits until the replica's shared counters are connected (its log says so). */
 async function connected(gateway: GatewayFixture): Promise<void> {
   const start = Date.now();
-  while (!gateway.logText().includes('shared rate-limit counters connected')) {
+  while (!gateway.logText().includes('gateway redis connected')) {
     if (Date.now() - start > 5000) throw new Error('the gateway never connected to Redis');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

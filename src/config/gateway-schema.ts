@@ -172,13 +172,13 @@ export const gatewaySchema = z
           .string()
           .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
           .optional()
-          .describe('redis://[user:password@]host:port[/db], or rediss:// for TLS. Env GATEHOUSE_GATEWAY_REDIS_URL wins (keep a password there rather than in this file). Unset: each replica counts alone.'),
-        keyPrefix: z.string().min(1).max(100).default('gatehouse:gateway:rate:').describe('Prefix of every counter key (several gateway deployments may share one Redis with different prefixes).'),
-        timeoutMs: z.number().int().min(1).max(5000).default(50).describe('Longest wait for Redis, milliseconds: without an answer by then the request is counted in this replica alone.'),
+          .describe('redis://[user:password@]host:port[/db], or rediss:// for TLS. Env GATEHOUSE_GATEWAY_REDIS_URL wins (keep a password there rather than in this file). Unset: replicas share nothing.'),
+        keyPrefix: z.string().min(1).max(100).default('gatehouse:gateway:').describe('Prefix of every key the gateway writes (several gateway deployments may share one Redis with different prefixes).'),
+        timeoutMs: z.number().int().min(1).max(5000).default(50).describe('Longest wait for a Redis answer, milliseconds: without one the replica does without (counts the request alone, refreshes a session itself).'),
       })
       .strict()
       .prefault({})
-      .describe('Rate-limit counters shared by every gateway replica, so N replicas allow a route\'s `rateLimit` once, not N times. When Redis is down or slow, each replica counts alone until it answers (`gatehouse_gateway_rate_limit_fallbacks_total`).'),
+      .describe('State shared by the gateway\'s replicas: rate-limit counters (N replicas allow a route\'s `rateLimit` once, not N times) and browser-session refreshes in flight (parallel requests of one browser on two replicas refresh once). When Redis is down or slow each replica does both alone until it answers.'),
     bodyLimit: z.number().int().min(0).default(10 * 1024 * 1024).describe('Largest request body forwarded, bytes (413 beyond).'),
     maxTargetLength: z.number().int().min(256).max(65536).default(8192).describe('Longest request target (path + query), bytes (414 beyond).'),
     cors: z.record(z.string().regex(/^[a-z0-9_-]+$/), corsPolicy).default({}).describe('Named CORS policies that routes refer to with `cors: <name>`.'),

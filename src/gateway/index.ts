@@ -19,7 +19,8 @@ import { compileCorsPolicies } from './cors.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { createUpstreams } from './upstreams.ts';
 import { buildRouteStates } from './route-state.ts';
-import { createSharedRateLimits, type SharedRateLimits } from './shared-rate-limits.ts';
+import { createSharedRateLimits } from './shared-rate-limits.ts';
+import { connectRedis, type GatewayRedis } from './redis.ts';
 import { bearerAuthenticator, type Authenticator, type SessionSupport } from './authenticators.ts';
 import { HEALTH_PATHS } from './health.ts';
 import { createGatewayServer } from './server.ts';
@@ -47,6 +48,8 @@ export interface SessionContext {
   securityService: string;
   /** The gateway's counted fetch for calls to the Security Service. */
   fetch: typeof fetch;
+  /** State shared with the other replicas (`gateway.redis`), when configured. */
+  redis: GatewayRedis | undefined;
 }
 
 export interface GatewayOptions {
@@ -136,7 +139,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   let identity: WorkloadIdentity | undefined;
   const needsIdentity = Object.values(config.services).some((urls) => urls.some((url) => url.startsWith('https:')));
-  const closeEarly = async () => { await verifier.close(); credentials?.close(); };
+  const redisUrl = env.GATEHOUSE_GATEWAY_REDIS_URL || settings.redis.url;
+  const redis = redisUrl ? connectRedis({ url: redisUrl, keyPrefix: settings.redis.keyPrefix, timeoutMs: settings.redis.timeoutMs, logger }) : undefined;
+  const closeEarly = async () => { await verifier.close(); credentials?.close(); redis?.close(); };
   if (needsIdentity) {
     try {
       if (settings.identity === undefined) throw new Error('services with https:// instances need gateway.identity (the gateway\'s workload certificate for mutual TLS)');
@@ -152,18 +157,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const upstreams = createUpstreams({ services: config.services, settings: settings.upstream, identity, logger, metrics });
   const cors = compileCorsPolicies(settings.cors);
   const hsts = settings.publicUrl !== undefined && new URL(settings.publicUrl).protocol === 'https:';
-  const redisUrl = env.GATEHOUSE_GATEWAY_REDIS_URL || settings.redis.url;
-  const sharedRateLimits: SharedRateLimits | undefined = redisUrl
-    ? createSharedRateLimits({ url: redisUrl, keyPrefix: settings.redis.keyPrefix, timeoutMs: settings.redis.timeoutMs, logger, registry: metrics.registry })
-    : undefined;
+  const sharedRateLimits = redis === undefined ? undefined : createSharedRateLimits(redis, { logger, registry: metrics.registry });
   const routeDeps = { upstreams, cors, metrics, defaultTimeout: settings.upstream.timeout, hsts, sharedRateLimits };
 
   let session: SessionSupport | undefined;
   if (settings.sso !== undefined) {
     try {
-      session = await (options.session ?? createSessionSupport)({ config, logger, env, verifier, securityService, fetch });
+      session = await (options.session ?? createSessionSupport)({ config, logger, env, verifier, securityService, fetch, redis });
     } catch (error) {
-      await sharedRateLimits?.close();
       await closeEarly();
       throw error;
     }
@@ -245,7 +246,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       watcher.close();
       await closeWithin(server, settings.shutdownTimeout, () => new Promise<void>((resolveClose) => server.close(() => resolveClose())), logger);
       await upstreams.close();
-      await sharedRateLimits?.close();
       await session?.close?.();
       await closeEarly();
       await identity?.close();

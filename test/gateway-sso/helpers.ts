@@ -12,6 +12,7 @@ import { createBrowserSessions, type BrowserSessions } from '../../src/gateway/s
 import type { Logger } from '../../src/shared/logger.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import type { Clock } from '../../src/shared/clock.ts';
+import type { GatewayRedis } from '../../src/gateway/redis.ts';
 import { startService, freePort, listenOn, type StartOptions, type TestService } from '../helpers/service.ts';
 import { Browser, PASSWORD, formAction, formField, post } from '../oauth/helpers.ts';
 
@@ -77,6 +78,8 @@ export interface FrontOptions {
   logger?: Logger;
   fetch?: typeof fetch;
   port?: number;
+  /** Refreshes shared with other fronts through Redis (as `gateway.redis` does for replicas). */
+  redis?: GatewayRedis;
 }
 
 /**
@@ -96,6 +99,7 @@ export async function startFront(fx: SsoFixture, options: FrontOptions = {}): Pr
     logger: options.logger ?? silentLogger(),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
   });
   const server: Server = createServer((req, res) => {
     void (async () => {

@@ -13,7 +13,7 @@
  *   ./login.ts           GET /login, GET /login/callback
  *   ./logout.ts          GET|POST /logout
  *   ./session-cookie.ts  the session cookie's contents; ./sealed.ts its encryption (jose JWE)
- *   ./refresh.ts         single-flight refresh
+ *   ./refresh.ts         single-flight refresh; ./shared-refreshes.ts across replicas (Redis)
  *   ./relying-party.ts   openid-client against the Security Service
  *   ./origin.ts          same-origin check, safe return paths; ./cookies.ts the cookies on the wire
  */
@@ -25,7 +25,9 @@ import { cookieNames, withoutCookies } from './cookies.ts';
 import { createKeyRing } from './sealed.ts';
 import { createRelyingParty } from './relying-party.ts';
 import { createSessionCookie } from './session-cookie.ts';
-import { createRefresher } from './refresh.ts';
+import { createRefresher, REFRESH_GRACE_SECONDS } from './refresh.ts';
+import { createSharedRefreshes } from './shared-refreshes.ts';
+import type { GatewayRedis } from '../redis.ts';
 import { createLoginHandlers } from './login.ts';
 import { createLogoutHandler } from './logout.ts';
 import { crossOriginReason, safeReturnTo } from './origin.ts';
@@ -62,6 +64,8 @@ export interface BrowserSessionOptions {
   logger: Logger;
   fetch?: typeof fetch;
   clock?: Clock;
+  /** Refreshes coordinated with the other replicas (`gateway.redis`). */
+  redis?: GatewayRedis | undefined;
 }
 
 /** The origin browsers use to reach the gateway. */
@@ -99,7 +103,8 @@ export function createBrowserSessions(options: BrowserSessionOptions): BrowserSe
     fetch: options.fetch ?? fetch,
   });
   const session = createSessionCookie({ name: names.session, secure, ring });
-  const refresher = createRefresher({ rp, logger, now });
+  const shared = options.redis === undefined ? undefined : createSharedRefreshes(options.redis, { ring, logger, graceSeconds: REFRESH_GRACE_SECONDS });
+  const refresher = createRefresher({ rp, logger, now, shared });
   const { login, callback } = createLoginHandlers({ rp, ring, session, logger, publicUrl, loginCookie: names.login, secure, sessionTtl: sso.sessionTtl, now });
   const logout = createLogoutHandler({ rp, session, logger, publicOrigin: publicUrl, postLogoutPath: sso.postLogoutPath, now });
 

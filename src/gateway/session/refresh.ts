@@ -6,13 +6,14 @@
  * cookie, and a request that left before the new cookie arrived still carries the old one. So
  * concurrent refreshes of one token share one call, and its outcome is remembered for a short
  * grace period (in memory, keyed by a digest of the token): a late request with the old cookie
- * gets the new tokens instead of triggering reuse detection. Several gateway processes do not
- * share this memory; see docs/gateway.md.
+ * gets the new tokens instead of triggering reuse detection. Several gateway replicas share it
+ * through Redis when `gateway.redis` is set (./shared-refreshes.ts); see docs/gateway.md.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../shared/logger.ts';
 import { failureCode, isUnavailable, type RelyingParty } from './relying-party.ts';
 import type { Session } from './session-cookie.ts';
+import type { SharedRefreshes } from './shared-refreshes.ts';
 
 export type RefreshOutcome =
   | { kind: 'refreshed'; session: Session }
@@ -30,7 +31,7 @@ export interface Refresher {
   clear(): void;
 }
 
-export function createRefresher(deps: { rp: RelyingParty; logger: Logger; now: () => number }): Refresher {
+export function createRefresher(deps: { rp: RelyingParty; logger: Logger; now: () => number; shared?: SharedRefreshes | undefined }): Refresher {
   const flights = new Map<string, { outcome: Promise<RefreshOutcome>; until: number }>();
 
   function prune(now: number): void {
@@ -61,7 +62,7 @@ export function createRefresher(deps: { rp: RelyingParty; logger: Logger; now: (
       const key = createHash('sha256').update(session.refreshToken).digest('base64url');
       const existing = flights.get(key);
       if (existing) return existing.outcome;
-      const outcome = run(session, now);
+      const outcome = deps.shared === undefined ? run(session, now) : deps.shared.once(session.refreshToken, now, () => run(session, now));
       flights.set(key, { outcome, until: Number.POSITIVE_INFINITY });
       void outcome.then((result) => {
         // A failure to reach the Security Service is not remembered: the next request tries again.

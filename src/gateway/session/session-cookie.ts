@@ -27,6 +27,25 @@ const claimsSchema = z.object({
   exp: z.number().int(),
 });
 
+/** A session's tokens as sealed claims (`exp`, the session's end, is set by the seal). */
+export function sessionClaims(session: Session): Record<string, string | number> {
+  return {
+    at: session.accessToken,
+    atx: session.accessTokenExpiresAt,
+    ...(session.refreshToken ? { rt: session.refreshToken } : {}),
+    ...(session.idToken ? { it: session.idToken } : {}),
+    ...(session.sub ? { sub: session.sub } : {}),
+  };
+}
+
+/** The session in opened claims; undefined when they are not a session's. */
+export function sessionFromClaims(claims: unknown): Session | undefined {
+  const parsed = claimsSchema.safeParse(claims);
+  if (!parsed.success) return undefined;
+  const { at, atx, rt, it, sub, exp } = parsed.data;
+  return { accessToken: at, accessTokenExpiresAt: atx, refreshToken: rt, idToken: it, sub, expiresAt: exp };
+}
+
 export type CookieRead =
   | { state: 'absent' }
   | { state: 'invalid' }
@@ -47,21 +66,12 @@ export function createSessionCookie(options: { name: string; secure: boolean; ri
     async read(req, now) {
       const found = readChunked(req.headers.cookie, name);
       if (!found) return hasChunked(req.headers.cookie, name) ? { state: 'invalid' } : { state: 'absent' };
-      const claims = claimsSchema.safeParse(await ring.open(found.value, SESSION_TYP, now));
-      if (!claims.success) return { state: 'invalid' };
-      const { at, atx, rt, it, sub, exp } = claims.data;
-      return { state: 'valid', value: found.value, session: { accessToken: at, accessTokenExpiresAt: atx, refreshToken: rt, idToken: it, sub, expiresAt: exp } };
+      const session = sessionFromClaims(await ring.open(found.value, SESSION_TYP, now));
+      return session === undefined ? { state: 'invalid' } : { state: 'valid', value: found.value, session };
     },
 
     async write(req, res, session, now) {
-      const claims = {
-        at: session.accessToken,
-        atx: session.accessTokenExpiresAt,
-        ...(session.refreshToken ? { rt: session.refreshToken } : {}),
-        ...(session.idToken ? { it: session.idToken } : {}),
-        ...(session.sub ? { sub: session.sub } : {}),
-      };
-      const value = await ring.seal(claims, SESSION_TYP, session.expiresAt, now);
+      const value = await ring.seal(sessionClaims(session), SESSION_TYP, session.expiresAt, now);
       const lines = chunkedCookieLines(name, value, { path: '/', maxAge: session.expiresAt - now, secure }, req.headers.cookie);
       if (!lines) return false;
       appendSetCookie(res, lines);

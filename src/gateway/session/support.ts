@@ -51,5 +51,6 @@ export function createSessionSupport(context: SessionContext): SessionSupport {
     secrets: { clientSecret: secrets.clientSecret, cookieKey: secrets.cookieKeys },
     logger: context.logger,
     fetch: context.fetch,
+    redis: context.redis,
   }));
 }
