@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- token pki flood match gateway api-token]` — runs the benchmarks one after another (each in its own process,
+ * `npm run bench [-- token pki flood match gateway api-token rate-limit]` — runs the benchmarks one after another (each in its own process,
  * bounded in time, loopback only) and prints their markdown. Results are recorded in BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ const BENCHES: Record<string, string> = {
   gateway: 'gateway.ts',
   'gateway-overhead': 'gateway-overhead.ts',
   'api-token': 'api-token.ts',
+  'rate-limit': 'gateway-rate-limit.ts',
 };
 /** Longest a benchmark may run; the gateway benchmark runs 7 targets × PASSES windows plus the revocation samples. */
 const TIMEOUT_MINUTES: Record<string, number> = { gateway: 30 };

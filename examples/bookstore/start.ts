@@ -89,6 +89,9 @@ const program = new Command('npm start')
         onError: (error, path) => logger.warn({ err: error, service: 'book-club', path }, 'book club request failed') });
       closers.push(() => bookClub.close());
 
+      // Before the banner: whoever reads it may press Ctrl-C at once, and a SIGINT that comes before
+      // the handler kills the process outright (no graceful stop, no exit code).
+      stopOnSignal(stopAll);
       const users = DEMO_USERS.map((u) => `${u.username} (${u.roles.join(', ')})`).join(', ');
       process.stdout.write([
         '',
@@ -113,7 +116,6 @@ const program = new Command('npm start')
         '  stop           Ctrl-C',
         '',
       ].join('\n') + '\n');
-      stopOnSignal(stopAll);
     } catch (error) {
       await stopAll();
       throw error;

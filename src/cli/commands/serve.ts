@@ -31,8 +31,9 @@ export function registerServe(program: Command): void {
       const config = configFrom(command, { port: options.port });
       const service = await createSecurityService({ config });
       const url = await service.listen();
-      service.context.logger.info({ url, issuer: config.issuer, tls: service.tlsUrl, store: service.context.store.location }, `security service listening on ${url} (issuer ${config.issuer})`);
+      // Before the line that says it is up: a SIGINT that comes before the handler kills the process outright.
       stopOnSignal(() => service.close());
+      service.context.logger.info({ url, issuer: config.issuer, tls: service.tlsUrl, store: service.context.store.location }, `security service listening on ${url} (issuer ${config.issuer})`);
     });
   serve
     .command('gateway')
@@ -43,10 +44,10 @@ export function registerServe(program: Command): void {
       const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, asyncStdout: true });
       const gateway = await createGateway({ config, logger });
       const url = await gateway.listen();
-      logger.info({ url, issuer: config.issuer, routes: config.routes.length, services: Object.keys(config.services) }, 'gateway listening');
       stopOnSignal(async () => {
         await gateway.close();
         await new Promise<void>((resolve) => logger.flush(() => resolve()));
       });
+      logger.info({ url, issuer: config.issuer, routes: config.routes.length, services: Object.keys(config.services) }, 'gateway listening');
     });
 }
