@@ -54,7 +54,8 @@ interface Thread {
 
 const THREAD_FILE = new URL('./hashing-thread.ts', import.meta.url);
 
-function createHashingThreads(niceIncrement: number, maxThreads: number): HashingThreads {
+/** A set of threads of its own (tests give `threadFile` a thread that can be made to die). Callers use `hashingThreads`. */
+export function createHashingThreads(niceIncrement: number, maxThreads: number, threadFile: URL = THREAD_FILE): HashingThreads {
   const threads: Thread[] = [];
   const waiting: Job[] = [];
 
@@ -73,7 +74,7 @@ function createHashingThreads(niceIncrement: number, maxThreads: number): Hashin
 
   const spawn = (): Thread => {
     // No inherited node flags: a thread that only hashes needs none, and some (--input-type, --eval) break its start.
-    const worker = new Worker(THREAD_FILE, { workerData: { niceIncrement }, execArgv: [] });
+    const worker = new Worker(threadFile, { workerData: { niceIncrement }, execArgv: [] });
     const thread: Thread = { worker, job: undefined, nice: undefined };
     worker.on('message', (message: ThreadReady | DeriveAnswer) => {
       if ('ready' in message) {
