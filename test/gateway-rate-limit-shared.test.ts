@@ -36,8 +36,8 @@ after(async () => {
 });
 
 /** Two replicas of one gateway configuration whose counters live under `keyPrefix`. */
-async function replicas(redis: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<[GatewayFixture, GatewayFixture]> {
-  const start = () => startGateway(auth, { services: { api: [api.url] }, routes: ROUTES, gateway: { redis, ...extra } });
+async function replicas(redis: Record<string, unknown>, extra: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<[GatewayFixture, GatewayFixture]> {
+  const start = () => startGateway(auth, { services: { api: [api.url] }, routes: ROUTES, gateway: { redis, ...extra }, env });
   return Promise.all([start(), start()]);
 }
 
@@ -82,8 +82,8 @@ describe('rate limits shared through Redis', { skip }, () => {
     }
   });
 
-  test('ok: a caller\'s limit is shared across replicas and addresses; another caller has their own', async () => {
-    const [a, b] = await replicas({ url: TEST_REDIS_URL, keyPrefix: testPrefix() }, { trustedProxies: ['127.0.0.1/32'] });
+  test('ok: a caller\'s limit is shared across replicas and addresses; another caller has their own (Redis named by GATEHOUSE_GATEWAY_REDIS_URL)', async () => {
+    const [a, b] = await replicas({ keyPrefix: testPrefix() }, { trustedProxies: ['127.0.0.1/32'] }, { GATEHOUSE_GATEWAY_REDIS_URL: TEST_REDIS_URL });
     try {
       await Promise.all([connected(a), connected(b)]);
       const from = (replica: GatewayFixture, ip: string, token: string) => get(replica, '/api/limited-callers', { authorization: `Bearer ${token}`, 'x-forwarded-for': ip });
@@ -134,6 +134,13 @@ describe('rate limits shared through Redis', { skip }, () => {
       await closeAll(a, b);
     }
   });
+});
+
+test('fail-bad-redis-url: a GATEHOUSE_GATEWAY_REDIS_URL that is not a redis URL stops the start, without echoing it', { skip }, async () => {
+  await assert.rejects(
+    startGateway(auth, { services: { api: [api.url] }, routes: ROUTES, env: { GATEHOUSE_GATEWAY_REDIS_URL: 'http://user:s3cret@cache:6379' } }),
+    (error: Error) => /GATEHOUSE_GATEWAY_REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/.test(error.message) && !error.message.includes('s3cret'),
+  );
 });
 
 describe('rate limits when Redis does not answer', { skip }, () => {

@@ -98,12 +98,21 @@ function listenPort(config: GatewayConfig, env: NodeJS.ProcessEnv): number {
   return port;
 }
 
+/** GATEHOUSE_GATEWAY_REDIS_URL wins over gateway.redis.url (checked by the schema); neither is ever echoed (it may hold a password). */
+function redisUrlOf(env: NodeJS.ProcessEnv, configured: string | undefined): string | undefined {
+  const fromEnv = env.GATEHOUSE_GATEWAY_REDIS_URL;
+  if (fromEnv === undefined || fromEnv === '') return configured;
+  if (!/^rediss?:\/\/\S+$/.test(fromEnv) || URL.parse(fromEnv) === null) throw new Error('GATEHOUSE_GATEWAY_REDIS_URL must be a redis:// or rediss:// URL');
+  return fromEnv;
+}
+
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const settings = config.gateway;
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger({ level: config.log.level, pretty: config.log.pretty });
   const port = listenPort(config, env);
+  const redisUrl = redisUrlOf(env, settings.redis.url);
   // A bad route table stops the start with every problem; on reload it is refused instead.
   const table: RouteTable = loadRouteTable(config);
   const securityService = settings.securityService ?? config.issuer;
@@ -139,7 +148,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   let identity: WorkloadIdentity | undefined;
   const needsIdentity = Object.values(config.services).some((urls) => urls.some((url) => url.startsWith('https:')));
-  const redisUrl = env.GATEHOUSE_GATEWAY_REDIS_URL || settings.redis.url;
   const redis = redisUrl ? connectRedis({ url: redisUrl, keyPrefix: settings.redis.keyPrefix, timeoutMs: settings.redis.timeoutMs, logger }) : undefined;
   const closeEarly = async () => { await verifier.close(); credentials?.close(); redis?.close(); };
   if (needsIdentity) {
