@@ -20,7 +20,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { createUpstreams } from './upstreams.ts';
 import { buildRouteStates } from './route-state.ts';
 import { createSharedRateLimits } from './shared-rate-limits.ts';
-import { connectRedis, type GatewayRedis } from './redis.ts';
+import type { GatewayRedis } from './redis.ts';
 import { bearerAuthenticator, type Authenticator, type SessionSupport } from './authenticators.ts';
 import { HEALTH_PATHS } from './health.ts';
 import { createGatewayServer } from './server.ts';
@@ -148,7 +148,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   let identity: WorkloadIdentity | undefined;
   const needsIdentity = Object.values(config.services).some((urls) => urls.some((url) => url.startsWith('https:')));
-  const redis = redisUrl ? connectRedis({ url: redisUrl, keyPrefix: settings.redis.keyPrefix, timeoutMs: settings.redis.timeoutMs, logger }) : undefined;
+  // On demand: a gateway without Redis never loads its client.
+  const redis = redisUrl ? (await import('./redis.ts')).connectRedis({ url: redisUrl, keyPrefix: settings.redis.keyPrefix, timeoutMs: settings.redis.timeoutMs, logger }) : undefined;
   const closeEarly = async () => { await verifier.close(); credentials?.close(); redis?.close(); };
   if (needsIdentity) {
     try {

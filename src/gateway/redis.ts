@@ -4,8 +4,10 @@
  * (./session/shared-refreshes.ts). The gateway never depends on it to answer: commands fail at
  * once while it is disconnected and after `timeoutMs` without an answer, and each user then does
  * what a lone replica would. It connects and reconnects in the background (backing off to 5 s).
+ * Loaded only when `gateway.redis` is set (../index.ts imports it on demand): a gateway without
+ * Redis never loads the client.
  */
-import { createClient, defineScript, type CommandParser } from '@redis/client';
+import { createClient, defineScript, TimeoutError, TimeoutReadError, type CommandParser } from '@redis/client';
 import type { Logger } from '../shared/logger.ts';
 
 /** KEYS[1] a counter, ARGV[1] its window in ms → { count including this request, ms left in the window }. */
@@ -51,6 +53,8 @@ export type GatewayRedisClient = ReturnType<typeof createGatewayRedisClient>;
 
 export interface GatewayRedis {
   readonly client: GatewayRedisClient;
+  /** Whether a command failed for want of an answer in time (rather than refused or disconnected). */
+  isTimeout(error: unknown): boolean;
   readonly keyPrefix: string;
   /** The URL without its credentials, for logs. */
   readonly location: string;
@@ -74,6 +78,7 @@ export function connectRedis(options: RedisOptions): GatewayRedis {
   client.connect().catch(() => {});
   return {
     client,
+    isTimeout: (error) => error instanceof TimeoutReadError || error instanceof TimeoutError,
     keyPrefix: options.keyPrefix,
     location,
     // destroy, not a graceful close: that would wait for the answers of a Redis that may be hanging,

@@ -16,7 +16,6 @@
  * rule keeps its counts across reloads and replicas, a changed limit starts afresh.
  */
 import { createHash } from 'node:crypto';
-import { TimeoutError, TimeoutReadError } from '@redis/client';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.ts';
 import type { GatewayRedis } from './redis.ts';
@@ -69,7 +68,7 @@ export function createSharedRateLimits(redis: GatewayRedis, deps: { logger: Logg
           return client.countRequest(prefix + digest(key, 43), windowMs).then(
             ({ count, msLeft }) => (count <= limit.requests ? 0 : Math.max(1, Math.ceil(msLeft / 1000))),
             (error: unknown) => {
-              fellBack(error instanceof TimeoutReadError || error instanceof TimeoutError ? 'timeout' : 'error', error);
+              fellBack(redis.isTimeout(error) ? 'timeout' : 'error', error);
               return local.take(key);
             },
           );
