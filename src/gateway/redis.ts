@@ -67,12 +67,18 @@ export function connectRedis(options: RedisOptions): GatewayRedis {
   const location = `${protocol}//${host}`;
   const client = createGatewayRedisClient(options);
   let connected = false;
+  /** An outage is said once (lost, or never reached), not at every retry; the next 'ready' ends it. */
+  let outageSaid = false;
   client.on('ready', () => {
     connected = true;
+    outageSaid = false;
     logger.info({ redis: location }, 'gateway redis connected');
   });
   client.on('error', (error: Error) => {
-    if (connected) logger.warn({ redis: location, detail: error.message }, 'gateway redis: connection lost, reconnecting');
+    if (!outageSaid) {
+      outageSaid = true;
+      logger.warn({ redis: location, detail: error.message }, connected ? 'gateway redis: connection lost, reconnecting' : 'gateway redis: cannot connect, retrying in the background');
+    }
     connected = false;
   });
   client.connect().catch(() => {});
