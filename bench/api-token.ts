@@ -17,20 +17,14 @@ import { cpus } from 'node:os';
 import { configSchema } from '../src/config/index.ts';
 import { createSecurityService, type SecurityService } from '../src/service.ts';
 import { silentLogger } from '../src/shared/logger.ts';
-import { startPinned, freePort, waitHttp, repin, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
+import { startUpstream, freePort, waitHttp, repin, log, loadSettings, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
 import { runWrk, errorsOf, type TokenFeed, type WrkNumbers } from './gateway/wrk.ts';
 import { ROWS, URL_PATH } from './gateway/targets.ts';
 import { ROLE, PERMISSION } from './gateway/issuer.ts';
 import { table, fmt } from './lib.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const env = process.env;
-const duration = env.DURATION ?? '10s';
-const warmup = env.WARMUP ?? '3s';
-const passes = Number(env.PASSES ?? 3);
-const connections = Number(env.CONNS ?? 50);
-const threads = Number(env.THREADS ?? 1);
-const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const { duration, warmup, passes, connections, threads } = loadSettings({ duration: '10s', warmup: '3s', passes: 3 });
 
 const startedAt = new Date();
 const workDir = join(ROOT, 'bench/results', `api-token-${startedAt.toISOString().replace(/[:.]/g, '-')}`);
@@ -90,17 +84,14 @@ const windows: Window[] = [];
 let sanity = '';
 let exchangesDuringWindows = NaN;
 try {
-  const upstreamPort = await freePort();
-  upstream = startPinned('upstream', CPU_LOAD, [process.execPath, new URL('./gateway/anchors/upstream.ts', import.meta.url).pathname], {
-    env: { ...env, PORT: String(upstreamPort), NODE_ENV: 'production' }, logFile: join(workDir, 'upstream.log'),
-  });
-  await waitHttp(`http://127.0.0.1:${upstreamPort}/`);
+  const started = await startUpstream(workDir);
+  upstream = started.process;
   log('starting the Security Service (in this process) and making a JWT and a personal API token');
   issuer = await startSecurityService();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   gateway = ROWS.find((row) => row.name === 'gateway-reuse')!.start({
-    workDir, tag: 'gateway', port, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, publicKeyFile: '',
+    workDir, tag: 'gateway', port, upstreamUrl: started.url, publicKeyFile: '',
     issuer: { url: issuer.url, audience: issuer.audience, gatewayClientId: issuer.gateway.clientId, gatewaySecret: issuer.gateway.secret },
   });
   await waitHttp(`${base}/readyz`, 60_000, (code) => code === 200);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { stringify } from 'yaml';
 import { createClient } from '@redis/client';
-import { startPinned, freePort, waitHttp, repin, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
+import { startPinned, startUpstream, freePort, waitHttp, repin, log, loadSettings, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
 import { runWrk, errorsOf, type WrkNumbers } from './gateway/wrk.ts';
 import { startIssuer, PERMISSION, type Issuer } from './gateway/issuer.ts';
 import { table, fmt } from './lib.ts';
@@ -25,13 +25,8 @@ import { table, fmt } from './lib.ts';
 const ROOT = new URL('..', import.meta.url).pathname;
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const env = process.env;
-const duration = env.DURATION ?? '10s';
-const warmup = env.WARMUP ?? '3s';
-const passes = Number(env.PASSES ?? 3);
-const connections = Number(env.CONNS ?? 50);
-const threads = Number(env.THREADS ?? 1);
+const { duration, warmup, passes, connections, threads } = loadSettings({ duration: '10s', warmup: '3s', passes: 3 });
 const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 const startedAt = new Date();
 const workDir = join(ROOT, 'bench/results', `rate-limit-${startedAt.toISOString().replace(/[:.]/g, '-')}`);
@@ -85,17 +80,14 @@ redis.on('error', () => {});
 const windows: Window[] = [];
 try {
   await redis.connect();
-  const upstreamPort = await freePort();
-  upstream = startPinned('upstream', CPU_LOAD, [process.execPath, new URL('./gateway/anchors/upstream.ts', import.meta.url).pathname], {
-    env: { ...env, PORT: String(upstreamPort), NODE_ENV: 'production' }, logFile: join(workDir, 'upstream.log'),
-  });
-  await waitHttp(`http://127.0.0.1:${upstreamPort}/`);
+  const started = await startUpstream(workDir);
+  upstream = started.process;
   log('starting the issuer (gatehouse serve auth)');
   issuer = await startIssuer(workDir);
   const token = await issuer.apiToken(issuer.caller);
   const [localPort, sharedPort] = [await freePort(), await freePort()];
-  const local = startGateway('gateway-local', issuer, `http://127.0.0.1:${upstreamPort}`, localPort, false);
-  const shared = startGateway('gateway-redis', issuer, `http://127.0.0.1:${upstreamPort}`, sharedPort, true);
+  const local = startGateway('gateway-local', issuer, started.url, localPort, false);
+  const shared = startGateway('gateway-redis', issuer, started.url, sharedPort, true);
   gateways.push(local, shared);
   for (const port of [localPort, sharedPort]) await waitHttp(`http://127.0.0.1:${port}/readyz`, 60_000, (code) => code === 200);
   const targets: Target[] = [

@@ -24,7 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, appendFileSync, writeFileSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, release } from 'node:os';
-import { startPinned, freePort, waitHttp, available, repin, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
+import { startUpstream, freePort, waitHttp, available, repin, log, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
 import { WRK, seconds } from './gateway/wrk.ts';
 import { startIssuer, ROLE, PERMISSION, type Issuer } from './gateway/issuer.ts';
 import { ROWS, ROW_NAMES, HAPROXY, ACCESS_LOG_TO_DEV_NULL, type RowContext } from './gateway/targets.ts';
@@ -55,7 +55,6 @@ for (const name of chosen) if (!ROW_NAMES.includes(name as never)) throw new Err
 const startedAt = new Date();
 const workDir = join(ROOT, 'bench/results', `gateway-${startedAt.toISOString().replace(/[:.]/g, '-')}`);
 mkdirSync(workDir, { recursive: true });
-const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 /** stdout + stderr of a command, whatever its exit status (`wrk -v` exits 1); '' when it cannot run. */
 function sh(command: string, args: string[]): string {
@@ -91,11 +90,8 @@ let revocation: RevocationResult | { skipped: string } = { skipped: 'REVOCATIONS
 let freshNote = '';
 let accessLogNote = ACCESS_LOG_TO_DEV_NULL ? 'Access log on (`gateway.accessLog: true`, log level info), its JSON lines written to /dev/null (`ACCESS_LOG=devnull`).' : '';
 try {
-  const upstreamPort = await freePort();
-  upstream = startPinned('upstream', CPU_LOAD, [process.execPath, new URL('./gateway/anchors/upstream.ts', import.meta.url).pathname], {
-    env: { ...env, PORT: String(upstreamPort), NODE_ENV: 'production' }, logFile: join(workDir, 'upstream.log'),
-  });
-  await waitHttp(`http://127.0.0.1:${upstreamPort}/`);
+  const started = await startUpstream(workDir);
+  upstream = started.process;
   log('starting the issuer (gatehouse serve auth) and creating its clients');
   issuer = await startIssuer(workDir);
   const reuse = await issuer.apiToken(issuer.caller);
@@ -107,7 +103,7 @@ try {
     freshNote = `${made}. A wrk Lua script sends them in order, a new one per request (the window goes on where the warm-up stopped). The gateway's token cache keeps the 10,000 newest, so none can be a hit, even where the list wraps around.`;
   }
   const context = async (tag: string): Promise<RowContext> => ({
-    workDir, tag, port: await freePort(), upstreamUrl: `http://127.0.0.1:${upstreamPort}`, publicKeyFile,
+    workDir, tag, port: await freePort(), upstreamUrl: started.url, publicKeyFile,
     issuer: { url: issuer!.url, audience: issuer!.audience, gatewayClientId: issuer!.gateway.clientId, gatewaySecret: issuer!.gateway.secret },
   });
   // Every row's process up at once (idle while the others are measured), then the windows go

@@ -7,6 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../lib.ts';
 
 export const CPU_SUT = process.env.CPU_SUT ?? '1';
 export const CPU_LOAD = process.env.CPU_LOAD ?? '0';
@@ -157,4 +159,30 @@ export async function available(command: string, args: string[]): Promise<boolea
     child.once('error', () => resolve(false));
     child.once('exit', () => resolve(true));
   });
+}
+
+/** The benchmark's upstream (./anchors/upstream.ts) on the load core; resolves once it answers. */
+export async function startUpstream(workDir: string): Promise<{ process: Pinned; url: string }> {
+  const port = await freePort();
+  const upstream = startPinned('upstream', CPU_LOAD, [process.execPath, new URL('./anchors/upstream.ts', import.meta.url).pathname], {
+    env: { ...process.env, PORT: String(port), NODE_ENV: 'production' }, logFile: join(workDir, 'upstream.log'),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/`);
+  return { process: upstream, url };
+}
+
+/** A timestamped progress line on stderr (stdout is the markdown result). */
+export const log = (line: string): void => { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`); };
+
+/** wrk's load and the windows, from the environment, with each benchmark's defaults. */
+export function loadSettings(defaults: { duration: string; warmup: string; passes: number }): { duration: string; warmup: string; passes: number; connections: number; threads: number } {
+  const env = process.env;
+  return {
+    duration: env.DURATION ?? defaults.duration,
+    warmup: env.WARMUP ?? defaults.warmup,
+    passes: Number(env.PASSES ?? defaults.passes),
+    connections: Number(env.CONNS ?? 50),
+    threads: Number(env.THREADS ?? 1),
+  };
 }
