@@ -113,6 +113,31 @@ describe('rate limits shared through Redis', { skip }, () => {
     }
   });
 
+  test('ok: a Redis user and password in the URL (ACL): counts are shared, and the password is never logged', async () => {
+    const prefix = testPrefix();
+    const user = `gatehouse-test-${prefix.split(':')[1]}`;
+    const password = `pw-${prefix.split(':')[1]}-secret`;
+    const admin = await redisClient();
+    // Allowed only the keys under this test's prefix and the commands the gateway uses.
+    await admin.sendCommand(['ACL', 'SETUSER', user, 'on', `>${password}`, `~${prefix}*`, '+@string', '+@keyspace', '+@scripting', '+@transaction', '+@connection', '+client', '+hello', '+ping']);
+    const url = new URL(TEST_REDIS_URL);
+    url.username = user;
+    url.password = password;
+    const [a, b] = await replicas({ keyPrefix: prefix }, {}, { GATEHOUSE_GATEWAY_REDIS_URL: url.toString() });
+    try {
+      await Promise.all([connected(a), connected(b)]);
+      for (const replica of [a, b, a]) assert.equal((await get(replica, '/api/limited')).status, 200);
+      assert.equal((await get(b, '/api/limited')).status, 429, 'counted in Redis as that user');
+      assert.equal((await admin.keys(`${prefix}*`)).length, 1);
+      for (const replica of [a, b]) assert.ok(!replica.logText().includes(password), 'the password is never logged');
+    } finally {
+      await closeAll(a, b);
+      for (const key of await admin.keys(`${prefix}*`)) await admin.del(key);
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+      await admin.close();
+    }
+  });
+
   test('ok: counter keys name neither the caller nor the address, and expire with their window', async () => {
     const prefix = testPrefix();
     const [a, b] = await replicas({ url: TEST_REDIS_URL, keyPrefix: prefix }, { trustedProxies: ['127.0.0.1/32'] });
