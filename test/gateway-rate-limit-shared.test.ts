@@ -7,7 +7,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { startAuth, startGateway, startRecordingUpstream, type AuthFixture, type GatewayFixture, type RecordingUpstream } from './helpers/gateway.ts';
+import { startAuth, startGateway, startRecordingUpstream, waitFor, type AuthFixture, type GatewayFixture, type RecordingUpstream } from './helpers/gateway.ts';
 import { redisClient, redisSkip, testPrefix, TEST_REDIS_URL } from './helpers/redis.ts';
 import { startTcpProxy } from './helpers/tcp-proxy.ts';
 
@@ -53,14 +53,8 @@ const fallbacks = async (gateway: GatewayFixture, reason: string): Promise<numbe
   return line === undefined ? 0 : Number(line.split(' ').pop());
 };
 
-/** Waits until the replica's shared counters are connected (its log says so). */
-async function connected(gateway: GatewayFixture): Promise<void> {
-  const start = Date.now();
-  while (!gateway.logText().includes('gateway redis connected')) {
-    if (Date.now() - start > 5000) throw new Error('the gateway never connected to Redis');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Waits until the replica's connection to Redis is up (its log says so). */
+const connected = (gateway: GatewayFixture) => waitFor(() => gateway.logText().includes('gateway redis connected'), 5000, 'the gateway never connected to Redis');
 
 describe('rate limits shared through Redis', { skip }, () => {
   test('ok: two replicas share one address\'s limit: the fourth request is refused whichever replica takes it', async () => {

@@ -166,7 +166,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const upstreams = createUpstreams({ services: config.services, settings: settings.upstream, identity, logger, metrics });
   const cors = compileCorsPolicies(settings.cors);
   const hsts = settings.publicUrl !== undefined && new URL(settings.publicUrl).protocol === 'https:';
-  const sharedRateLimits = redis === undefined ? undefined : createSharedRateLimits(redis, { logger, registry: metrics.registry });
+  const sharedRateLimits = redis === undefined ? undefined : createSharedRateLimits(redis, metrics.registry);
   const routeDeps = { upstreams, cors, metrics, defaultTimeout: settings.upstream.timeout, hsts, sharedRateLimits };
 
   let session: SessionSupport | undefined;

@@ -58,8 +58,15 @@ export interface GatewayRedis {
   readonly keyPrefix: string;
   /** The URL without its credentials, for logs. */
   readonly location: string;
+  /**
+   * A warning for a user that did without Redis (`message` says what it did instead), logged at
+   * most once a minute: a request that cannot reach Redis is not a line in the log each.
+   */
+  warningWhenWithout(message: string): (error: unknown, fields?: Record<string, unknown>) => void;
   close(): void;
 }
+
+const WARN_EVERY_MS = 60_000;
 
 export function connectRedis(options: RedisOptions): GatewayRedis {
   const { logger } = options;
@@ -87,6 +94,15 @@ export function connectRedis(options: RedisOptions): GatewayRedis {
     isTimeout: (error) => error instanceof TimeoutReadError || error instanceof TimeoutError,
     keyPrefix: options.keyPrefix,
     location,
+    warningWhenWithout(message) {
+      let warnedAt = -Infinity;
+      return (error, fields) => {
+        const now = Date.now();
+        if (now - warnedAt < WARN_EVERY_MS) return;
+        warnedAt = now;
+        logger.warn({ redis: location, ...fields, detail: (error as Error | undefined)?.message }, message);
+      };
+    },
     // destroy, not a graceful close: that would wait for the answers of a Redis that may be hanging,
     // and nothing in flight is worth waiting for once the gateway stops.
     close: () => client.destroy(),

@@ -15,9 +15,8 @@
  * address bucket>`, where `<route>` digests the route's methods, pattern and limit — an unchanged
  * rule keeps its counts across reloads and replicas, a changed limit starts afresh.
  */
-import { createHash } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
-import type { Logger } from '../shared/logger.ts';
+import { sha256Hex } from '../shared/random.ts';
 import type { GatewayRedis } from './redis.ts';
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rate-limiter.ts';
 
@@ -28,31 +27,24 @@ export interface SharedRateLimits {
 
 type FallbackReason = 'disconnected' | 'timeout' | 'error';
 
-const digest = (text: string, length: number) => createHash('sha256').update(text).digest('base64url').slice(0, length);
-
-const WARN_EVERY_MS = 60_000;
-
-export function createSharedRateLimits(redis: GatewayRedis, deps: { logger: Logger; registry: Registry }): SharedRateLimits {
+export function createSharedRateLimits(redis: GatewayRedis, registry: Registry): SharedRateLimits {
   const { client } = redis;
   const fallbacks = new Counter({
     name: 'gatehouse_gateway_rate_limit_fallbacks_total',
     help: 'Rate-limit counts made in this replica because the shared counters in Redis did not answer (disconnected, timeout, error)',
     labelNames: ['reason'],
-    registers: [deps.registry],
+    registers: [registry],
   });
-  let warnedAt = -Infinity;
+  const warn = redis.warningWhenWithout('shared rate-limit counters unavailable: counting in this replica until Redis answers');
   const fellBack = (reason: FallbackReason, error?: unknown) => {
     fallbacks.labels(reason).inc();
-    const now = Date.now();
-    if (now - warnedAt < WARN_EVERY_MS) return;
-    warnedAt = now;
-    deps.logger.warn({ redis: redis.location, reason, detail: (error as Error | undefined)?.message }, 'shared rate-limit counters unavailable: counting in this replica until Redis answers');
+    warn(error, { reason });
   };
 
   return {
     limiter(limit, route, kind) {
       const local = createRateLimiter(limit);
-      const prefix = `${redis.keyPrefix}rate:${digest(`${route} ${limit.requests}/${limit.per}`, 16)}:${kind}:`;
+      const prefix = `${redis.keyPrefix}rate:${sha256Hex(`${route} ${limit.requests}/${limit.per}`).slice(0, 16)}:${kind}:`;
       const windowMs = String(limit.per * 1000);
       return {
         requests: local.requests,
@@ -65,7 +57,7 @@ export function createSharedRateLimits(redis: GatewayRedis, deps: { logger: Logg
             fellBack('disconnected');
             return local.take(key);
           }
-          return client.countRequest(prefix + digest(key, 43), windowMs).then(
+          return client.countRequest(prefix + sha256Hex(key), windowMs).then(
             ({ count, msLeft }) => (count <= limit.requests ? 0 : Math.max(1, Math.ceil(msLeft / 1000))),
             (error: unknown) => {
               fellBack(redis.isTimeout(error) ? 'timeout' : 'error', error);

@@ -103,7 +103,7 @@ export function createBrowserSessions(options: BrowserSessionOptions): BrowserSe
     fetch: options.fetch ?? fetch,
   });
   const session = createSessionCookie({ name: names.session, secure, ring });
-  const shared = options.redis === undefined ? undefined : createSharedRefreshes(options.redis, { ring, logger, graceSeconds: REFRESH_GRACE_SECONDS });
+  const shared = options.redis === undefined ? undefined : createSharedRefreshes(options.redis, { ring, graceSeconds: REFRESH_GRACE_SECONDS });
   const refresher = createRefresher({ rp, logger, now, shared });
   const { login, callback } = createLoginHandlers({ rp, ring, session, logger, publicUrl, loginCookie: names.login, secure, sessionTtl: sso.sessionTtl, now });
   const logout = createLogoutHandler({ rp, session, logger, publicOrigin: publicUrl, postLogoutPath: sso.postLogoutPath, now });

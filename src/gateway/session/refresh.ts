@@ -62,7 +62,7 @@ export function createRefresher(deps: { rp: RelyingParty; logger: Logger; now: (
       const key = createHash('sha256').update(session.refreshToken).digest('base64url');
       const existing = flights.get(key);
       if (existing) return existing.outcome;
-      const outcome = deps.shared === undefined ? run(session, now) : deps.shared.once(session.refreshToken, now, () => run(session, now));
+      const outcome = deps.shared === undefined ? run(session, now) : deps.shared.once(key, now, () => run(session, now));
       flights.set(key, { outcome, until: Number.POSITIVE_INFINITY });
       void outcome.then((result) => {
         // A failure to reach the Security Service is not remembered: the next request tries again.

@@ -12,8 +12,6 @@
  * Redis down or silent never holds a session: without an answer the replica refreshes by itself,
  * as a lone replica does (the race is then possible again, and only then).
  */
-import { createHash } from 'node:crypto';
-import type { Logger } from '../../shared/logger.ts';
 import type { GatewayRedis } from '../redis.ts';
 import type { KeyRing } from './sealed.ts';
 import { sessionClaims, sessionFromClaims } from './session-cookie.ts';
@@ -23,28 +21,22 @@ const REFRESH_TYP = 'gatehouse-refresh+jwt';
 /** How long a replica may hold a refresh token's lock (a refresh that takes longer is given up by the others). */
 const LOCK_MS = 10_000;
 const POLL_MS = 25;
-const WARN_EVERY_MS = 60_000;
 
 export interface SharedRefreshes {
   /**
-   * `refresh()`'s outcome for this refresh token: asked of the Security Service by this replica
-   * when it takes the token's lock, else the one another replica got.
+   * `refresh()`'s outcome for the refresh token whose SHA-256 digest is `tokenDigest`: asked of
+   * the Security Service by this replica when it takes the token's lock, else the one another
+   * replica got.
    */
-  once(refreshToken: string, now: number, refresh: () => Promise<RefreshOutcome>): Promise<RefreshOutcome>;
+  once(tokenDigest: string, now: number, refresh: () => Promise<RefreshOutcome>): Promise<RefreshOutcome>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createSharedRefreshes(redis: GatewayRedis, deps: { ring: KeyRing; logger: Logger; graceSeconds: number }): SharedRefreshes {
+export function createSharedRefreshes(redis: GatewayRedis, deps: { ring: KeyRing; graceSeconds: number }): SharedRefreshes {
   const { client } = redis;
-  const { ring, logger, graceSeconds } = deps;
-  let warnedAt = -Infinity;
-  const withoutRedis = (error: unknown) => {
-    const at = Date.now();
-    if (at - warnedAt < WARN_EVERY_MS) return;
-    warnedAt = at;
-    logger.warn({ redis: redis.location, detail: (error as Error | undefined)?.message }, 'shared session refreshes unavailable: this replica refreshes by itself until Redis answers');
-  };
+  const { ring, graceSeconds } = deps;
+  const withoutRedis = redis.warningWhenWithout('shared session refreshes unavailable: this replica refreshes by itself until Redis answers');
 
   const seal = (outcome: RefreshOutcome, now: number): Promise<string> =>
     outcome.kind === 'refreshed'
@@ -73,22 +65,21 @@ export function createSharedRefreshes(redis: GatewayRedis, deps: { ring: KeyRing
   }
 
   return {
-    async once(refreshToken, now, refresh) {
+    async once(tokenDigest, now, refresh) {
       if (!client.isReady) {
         withoutRedis(new Error('not connected'));
         return refresh();
       }
-      const key = `${redis.keyPrefix}refresh:${createHash('sha256').update(refreshToken).digest('base64url')}`;
+      const key = `${redis.keyPrefix}refresh:${tokenDigest}`;
       const outcomeKey = `${key}:outcome`;
       const lockKey = `${key}:lock`;
-      let locked: boolean;
       try {
         const done = await client.get(outcomeKey);
         if (done !== null) {
           const outcome = await open(done, now);
           if (outcome !== undefined) return outcome;
         }
-        locked = (await client.set(lockKey, '1', { condition: 'NX', expiration: { type: 'PX', value: LOCK_MS } })) === 'OK';
+        const locked = (await client.set(lockKey, '1', { condition: 'NX', expiration: { type: 'PX', value: LOCK_MS } })) === 'OK';
         if (!locked) return await outcomeOf(outcomeKey, lockKey, now);
       } catch (error) {
         withoutRedis(error);
