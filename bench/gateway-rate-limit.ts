@@ -15,15 +15,14 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { stringify } from 'yaml';
 import { createClient } from '@redis/client';
-import { startPinned, startUpstream, freePort, waitHttp, repin, log, loadSettings, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
+import { startUpstream, freePort, waitHttp, repin, log, loadSettings, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
 import { runWrk, errorsOf, type WrkNumbers } from './gateway/wrk.ts';
 import { startIssuer, PERMISSION, type Issuer } from './gateway/issuer.ts';
+import { startGateway } from './gateway/targets.ts';
 import { table, fmt } from './lib.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const env = process.env;
 const { duration, warmup, passes, connections, threads } = loadSettings({ duration: '10s', warmup: '3s', passes: 3 });
 const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -37,28 +36,17 @@ const keyPrefix = `gatehouse-bench:${startedAt.getTime()}:`;
 /** Never refuses during a run: every request is counted and forwarded. */
 const NEVER_REACHED = { requests: 1_000_000_000, per: '1h' };
 
-function startGateway(tag: string, issuer: Issuer, upstreamUrl: string, port: number, redis: boolean): Pinned {
-  const secretFile = join(workDir, `${tag}-client-secret`);
-  writeFileSync(secretFile, issuer.gateway.secret, { mode: 0o600 });
-  const configPath = join(workDir, `${tag}.gateway.yaml`);
-  writeFileSync(configPath, stringify({
-    issuer: issuer.url,
-    log: { level: 'info', pretty: false },
-    services: { orders: [upstreamUrl] },
+/** A gateway row's process with both routes, counting in Redis when `redis`. */
+function startGatewayWith(tag: string, issuer: Issuer, upstreamUrl: string, port: number, redis: boolean): Pinned {
+  return startGateway({
+    workDir, tag, port, upstreamUrl, publicKeyFile: '',
+    issuer: { url: issuer.url, audience: issuer.audience, gatewayClientId: issuer.gateway.clientId, gatewaySecret: issuer.gateway.secret },
+  }, {
     routes: [
       { methods: ['GET'], path: '/api/orders', service: 'orders', permissions: [PERMISSION] },
       { methods: ['GET'], path: '/api/limited', service: 'orders', permissions: [PERMISSION], rateLimit: NEVER_REACHED },
     ],
-    gateway: {
-      listen: { host: '127.0.0.1', port },
-      audience: issuer.audience,
-      credentials: { clientId: issuer.gateway.clientId, secretFile },
-      accessLog: true,
-      ...(redis ? { redis: { url: redisUrl, keyPrefix } } : {}),
-    },
-  }));
-  return startPinned(tag, CPU_SUT, [process.execPath, MAIN, '--config', configPath, 'serve', 'gateway'], {
-    env: { ...env, NODE_ENV: 'production' }, cwd: workDir, logFile: join(workDir, `${tag}.access.log`),
+    gateway: redis ? { redis: { url: redisUrl, keyPrefix } } : {},
   });
 }
 
@@ -86,8 +74,8 @@ try {
   issuer = await startIssuer(workDir);
   const token = await issuer.apiToken(issuer.caller);
   const [localPort, sharedPort] = [await freePort(), await freePort()];
-  const local = startGateway('gateway-local', issuer, started.url, localPort, false);
-  const shared = startGateway('gateway-redis', issuer, started.url, sharedPort, true);
+  const local = startGatewayWith('gateway-local', issuer, started.url, localPort, false);
+  const shared = startGatewayWith('gateway-redis', issuer, started.url, sharedPort, true);
   gateways.push(local, shared);
   for (const port of [localPort, sharedPort]) await waitHttp(`http://127.0.0.1:${port}/readyz`, 60_000, (code) => code === 200);
   const targets: Target[] = [
@@ -145,7 +133,7 @@ try {
   await issuer?.stop();
   for (const key of await redis.keys(`${keyPrefix}*`).catch(() => [])) await redis.del(key).catch(() => 0);
   redis.destroy();
-  for (const tag of ['gateway-local', 'gateway-redis']) rmSync(join(workDir, `${tag}-client-secret`), { force: true });
+  rmSync(join(workDir, 'gateway-client-secret'), { force: true });
 }
 log(`raw output in ${workDir}`);
 process.exit(0);

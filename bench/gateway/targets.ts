@@ -57,8 +57,17 @@ function nodeAnchor(ctx: RowContext, file: string, extra: NodeJS.ProcessEnv): Pi
   return startPinned(file, CPU_SUT, [NODE, ...ANCHOR_NODE_FLAGS, join(ANCHORS, file)], { env: anchorEnv(ctx, extra), logFile: join(ctx.workDir, `${ctx.tag}.log`) });
 }
 
-/** gatehouse.yaml of the gateway row: one service, one route, the issuer, the gateway's credential (secret in a 0600 file), access log on. */
-export function writeGatewayConfig(ctx: RowContext): string {
+/** What a benchmark changes in the gateway rows' gatehouse.yaml: its routes, and `gateway.*` settings added. */
+export interface GatewayConfigChanges {
+  routes?: unknown[];
+  gateway?: Record<string, unknown>;
+}
+
+/**
+ * gatehouse.yaml of the gateway row: one service, the issuer, the gateway's credential (secret in
+ * a 0600 file), access log on; one route (`GET URL_PATH` needing the permission) unless `changes` says otherwise.
+ */
+function writeGatewayConfig(ctx: RowContext, changes: GatewayConfigChanges): string {
   const secretFile = join(ctx.workDir, 'gateway-client-secret');
   writeFileSync(secretFile, ctx.issuer.gatewaySecret, { mode: 0o600 });
   // One file per row: two gateways run side by side, and each watches its own configuration.
@@ -67,12 +76,13 @@ export function writeGatewayConfig(ctx: RowContext): string {
     issuer: ctx.issuer.url,
     log: { level: 'info', pretty: false },
     services: { orders: [ctx.upstreamUrl] },
-    routes: [{ methods: ['GET'], path: URL_PATH, service: 'orders', permissions: [PERMISSION] }],
+    routes: changes.routes ?? [{ methods: ['GET'], path: URL_PATH, service: 'orders', permissions: [PERMISSION] }],
     gateway: {
       listen: { host: '127.0.0.1', port: ctx.port },
       audience: ctx.issuer.audience,
       credentials: { clientId: ctx.issuer.gatewayClientId, secretFile },
       accessLog: true,
+      ...changes.gateway,
     },
   }));
   return configPath;
@@ -85,8 +95,8 @@ const GATEWAY_NODE_FLAGS = (process.env.GATEWAY_NODE_FLAGS ?? '').split(/\s+/).f
 export const ACCESS_LOG_TO_DEV_NULL = process.env.ACCESS_LOG === 'devnull';
 
 /** `gatehouse serve gateway`; its stdout (the JSON log with one access-log line per request) goes to a file. */
-function gateway(ctx: RowContext): Pinned {
-  const configPath = writeGatewayConfig(ctx);
+export function startGateway(ctx: RowContext, changes: GatewayConfigChanges = {}): Pinned {
+  const configPath = writeGatewayConfig(ctx, changes);
   return startPinned('gateway', CPU_SUT, [NODE, ...GATEWAY_NODE_FLAGS, MAIN, '--config', configPath, 'serve', 'gateway'], {
     env: { ...process.env, NODE_ENV: 'production' }, cwd: ctx.workDir, logFile: ACCESS_LOG_TO_DEV_NULL ? '/dev/null' : join(ctx.workDir, `${ctx.tag}.access.log`),
   });
@@ -109,13 +119,13 @@ export const ROWS: Row[] = [
   { name: 'node', label: 'bare Node proxy, no auth (node:http + undici Pool.stream())', auth: false, freshTokens: false,
     start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'none' }) },
   { name: 'gateway-reuse', label: 'Gatehouse gateway (`gatehouse serve gateway`), client reusing its token', auth: true, freshTokens: false, readyPath: '/readyz',
-    start: gateway },
+    start: (ctx) => startGateway(ctx) },
   { name: 'fastify', label: 'fastify 5 + @fastify/jwt + @fastify/http-proxy', auth: true, freshTokens: false,
     start: (ctx) => nodeAnchor(ctx, 'fastify-proxy.ts', {}) },
   { name: 'node-jose', label: 'bare Node proxy + jose jwtVerify per request + route check (one-verification bound)', auth: true, freshTokens: false,
     start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'jose' }) },
   { name: 'gateway-fresh', label: 'Gatehouse gateway (`gatehouse serve gateway`), a fresh token per request', auth: true, freshTokens: true, readyPath: '/readyz',
-    start: gateway },
+    start: (ctx) => startGateway(ctx) },
 ];
 
 export const ROW_NAMES: RowName[] = ROWS.map((row) => row.name);
