@@ -10,13 +10,16 @@
  */
 
 export interface RateLimiter {
-  readonly requests: number;
-  readonly windowMs: number;
   /**
    * Counts one request for `key`: 0 when it is allowed, else the seconds until the window ends
    * (≥ 1). In memory the answer is immediate; shared counters answer after a round trip.
    */
   take(key: string): number | Promise<number>;
+}
+
+/** The replica's own counters: they always answer at once, and say how many keys they hold. */
+export interface LocalRateLimiter extends RateLimiter {
+  take(key: string): number;
   readonly size: number;
 }
 
@@ -35,8 +38,7 @@ interface Window {
 
 export const DEFAULT_MAX_KEYS = 100_000;
 
-/** The replica's own counters: they always answer at once. */
-export function createRateLimiter(options: RateLimiterOptions): RateLimiter & { take(key: string): number } {
+export function createRateLimiter(options: RateLimiterOptions): LocalRateLimiter {
   const { requests } = options;
   const windowMs = options.per * 1000;
   const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
@@ -49,8 +51,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter & { 
   };
 
   return {
-    requests,
-    windowMs,
     take(key) {
       const t = now();
       let window = windows.get(key);

@@ -47,11 +47,6 @@ export function createSharedRateLimits(redis: GatewayRedis, registry: Registry):
       const prefix = `${redis.keyPrefix}rate:${sha256Hex(`${route} ${limit.requests}/${limit.per}`).slice(0, 16)}:${kind}:`;
       const windowMs = String(limit.per * 1000);
       return {
-        requests: local.requests,
-        windowMs: local.windowMs,
-        get size() {
-          return local.size;
-        },
         take(key) {
           if (!client.isReady) {
             fellBack('disconnected');
