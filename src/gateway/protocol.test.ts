@@ -60,6 +60,12 @@ const FAIL: Array<[Reason, string, string[], string?]> = [
   ['chunkedHttp10', 'chunked in HTTP/1.0', [...HOST, 'Transfer-Encoding', 'chunked'], '1.0'],
   ['version', 'HTTP/0.9', [], '0.9'],
   ['duplicateAuthorization', 'a second Authorization', [...HOST, 'Authorization', 'Bearer a', 'authorization', 'Bearer b']],
+  // The usual spellings are matched without lower-casing: any other spelling must count the same.
+  ['host', 'a second Host spelled hOsT', [...HOST, 'hOsT', 'evil.example']],
+  ['duplicateContentLength', 'Content-Length and CONTENT-LENGTH', [...HOST, 'Content-Length', '1', 'CONTENT-LENGTH', '1']],
+  ['lengthAndChunked', 'content-LENGTH with TRANSFER-encoding', [...HOST, 'content-LENGTH', '5', 'TRANSFER-encoding', 'chunked']],
+  ['transferEncoding', 'TRANSFER-ENCODING: gzip', [...HOST, 'TRANSFER-ENCODING', 'gzip']],
+  ['duplicateAuthorization', 'Authorization and AUTHORIZATION', [...HOST, 'Authorization', 'Bearer a', 'AUTHORIZATION', 'Bearer b']],
   ['headerBytes', 'a bare CR in a value', [...HOST, 'X-A', 'a\rb']],
   ['headerBytes', 'a LF in a value', [...HOST, 'X-A', 'a\nb']],
   ['headerBytes', 'a NUL in a value', [...HOST, 'X-A', 'a\0b']],

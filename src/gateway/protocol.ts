@@ -51,6 +51,9 @@ function allOf(value: string, table: Uint8Array): boolean {
   return true;
 }
 
+/** `name` is `lower` (a lower-case header name) in any spelling; `title` is its usual one, matched without lower-casing. */
+const isName = (name: string, lower: string, title: string): boolean => name === title || name === lower || name.toLowerCase() === lower;
+
 function isDigits(value: string): boolean {
   if (value.length === 0 || value.length > 16) return false;
   for (let i = 0; i < value.length; i++) {
@@ -84,22 +87,22 @@ export function checkRequestHead(method: string, rawHeaders: readonly string[], 
     // Compare by length first: most header names are none of these, and need no lower-casing.
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') {
+        if (isName(name, 'host', 'Host')) {
           hosts++;
           if (value.length === 0 || !allOf(value, HOST_CHARS)) return fail(HEAD_REASONS.badHost);
         }
         break;
       case 13:
-        if (name.toLowerCase() === 'authorization') authorizations++;
+        if (isName(name, 'authorization', 'Authorization')) authorizations++;
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') {
+        if (isName(name, 'content-length', 'Content-Length')) {
           lengths++;
           if (!isDigits(value.trim())) return fail(HEAD_REASONS.badContentLength);
         }
         break;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') {
+        if (isName(name, 'transfer-encoding', 'Transfer-Encoding')) {
           encodings++;
           if (value.trim().toLowerCase() !== 'chunked') return fail(HEAD_REASONS.transferEncoding);
         }

@@ -34,7 +34,10 @@ const X_FORWARDED_PROTO = 14;
 const X_FORWARDED_HOST = 15;
 const FORWARDED = 16;
 
-const KINDS = new Map<string, number>([
+const FORWARD = 17;
+
+/** Each lower-case name's kind. */
+const KIND_OF: ReadonlyArray<readonly [string, number]> = [
   // hop-by-hop (RFC 9110 §7.6.1) and proxy credentials
   ['keep-alive', DROP], ['proxy-connection', DROP], ['te', DROP], ['trailer', DROP], ['upgrade', DROP],
   ['proxy-authorization', DROP], ['proxy-authenticate', DROP],
@@ -43,13 +46,28 @@ const KINDS = new Map<string, number>([
   // identity a client must not be able to assert
   ['x-real-ip', DROP], ['x-client-ip', DROP], ['true-client-ip', DROP], ['x-remote-user', DROP], ['x-user', DROP], ['x-user-id', DROP],
   // another method or path than the one authorized
-  ...[...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => [name, DROP] as [string, number]),
+  ...[...METHOD_OVERRIDE_HEADERS, ...PATH_OVERRIDE_HEADERS].map((name) => [name, DROP] as const),
   ['authorization', AUTHORIZATION], ['cookie', COOKIE], ['host', HOST], ['origin', ORIGIN], ['accept', ACCEPT],
   ['content-length', CONTENT_LENGTH], ['transfer-encoding', TRANSFER_ENCODING], ['connection', CONNECTION],
   ['x-request-id', REQUEST_ID], ['traceparent', TRACEPARENT], ['tracestate', TRACESTATE],
   ['access-control-request-method', PREFLIGHT_METHOD],
   ['x-forwarded-for', X_FORWARDED_FOR], ['x-forwarded-proto', X_FORWARDED_PROTO], ['x-forwarded-host', X_FORWARDED_HOST], ['forwarded', FORWARDED],
-]);
+  // Common headers that simply go on: listed only so that their usual spellings are found
+  // without lower-casing the name (any other header also goes on, unless x-gatehouse-* or x-forwarded-*).
+  ...['user-agent', 'accept-encoding', 'accept-language', 'content-type', 'referer', 'cache-control', 'pragma', 'if-none-match',
+    'if-modified-since', 'sec-fetch-site', 'sec-fetch-mode', 'sec-fetch-dest', 'sec-fetch-user', 'upgrade-insecure-requests',
+    'priority', 'sec-ch-ua', 'sec-ch-ua-mobile', 'sec-ch-ua-platform'].map((name) => [name, FORWARD] as const),
+];
+
+const titleCase = (name: string) => name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+
+/**
+ * Kinds by name, in lower case and in Title-Case (`Content-Length`, as curl, wrk and browsers
+ * write HTTP/1.1 names): those two spellings are looked up as they come, and only another one is
+ * lower-cased first. A header's name is a new string in every request, and lower-casing it cost
+ * more than the lookup (callgrind, BENCHMARKS.md).
+ */
+const KINDS = new Map<string, number>(KIND_OF.flatMap(([name, kind]) => [[name, kind], [titleCase(name), kind]] as Array<[string, number]>));
 
 /** Connection options that name no header. */
 const CONNECTION_OPTIONS = new Set(['close', 'keep-alive']);
@@ -106,15 +124,19 @@ export function readRequestHead(rawHeaders: readonly string[], trustedPeer: bool
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
-    const lower = name.toLowerCase();
-    const kind = KINDS.get(lower);
+    let kind = KINDS.get(name);
     if (kind === undefined) {
-      // x-gatehouse-* and x-forwarded-* (other than the three read above) never pass
-      if (lower.charCodeAt(0) === 120 && lower.charCodeAt(1) === 45 && (lower.startsWith('x-gatehouse-') || lower.startsWith('x-forwarded-'))) continue;
-      forward.push(name, value);
-      continue;
+      const lower = name.toLowerCase();
+      if (lower !== name) kind = KINDS.get(lower);
+      if (kind === undefined) {
+        // x-gatehouse-* and x-forwarded-* (other than the three read above) never pass
+        if (lower.charCodeAt(0) === 120 && lower.charCodeAt(1) === 45 && (lower.startsWith('x-gatehouse-') || lower.startsWith('x-forwarded-'))) continue;
+        forward.push(name, value);
+        continue;
+      }
     }
     switch (kind) {
+      case FORWARD: forward.push(name, value); break;
       case DROP: break;
       case AUTHORIZATION: head.authorization = value; head.authorizationCount += 1; break;
       case COOKIE: head.cookie = join(head.cookie, value, '; '); break;
