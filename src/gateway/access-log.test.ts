@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { logAccess } from './access-log.ts';
+import { logAccess, tenthsOfMs } from './access-log.ts';
 import type { Exchange, GatewayState, RouteState } from './exchange.ts';
 
 const observe = () => {};
@@ -34,4 +34,13 @@ test('ok: fields the request never reached are left out; a client gone before th
   const line = lineFor({ res: { headersSent: false, statusCode: 200 } as Exchange['res'], path: '', decision: 'malformed' as Exchange['decision'] });
   assert.deepEqual(Object.keys(line), ['method', 'path', 'client', 'decision', 'status', 'ms']);
   assert.equal(line.status, 499);
+});
+
+test('ok: the latency is printed as Math.round(ms * 10) / 10 would print it', () => {
+  const samples = [0, 0.04, 0.05, 0.06, 0.95, 1, 1.25, 9.99, 12, 12.34, 99.95, 123.456, 1234.5, 60_000.049, 86_400_000.15];
+  for (let i = 0; i < 2000; i++) samples.push(Math.random() * 10 ** (i % 7));
+  for (const ms of samples) {
+    assert.equal(tenthsOfMs(ms), String(Math.round(ms * 10) / 10), `${ms}`);
+    assert.equal(typeof JSON.parse(tenthsOfMs(ms)), 'number');
+  }
 });

@@ -40,6 +40,17 @@ const jsonString = (value: string): string => (PLAIN.test(value) ? `"${value}"` 
 const member = (name: string, value: string | undefined): string => (value === undefined ? '' : `,"${name}":${jsonString(value)}`);
 
 /**
+ * Milliseconds with one decimal, as `Math.round(ms * 10) / 10` prints them (`12`, `12.3`), from
+ * integers: printing the fraction itself went through V8's double-to-text conversion on every
+ * request, which cost more than the rest of the line's numbers (callgrind, BENCHMARKS.md).
+ */
+export function tenthsOfMs(ms: number): string {
+  const tenths = Math.round(ms * 10);
+  const rest = tenths % 10;
+  return rest === 0 ? `${tenths / 10}` : `${(tenths - rest) / 10}.${rest}`;
+}
+
+/**
  * One line per request. Only `sub` (a claim of the token) is escaped here; every other value
  * cannot need it: the request id matched `[A-Za-z0-9._:@+=-]` or was made here, the method
  * passed Node's token check, the path is normalized (ASCII pchars and percent-escapes only:
@@ -50,7 +61,8 @@ const member = (name: string, value: string | undefined): string => (value === u
 export function logAccess(exchange: Exchange, state: GatewayState): void {
   const { res } = exchange;
   const status = res.headersSent ? res.statusCode : CLIENT_CLOSED;
-  const seconds = (performance.now() - exchange.startedAt) / 1000;
+  const ms = performance.now() - exchange.startedAt;
+  const seconds = ms / 1000;
   const route = exchange.routeState;
   const metrics = route !== undefined ? route.metrics : state.owned.has(exchange.path) ? state.metrics.owned : state.metrics.unmatched;
   metrics.observe(status, seconds);
@@ -60,7 +72,7 @@ export function logAccess(exchange: Exchange, state: GatewayState): void {
   state.accessLog?.(
     `${requestId === undefined ? '' : `,"reqId":"${requestId}"`},"method":"${exchange.req.method}","path":"${exchange.path}"`
     + `${route === undefined ? '' : `,"route":${route.labelJson}`}${caller === undefined ? '' : `,"sub":${jsonString(caller.subject)}`}`
-    + `,"client":"${exchange.client}","decision":"${decision}","status":${status},"ms":${Math.round(seconds * 10_000) / 10}`
+    + `,"client":"${exchange.client}","decision":"${decision}","status":${status},"ms":${tenthsOfMs(ms)}`
     + `${instance === undefined ? '' : `,"upstream":"${instance}"`}`,
   );
 }
