@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- token pki flood match gateway api-token rate-limit]` — runs the benchmarks one after another (each in its own process,
- * bounded in time, loopback only) and prints their markdown. Results are recorded in BENCHMARKS.md.
+ * `npm run bench [-- token pki flood match gateway api-token rate-limit instructions]` — runs the benchmarks one after another (each in its own process,
+ * bounded in time, loopback only) and prints their markdown. Results are recorded in BENCHMARKS.md. Without names it runs all but
+ * `instructions` (≈ 25 min under valgrind), which runs only when named.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -14,11 +15,14 @@ const BENCHES: Record<string, string> = {
   'gateway-overhead': 'gateway-overhead.ts',
   'api-token': 'api-token.ts',
   'rate-limit': 'gateway-rate-limit.ts',
+  instructions: 'gateway-instructions.ts',
 };
+/** Run only when named: too long for the default run. */
+const ONLY_WHEN_NAMED = new Set(['instructions']);
 /** Longest a benchmark may run; the gateway benchmark runs 7 targets × PASSES windows plus the revocation samples. */
-const TIMEOUT_MINUTES: Record<string, number> = { gateway: 30 };
+const TIMEOUT_MINUTES: Record<string, number> = { gateway: 30, instructions: 60 };
 
-const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES);
+const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BENCHES).filter((name) => !ONLY_WHEN_NAMED.has(name));
 console.log(`# Gatehouse benchmarks — ${new Date().toISOString()}\n`);
 console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
 let failed = false;

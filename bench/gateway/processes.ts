@@ -39,12 +39,16 @@ function stopAllSync(): void {
 process.once('exit', stopAllSync);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { stopAllSync(); process.exit(130); });
 
-/** Starts `command` pinned to `cpu` in a new session; stdout and stderr go to `logFile`. */
-export function startPinned(name: string, cpu: string, command: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; logFile: string }): Pinned {
+/**
+ * Starts `command` pinned to `cpu` in a new session; stdout and stderr go to `logFile`. `wrapper`
+ * goes before the command (`valgrind --tool=callgrind …`: it runs the program in its own process,
+ * so the pid stays the program's).
+ */
+export function startPinned(name: string, cpu: string, command: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; logFile: string; wrapper?: readonly string[] | undefined }): Pinned {
   const fd = openSync(options.logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn('taskset', ['-c', cpu, ...command], { detached: true, stdio: ['ignore', fd, fd], env: options.env ?? process.env, cwd: options.cwd });
+    child = spawn('taskset', ['-c', cpu, ...(options.wrapper ?? []), ...command], { detached: true, stdio: ['ignore', fd, fd], env: options.env ?? process.env, cwd: options.cwd });
   } finally {
     closeSync(fd);
   }

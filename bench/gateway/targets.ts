@@ -27,6 +27,8 @@ export interface RowContext {
   upstreamUrl: string;
   issuer: { url: string; audience: string; gatewayClientId: string; gatewaySecret: string };
   publicKeyFile: string;
+  /** A command the process under test runs under (bench/gateway-instructions.ts: callgrind). */
+  wrapper?: readonly string[];
 }
 
 export interface Row {
@@ -54,7 +56,7 @@ function anchorEnv(ctx: RowContext, extra: NodeJS.ProcessEnv = {}): NodeJS.Proce
 const ANCHOR_NODE_FLAGS = (process.env.ANCHOR_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 function nodeAnchor(ctx: RowContext, file: string, extra: NodeJS.ProcessEnv): Pinned {
-  return startPinned(file, CPU_SUT, [NODE, ...ANCHOR_NODE_FLAGS, join(ANCHORS, file)], { env: anchorEnv(ctx, extra), logFile: join(ctx.workDir, `${ctx.tag}.log`) });
+  return startPinned(file, CPU_SUT, [NODE, ...ANCHOR_NODE_FLAGS, join(ANCHORS, file)], { env: anchorEnv(ctx, extra), logFile: join(ctx.workDir, `${ctx.tag}.log`), wrapper: ctx.wrapper });
 }
 
 /** What a benchmark changes in the gateway rows' gatehouse.yaml: its routes, and `gateway.*` settings added. */
@@ -98,7 +100,7 @@ export const ACCESS_LOG_TO_DEV_NULL = process.env.ACCESS_LOG === 'devnull';
 export function startGateway(ctx: RowContext, changes: GatewayConfigChanges = {}): Pinned {
   const configPath = writeGatewayConfig(ctx, changes);
   return startPinned('gateway', CPU_SUT, [NODE, ...GATEWAY_NODE_FLAGS, MAIN, '--config', configPath, 'serve', 'gateway'], {
-    env: { ...process.env, NODE_ENV: 'production' }, cwd: ctx.workDir, logFile: ACCESS_LOG_TO_DEV_NULL ? '/dev/null' : join(ctx.workDir, `${ctx.tag}.access.log`),
+    env: { ...process.env, NODE_ENV: 'production' }, cwd: ctx.workDir, logFile: ACCESS_LOG_TO_DEV_NULL ? '/dev/null' : join(ctx.workDir, `${ctx.tag}.access.log`), wrapper: ctx.wrapper,
   });
 }
 
@@ -114,7 +116,7 @@ export const ROWS: Row[] = [
     start(ctx) {
       const configFile = join(ctx.workDir, 'haproxy-jwt.cfg');
       writeFileSync(configFile, haproxyJwtConfig({ port: ctx.port, upstreamPort: Number(new URL(ctx.upstreamUrl).port), publicKeyFile: ctx.publicKeyFile, issuer: ctx.issuer.url, audience: ctx.issuer.audience }));
-      return startPinned('haproxy', CPU_SUT, [HAPROXY, '-db', '-f', configFile], { logFile: join(ctx.workDir, `${ctx.tag}.log`) });
+      return startPinned('haproxy', CPU_SUT, [HAPROXY, '-db', '-f', configFile], { logFile: join(ctx.workDir, `${ctx.tag}.log`), wrapper: ctx.wrapper });
     } },
   { name: 'node', label: 'bare Node proxy, no auth (node:http + undici Pool.stream())', auth: false, freshTokens: false,
     start: (ctx) => nodeAnchor(ctx, 'node-proxy.ts', { AUTH: 'none' }) },
