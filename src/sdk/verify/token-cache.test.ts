@@ -6,6 +6,12 @@ import type { Identity } from './types.ts';
 const identity = (subject: string) => ({ subject }) as unknown as Identity;
 /** A JWS-shaped string whose signature segment is `signature`. */
 const jws = (payload: string, signature: string) => `eyJhbGciOiJFUzI1NiJ9.${payload}.${signature}`;
+/** A cache of 10 holding `entries` ([token, subject]), set in order, valid until 1000. */
+function cacheWith(...entries: Array<[string, string]>) {
+  const cache = createTokenCache(10);
+  for (const [token, subject] of entries) cache.set(token, identity(subject), 1000);
+  return cache;
+}
 
 test('ok: a stored token is found, with its identity and an already resolved promise', async () => {
   const cache = createTokenCache(10);
@@ -35,11 +41,9 @@ test('refused: a token that shares the key (same signature end) but differs anyw
 });
 
 test('ok: of two tokens with one key, the newer replaces the older (which is then verified again)', () => {
-  const cache = createTokenCache(10);
   const first = jws('e30', 'xxxxsameEnd');
   const second = jws('e31', 'yyyysameEnd');
-  cache.set(first, identity('first'), 1000);
-  cache.set(second, identity('second'), 1000);
+  const cache = cacheWith([first, 'first'], [second, 'second']);
   assert.equal(cache.size, 1);
   assert.equal(cache.get(first), undefined);
   assert.equal(cache.get(second)?.identity.subject, 'second');
@@ -69,11 +73,9 @@ test('ok: full, the oldest tenth goes; a cache of 0 keeps nothing', () => {
 });
 
 test('ok: delete and clear', () => {
-  const cache = createTokenCache(10);
   const a = jws('e30', 'aaaaaaa1x');
   const b = jws('e30', 'bbbbbbb2x');
-  cache.set(a, identity('a'), 1000);
-  cache.set(b, identity('b'), 1000);
+  const cache = cacheWith([a, 'a'], [b, 'b']);
   cache.delete(a);
   assert.equal(cache.get(a), undefined);
   assert.equal(cache.get(b)?.identity.subject, 'b');
