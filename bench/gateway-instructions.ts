@@ -35,11 +35,11 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { Pool } from 'undici';
-import { startUpstream, freePort, repin, available, log, sleep, CPU_SUT, CPU_LOAD } from './gateway/processes.ts';
-import { startIssuer } from './gateway/issuer.ts';
+import { startUpstream, freePort, repin, available, log, waitHttp, CPU_LOAD } from './gateway/processes.ts';
+import { startIssuer, kidOf } from './gateway/issuer.ts';
 import { ROWS, ROW_NAMES, URL_PATH, type RowName } from './gateway/targets.ts';
 import { writeFreshTokens } from './gateway/fresh-tokens.ts';
-import { table, fmt } from './lib.ts';
+import { table, fmt, commitLabel } from './lib.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const env = process.env;
@@ -91,26 +91,12 @@ async function send(pool: Pool, count: number, tokenFor: () => string): Promise<
   if (failed > 0) throw new Error(`${failed} of ${count} requests did not get 200`);
 }
 
-async function waitReady(url: string, token: string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`${url} not ready after ${START_TIMEOUT_MS / 60_000} min`);
-    await sleep(1000);
-  }
-}
-
 const upstream = await startUpstream(workDir);
 const issuer = await startIssuer(workDir);
 const results = new Map<RowName, { total: number; eventLoop: number | undefined }>();
 try {
   const reuse = await issuer.apiToken(issuer.caller);
-  const kid = (JSON.parse(Buffer.from(reuse.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
-  const publicKeyFile = await issuer.writePublicKey(workDir, kid);
+  const publicKeyFile = await issuer.writePublicKey(workDir, kidOf(reuse));
   const freshFile = join(workDir, 'fresh-tokens.txt');
   let fresh: string[] = [];
   if (chosen.some((name) => ROWS.find((row) => row.name === name)!.freshTokens)) {
@@ -129,7 +115,8 @@ try {
     });
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitReady(base + (row.readyPath ?? URL_PATH), reuse);
+      // As the gateway benchmark: a gateway row is ready when /readyz says 200, an anchor when it answers at all.
+      await waitHttp(base + (row.readyPath ?? URL_PATH), START_TIMEOUT_MS, (code) => row.readyPath === undefined || code === 200, 30_000);
       const pool = new Pool(base, { connections: CONNS });
       let next = 0;
       const tokenFor = row.freshTokens ? () => fresh[next++ % fresh.length]! : () => reuse;
@@ -153,13 +140,10 @@ try {
   await upstream.process.stop();
 }
 
-const sh = (command: string, args: string[]) => spawnSync(command, args, { encoding: 'utf8' }).stdout?.trim() ?? '';
-const commit = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
-const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '';
 const BASELINE: Partial<Record<RowName, RowName>> = { 'gateway-reuse': 'node', 'gateway-fresh': 'node-jose', 'node-jose': 'node' };
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '–' : `${(a / b).toFixed(3)}×`);
-console.log(`### Instructions a request — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}${dirty ? ' (with uncommitted changes)' : ''}\n`);
-console.log(`${sh('valgrind', ['--version'])} (callgrind), Node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}; WARM=${WARM} N=${N} CONNS=${CONNS}; callgrind files in ${workDir}\n`);
+console.log(`### Instructions a request — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commitLabel(ROOT)}\n`);
+console.log(`${spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).stdout.trim()} (callgrind), Node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}; WARM=${WARM} N=${N} CONNS=${CONNS}; callgrind files in ${workDir}\n`);
 console.log('*Main thread*: under Node\'s event loop, the request\'s own work (the part that repeats within ≈ 2 % between runs). *All threads* adds the JIT compilers, the concurrent collector and the libuv pool (WebCrypto verifications run there), whose share under callgrind follows its timing more than a native run\'s.\n');
 console.log(table(['row', 'main thread', 'all threads', 'against', 'main thread ratio', 'all threads ratio'], ROWS.filter((row) => results.has(row.name)).map((row) => {
   const mine = results.get(row.name)!;

@@ -26,12 +26,13 @@ import { join } from 'node:path';
 import { cpus, release } from 'node:os';
 import { startUpstream, freePort, waitHttp, available, repin, log, CPU_SUT, CPU_LOAD, type Pinned } from './gateway/processes.ts';
 import { WRK, seconds } from './gateway/wrk.ts';
-import { startIssuer, ROLE, PERMISSION, type Issuer } from './gateway/issuer.ts';
+import { startIssuer, kidOf, ROLE, PERMISSION, type Issuer } from './gateway/issuer.ts';
 import { ROWS, ROW_NAMES, HAPROXY, ACCESS_LOG_TO_DEV_NULL, type RowContext } from './gateway/targets.ts';
 import { startRow, measureWindow, type RowResult, type RunningRow, type Settings, type Tokens } from './gateway/measure.ts';
 import { measureRevocation, type RevocationResult } from './gateway/revocation.ts';
 import { renderReport } from './gateway/report.ts';
 import { writeFreshTokens } from './gateway/fresh-tokens.ts';
+import { commitLabel } from './lib.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const env = process.env;
@@ -68,7 +69,6 @@ function breakSignature(token: string): string {
   const i = token.length - 10;
   return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
 }
-const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
 
 // The harness (all its threads) stays off the core under test: it signs tokens and drives the revocation samples.
 await repin(process.pid, CPU_LOAD);
@@ -167,12 +167,10 @@ function countLines(file: string): number {
 }
 function fmtInt(n: number): string { return Math.round(n).toLocaleString('en-US'); }
 
-const commit = sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
-const dirty = sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '';
 const optional = ['ROWS', 'TOKENS', 'REVOCATIONS', 'ACCESS_LOG', 'NOISE_MAX', 'NOISE_RETRIES', 'CPU_SUT', 'CPU_LOAD'].filter((name) => env[name] !== undefined).map((name) => ` ${name}=${/^[\w.,:/-]+$/.test(env[name]!) ? env[name] : JSON.stringify(env[name])}`);
 const settingsLine = `DURATION=${settings.duration} WARMUP=${settings.warmup} REWARM=${settings.rewarm} PASSES=${passes} CONNS=${settings.connections} THREADS=${settings.threads}${optional.join('')}`;
 const heading = [
-  `### API gateway vs anchors — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commit}${dirty ? ' (with uncommitted changes)' : ''}`,
+  `### API gateway vs anchors — ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, commit ${commitLabel(ROOT)}`,
   '',
   `\`${settingsLine} npm run bench -- gateway\` (bench/gateway.ts)`,
   '',

@@ -126,3 +126,9 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
 }
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** `abc1234`, or `abc1234 (with uncommitted changes)`: the checkout at `root` a benchmark measured. */
+export function commitLabel(root: string): string {
+  const git = (args: string[]) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
+  return `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) === '' ? '' : ' (with uncommitted changes)'}`;
+}

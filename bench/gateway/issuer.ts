@@ -21,6 +21,9 @@ export const PERMISSION = 'orders:read';
 
 export interface Credential { clientId: string; secret: string }
 
+/** The `kid` in a JWT's header: which of the issuer's keys signed it. */
+export const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+
 export interface Issuer {
   url: string;
   audience: string;

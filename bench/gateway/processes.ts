@@ -136,12 +136,12 @@ export function selfCpuSeconds(): number {
 
 export { freePort } from '../lib.ts';
 
-/** Waits until `url` answers HTTP at all (any status), or throws after `ms`. */
-export async function waitHttp(url: string, ms = 30_000, ok: (status: number) => boolean = () => true): Promise<void> {
+/** Waits until `url` answers HTTP at all (any status), or throws after `ms`; each try waits `attemptMs` for its answer. */
+export async function waitHttp(url: string, ms = 30_000, ok: (status: number) => boolean = () => true, attemptMs = 1000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(attemptMs) });
       await res.arrayBuffer();
       if (ok(res.status)) return;
     } catch { /* not listening yet */ }
