@@ -13,6 +13,9 @@ import { scopeIncludes } from '../shared/scope.ts';
 export const serviceName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'a service name: lower-case letters, digits and -');
 
 /** Methods a route may name; `*` means every method but TRACE, TRACK and CONNECT. HEAD follows GET. */
+/** A redis:// or rediss:// URL, for `gateway.redis.url` and GATEHOUSE_GATEWAY_REDIS_URL alike. */
+export const redisUrl = z.string().regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL').refine(URL.canParse, 'a redis:// or rediss:// URL');
+
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const scope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'a scope token (RFC 6749 §3.3)');
@@ -168,9 +171,7 @@ export const gatewaySchema = z
       .describe('Calls to upstream services.'),
     redis: z
       .object({
-        url: z
-          .string()
-          .regex(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL')
+        url: redisUrl
           .optional()
           .describe('redis://[user:password@]host:port[/db], or rediss:// for TLS. Env GATEHOUSE_GATEWAY_REDIS_URL wins (keep a password there rather than in this file). Unset: replicas share nothing.'),
         keyPrefix: z.string().min(1).max(100).default('gatehouse:gateway:').describe('Prefix of every key the gateway writes (several gateway deployments may share one Redis with different prefixes).'),

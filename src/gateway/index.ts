@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/index.ts';
 import { readSecretFile } from '../config/index.ts';
+import { redisUrl as redisUrlSchema } from '../config/gateway-schema.ts';
 import { compileCidrs } from '../shared/client-address.ts';
 import { createLogger, type Logger } from '../shared/logger.ts';
 import { closeWithin } from '../shared/bounded-close.ts';
@@ -98,11 +99,11 @@ function listenPort(config: GatewayConfig, env: NodeJS.ProcessEnv): number {
   return port;
 }
 
-/** GATEHOUSE_GATEWAY_REDIS_URL wins over gateway.redis.url (checked by the schema); neither is ever echoed (it may hold a password). */
+/** GATEHOUSE_GATEWAY_REDIS_URL wins over gateway.redis.url; both pass the schema's one check, and neither is ever echoed (it may hold a password). */
 function redisUrlOf(env: NodeJS.ProcessEnv, configured: string | undefined): string | undefined {
   const fromEnv = env.GATEHOUSE_GATEWAY_REDIS_URL;
   if (fromEnv === undefined || fromEnv === '') return configured;
-  if (!/^rediss?:\/\/\S+$/.test(fromEnv) || URL.parse(fromEnv) === null) throw new Error('GATEHOUSE_GATEWAY_REDIS_URL must be a redis:// or rediss:// URL');
+  if (!redisUrlSchema.safeParse(fromEnv).success) throw new Error('GATEHOUSE_GATEWAY_REDIS_URL must be a redis:// or rediss:// URL');
   return fromEnv;
 }
 
