@@ -66,7 +66,8 @@ export function createTokenCache(maxEntries: number): TokenCache {
       entries.set(key, { token, identity, resolved: Promise.resolve(identity), validUntil });
     },
     delete(token) {
-      if (get(token) !== undefined) entries.delete(tokenKey(token));
+      const key = tokenKey(token);
+      if (entries.get(key)?.token === token) entries.delete(key);
     },
     clear: () => entries.clear(),
     get size() {
